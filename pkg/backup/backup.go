@@ -1,0 +1,103 @@
+// Package backup takes one backup: it streams a dump into the store through
+// an io.Pipe and publishes it only when the dump succeeded.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/storage"
+)
+
+// Putter stores a stream under a name, publishing it only when commit
+// succeeds (see storage.Store.Put).
+type Putter interface {
+	Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error)
+}
+
+var _ Putter = (*storage.Store)(nil)
+
+// Dumper writes a compressed dump to w (see dump.Dumper).
+type Dumper interface {
+	Dump(ctx context.Context, w io.Writer, c *dump.Counters) (dump.Result, error)
+}
+
+var _ Dumper = (*dump.Dumper)(nil)
+
+// Job is one backup to take.
+type Job struct {
+	Dumper   Dumper
+	Store    Putter
+	Codec    catalog.Codec
+	Time     time.Time      // the snapshot time; it names the backup
+	Counters *dump.Counters // optional, for progress
+	Log      *slog.Logger
+}
+
+// Report describes a published backup.
+type Report struct {
+	Name        string
+	Time        time.Time
+	RawBytes    int64
+	StoredBytes int64
+	SHA256      string
+	Duration    time.Duration
+}
+
+// Run takes the backup. On any failure of the dump or the upload nothing is
+// published under the backup's name, and the error says which side failed.
+func (j Job) Run(ctx context.Context) (Report, error) {
+	start := time.Now()
+	name := j.Codec.Name(j.Time, catalog.Zstd)
+	log := j.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pr, pw := io.Pipe()
+	var (
+		res     dump.Result
+		dumpErr error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		res, dumpErr = j.Dumper.Dump(ctx, pw, j.Counters)
+		// A nil error closes the pipe with EOF: the upload may complete.
+		pw.CloseWithError(dumpErr)
+	}()
+	_, err := j.Store.Put(ctx, name, pr, func() (map[string]string, error) {
+		<-done
+		if dumpErr != nil {
+			return nil, dumpErr
+		}
+		return catalog.Meta(res.SHA256, res.RawBytes), nil
+	})
+	if err != nil {
+		// Unblock and stop the dump if the upload gave up first.
+		pr.CloseWithError(err)
+		cancel()
+		<-done
+		if dumpErr != nil && !errors.Is(dumpErr, context.Canceled) {
+			return Report{}, fmt.Errorf("backup %s: %w", name, dumpErr)
+		}
+		return Report{}, fmt.Errorf("backup %s: %w", name, err)
+	}
+	log.Debug("backup published", "backup", name)
+	return Report{
+		Name:        name,
+		Time:        j.Time.UTC().Truncate(time.Second),
+		RawBytes:    res.RawBytes,
+		StoredBytes: res.StoredBytes,
+		SHA256:      res.SHA256,
+		Duration:    time.Since(start),
+	}, nil
+}

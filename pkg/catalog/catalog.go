@@ -1,0 +1,181 @@
+// Package catalog holds the one Backup type and the one name codec shared by
+// listing, retention and snapshot selection.
+//
+// A backup's name is <prefix><YYYYMMDD>-<HHMMSS>.sql.zst, the time in UTC, so
+// that names sort in time order and match the files the old shell scripts
+// wrote (which end in .sql.gz and are still recognised). An upload in progress
+// carries the suffix ".partial" and is never taken for a backup.
+package catalog
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Format is the compression of a backup, named by its file extension.
+type Format string
+
+// The formats a backup can have.
+const (
+	Zstd Format = "zst" // written by backupd
+	Gzip Format = "gz"  // written by the legacy shell script
+)
+
+// PartialSuffix marks an upload that has not been published yet.
+const PartialSuffix = ".partial"
+
+// DefaultPrefix is the name prefix the legacy scripts used.
+const DefaultPrefix = "db-backup-"
+
+// Metadata keys stamped on a published backup (Drive properties, or extended
+// attributes on a local folder).
+const (
+	MetaSHA256  = "backupd-sha256"   // hex sha256 of the stored (compressed) bytes
+	MetaRawSize = "backupd-raw-size" // bytes of SQL before compression
+	MetaVersion = "backupd-version"  // format version, see FormatVersion
+)
+
+// FormatVersion is the version of the stored layout written into MetaVersion.
+const FormatVersion = "1"
+
+const stampLayout = "20060102-150405"
+
+// Entry is one file as a store lists it.
+type Entry struct {
+	Name    string
+	Size    int64
+	ModTime time.Time
+	Meta    map[string]string // may be nil
+}
+
+// Backup is one backup in the store, complete or (Partial) in progress.
+type Backup struct {
+	Name    string
+	Time    time.Time // the snapshot time from the name, UTC
+	Format  Format
+	Size    int64     // stored bytes
+	ModTime time.Time // as the store reports it
+	Partial bool      // an unpublished upload (".partial")
+	SHA256  string    // recorded checksum of the stored bytes, "" when none
+	RawSize int64     // recorded SQL size, -1 when unknown
+}
+
+// Codec converts between snapshot times and file names for one prefix.
+// The zero value uses DefaultPrefix.
+type Codec struct {
+	Prefix string
+}
+
+func (c Codec) prefix() string {
+	if c.Prefix == "" {
+		return DefaultPrefix
+	}
+	return c.Prefix
+}
+
+// Name returns the file name of a backup taken at t in format f. The time is
+// converted to UTC and truncated to the second.
+func (c Codec) Name(t time.Time, f Format) string {
+	return c.prefix() + t.UTC().Format(stampLayout) + ".sql." + string(f)
+}
+
+// Parse decodes a file name. It reports false for any name that is not a
+// backup or partial upload of this prefix; such files are foreign and must
+// never be touched.
+func (c Codec) Parse(name string) (Backup, bool) {
+	b := Backup{Name: name, RawSize: -1}
+	rest, ok := strings.CutPrefix(name, c.prefix())
+	if !ok {
+		return Backup{}, false
+	}
+	if r, ok := strings.CutSuffix(rest, PartialSuffix); ok {
+		rest, b.Partial = r, true
+	}
+	stamp, ext, ok := strings.Cut(rest, ".sql.")
+	if !ok {
+		return Backup{}, false
+	}
+	switch Format(ext) {
+	case Zstd, Gzip:
+		b.Format = Format(ext)
+	default:
+		return Backup{}, false
+	}
+	if len(stamp) != len(stampLayout) {
+		return Backup{}, false
+	}
+	t, err := time.ParseInLocation(stampLayout, stamp, time.UTC)
+	if err != nil {
+		return Backup{}, false
+	}
+	b.Time = t
+	return b, true
+}
+
+// Listing is a store listing sorted into backups, partial uploads and
+// foreign files.
+type Listing struct {
+	Backups  []Backup // complete backups, oldest first (ties by name)
+	Partials []Backup // unpublished uploads, oldest first
+	Foreign  []Entry  // anything else, in the order listed
+}
+
+// Scan classifies a store listing. Recorded metadata is read into the
+// backups; a malformed raw size is treated as unknown.
+func (c Codec) Scan(entries []Entry) Listing {
+	var l Listing
+	for _, e := range entries {
+		b, ok := c.Parse(e.Name)
+		if !ok {
+			l.Foreign = append(l.Foreign, e)
+			continue
+		}
+		b.Size, b.ModTime = e.Size, e.ModTime
+		b.SHA256 = e.Meta[MetaSHA256]
+		if v, ok := e.Meta[MetaRawSize]; ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+				b.RawSize = n
+			}
+		}
+		if b.Partial {
+			l.Partials = append(l.Partials, b)
+		} else {
+			l.Backups = append(l.Backups, b)
+		}
+	}
+	Sort(l.Backups)
+	Sort(l.Partials)
+	return l
+}
+
+// Sort orders backups oldest first; backups of the same second are ordered
+// by name so that the order is total.
+func Sort(bs []Backup) {
+	sort.SliceStable(bs, func(i, j int) bool {
+		if !bs[i].Time.Equal(bs[j].Time) {
+			return bs[i].Time.Before(bs[j].Time)
+		}
+		return bs[i].Name < bs[j].Name
+	})
+}
+
+// Meta returns the metadata to stamp on a published backup.
+func Meta(sha256Hex string, rawSize int64) map[string]string {
+	return map[string]string{
+		MetaSHA256:  sha256Hex,
+		MetaRawSize: strconv.FormatInt(rawSize, 10),
+		MetaVersion: FormatVersion,
+	}
+}
+
+// String is the backup's name.
+func (b Backup) String() string { return b.Name }
+
+// TimeString formats the snapshot time the way the app's banner expects:
+// "YYYY-MM-DD HH:MM:SS UTC".
+func (b Backup) TimeString() string {
+	return fmt.Sprint(b.Time.UTC().Format("2006-01-02 15:04:05"), " UTC")
+}

@@ -1,0 +1,215 @@
+// Package storage keeps backups in any rclone remote: a Google Drive folder in
+// production, a local folder for the embedded default, memory in tests.
+//
+// A backup is published in two steps so that a failed or interrupted upload
+// never looks like a backup: the stream goes to "<name>.partial", and only
+// when the producer reports success is it renamed (server-side) to "<name>"
+// with its checksum stamped on as metadata.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/rclone/rclone/fs"
+	"github.com/rclone/rclone/fs/operations"
+
+	"github.com/backupd/backupd/pkg/catalog"
+
+	// The backends a remote string can name.
+	_ "github.com/rclone/rclone/backend/drive"
+	_ "github.com/rclone/rclone/backend/local"
+	_ "github.com/rclone/rclone/backend/memory"
+)
+
+// ErrNotFound is returned by Open and Delete for a name the store does not hold.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps backups in the root of one rclone remote.
+type Store struct {
+	f   fs.Fs
+	log *slog.Logger
+}
+
+// Open opens the rclone remote named by remote: "name:path" for a configured
+// remote (for example "gdrive:" set up through RCLONE_CONFIG_GDRIVE_*), or a
+// plain folder path for the local backend. A local folder is created on the
+// first Put.
+func Open(ctx context.Context, remote string, log *slog.Logger) (*Store, error) {
+	if remote == "" {
+		return nil, errors.New("open remote: empty remote")
+	}
+	f, err := fs.NewFs(ctx, remote)
+	if errors.Is(err, fs.ErrorIsFile) {
+		return nil, fmt.Errorf("open remote %q: it is a file, not a folder", remote)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open remote %q: %w", remote, err)
+	}
+	return New(f, log), nil
+}
+
+// New wraps an rclone Fs that is already open.
+func New(f fs.Fs, log *slog.Logger) *Store {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{f: f, log: log}
+}
+
+// Fs is the underlying rclone filesystem.
+func (s *Store) Fs() fs.Fs { return s.f }
+
+// String names the remote, for messages.
+func (s *Store) String() string { return fs.ConfigString(s.f) }
+
+// withMetadata turns on rclone's metadata handling so that listings carry
+// Drive properties (or local extended attributes) and moves can set them.
+func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
+	ctx, ci := fs.AddConfig(ctx)
+	ci.Metadata = true
+	ci.MetadataSet = set
+	return ctx
+}
+
+// Put stores the stream r under name. It reads r to EOF into
+// "<name>.partial"; then it calls commit, which decides whether the stream
+// is good and returns the metadata to record. Only if r ended cleanly and
+// commit succeeded is the partial renamed to name. On any failure the partial
+// is removed (best effort) and an error returned; name is never created.
+//
+// The producer behind r signals failure by making r return an error (for
+// example io.PipeWriter.CloseWithError).
+func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error) {
+	partial := name + catalog.PartialSuffix
+	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
+	if err != nil {
+		s.removePartial(partial)
+		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, err)
+	}
+	meta, err := commit()
+	if err != nil {
+		s.removePartial(partial)
+		return catalog.Entry{}, err
+	}
+	final, err := s.publish(ctx, obj, name, meta)
+	if err != nil {
+		s.removePartial(partial)
+		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, err)
+	}
+	return catalog.Entry{Name: name, Size: final.Size(), ModTime: final.ModTime(ctx), Meta: meta}, nil
+}
+
+// publish renames the uploaded partial to name with a server-side move that
+// also sets the metadata (one Drive files.update call).
+func (s *Store) publish(ctx context.Context, obj fs.Object, name string, meta map[string]string) (fs.Object, error) {
+	move := s.f.Features().Move
+	if move == nil {
+		// A server-side copy publishes just as atomically (the memory
+		// backend has no move).
+		cp := s.f.Features().Copy
+		if cp == nil {
+			return nil, fmt.Errorf("remote %s cannot rename or copy files server-side", s)
+		}
+		final, err := cp(withMetadata(ctx, meta), obj, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := obj.Remove(ctx); err != nil {
+			s.log.Warn("could not remove uploaded partial after publishing", "object", obj.Remote(), "err", err)
+		}
+		return final, nil
+	}
+	final, err := move(withMetadata(ctx, meta), obj, name)
+	if err == nil {
+		return final, nil
+	}
+	// Some backends rename first and set metadata afterwards; when only the
+	// metadata failed (a local filesystem without extended attributes), the
+	// backup itself is complete and stays published without a checksum.
+	if o, statErr := s.f.NewObject(ctx, name); statErr == nil && o.Size() == obj.Size() {
+		s.log.Warn("backup published without recorded checksum", "backup", name, "err", err)
+		return o, nil
+	}
+	return nil, err
+}
+
+// removePartial deletes an abandoned upload. It uses a fresh context: the
+// caller's may already be cancelled, and the partial must still go.
+func (s *Store) removePartial(partial string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o, err := s.f.NewObject(ctx, partial)
+	if err != nil {
+		return // never created, or already gone
+	}
+	if err := o.Remove(ctx); err != nil {
+		s.log.Warn("could not remove abandoned upload", "object", partial, "err", err)
+	}
+}
+
+// List returns every file in the root of the remote, in no particular order,
+// with the metadata the remote keeps for it. Folders are left out.
+func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
+	ctx = withMetadata(ctx, nil)
+	entries, err := s.f.List(ctx, "")
+	if errors.Is(err, fs.ErrorDirNotFound) {
+		return nil, nil // a local folder not created yet holds no backups
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s, err)
+	}
+	out := make([]catalog.Entry, 0, len(entries))
+	for _, e := range entries {
+		o, ok := e.(fs.Object)
+		if !ok {
+			continue
+		}
+		m, err := fs.GetMetadata(ctx, o)
+		if err != nil {
+			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), err)
+		}
+		out = append(out, catalog.Entry{Name: o.Remote(), Size: o.Size(), ModTime: o.ModTime(ctx), Meta: m})
+	}
+	return out, nil
+}
+
+// Open streams the named file. It returns ErrNotFound when there is none.
+func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	o, err := s.object(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := o.Open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return rc, nil
+}
+
+// Delete removes the named file. It returns ErrNotFound when there is none.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	o, err := s.object(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := o.Remove(ctx); err != nil {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}
+
+func (s *Store) object(ctx context.Context, name string) (fs.Object, error) {
+	o, err := s.f.NewObject(ctx, name)
+	if errors.Is(err, fs.ErrorObjectNotFound) || errors.Is(err, fs.ErrorDirNotFound) {
+		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", name, err)
+	}
+	return o, nil
+}
