@@ -153,13 +153,22 @@ func (s *Server) NewDatabase(t testing.TB, prefix string) string {
 func (s *Server) NewUser(t testing.TB, db, password string) string {
 	t.Helper()
 	user := fmt.Sprintf("u%d_%d", os.Getpid(), dbSeq.Add(1))
-	s.Exec(t, "", fmt.Sprintf("CREATE USER '%s'@'localhost' IDENTIFIED BY '%s'; CREATE USER '%s'@'127.0.0.1' IDENTIFIED BY '%s';"+
+	pw := Quote(password)
+	s.Exec(t, "", fmt.Sprintf("CREATE USER '%s'@'localhost' IDENTIFIED BY %s; CREATE USER '%s'@'127.0.0.1' IDENTIFIED BY %s;"+
 		" GRANT ALL ON `%s`.* TO '%s'@'localhost'; GRANT ALL ON `%s`.* TO '%s'@'127.0.0.1'",
-		user, password, user, password, db, user, db, user))
+		user, pw, user, pw, db, user, db, user))
 	t.Cleanup(func() {
 		_, _ = s.Run("", fmt.Sprintf("DROP USER IF EXISTS '%s'@'localhost', '%s'@'127.0.0.1'", user, user))
 	})
 	return user
+}
+
+// Ident returns s as a quoted SQL identifier.
+func Ident(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// Quote returns s as an SQL string literal.
+func Quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // Run runs SQL as root in db ("" for none) with the mariadb client and
@@ -217,8 +226,11 @@ func (s *Server) Fingerprint(t testing.TB, db string) string {
 	t.Helper()
 	var b strings.Builder
 	tables := s.Exec(t, "", fmt.Sprintf("SELECT table_name FROM information_schema.tables WHERE table_schema='%s' AND table_type='BASE TABLE' ORDER BY table_name", db))
-	for _, tbl := range strings.Fields(tables) {
-		out := s.Exec(t, db, "CHECKSUM TABLE `"+tbl+"` EXTENDED")
+	for _, tbl := range strings.Split(strings.TrimRight(tables, "\n"), "\n") {
+		if tbl == "" {
+			continue
+		}
+		out := s.Exec(t, db, "CHECKSUM TABLE "+Ident(tbl)+" EXTENDED")
 		_, sum, _ := strings.Cut(strings.TrimSpace(out), "\t")
 		fmt.Fprintf(&b, "table %s %s\n", tbl, sum)
 	}

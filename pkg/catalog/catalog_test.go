@@ -1,0 +1,127 @@
+package catalog
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNameRoundTrip(t *testing.T) {
+	c := Codec{}
+	at := time.Date(2026, 11, 26, 3, 0, 7, 999, time.FixedZone("CET", 3600))
+	name := c.Name(at, Zstd)
+	if got, want := name, "db-backup-20261126-020007.sql.zst"; got != want {
+		t.Fatalf("Name = %q, want %q", got, want)
+	}
+	b, ok := c.Parse(name)
+	if !ok {
+		t.Fatalf("Parse(%q) failed", name)
+	}
+	if got, want := b.Time, time.Date(2026, 11, 26, 2, 0, 7, 0, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("Time = %v, want %v in UTC", got, want)
+	}
+	if b.Format != Zstd || b.Partial {
+		t.Errorf("Format, Partial = %v, %v", b.Format, b.Partial)
+	}
+	if got, want := b.TimeString(), "2026-11-26 02:00:07 UTC"; got != want {
+		t.Errorf("TimeString = %q, want %q", got, want)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		prefix  string
+		ok      bool
+		format  Format
+		partial bool
+	}{
+		{name: "db-backup-20260101-000000.sql.zst", ok: true, format: Zstd},
+		{name: "db-backup-20251231-235959.sql.gz", ok: true, format: Gzip},
+		{name: "db-backup-20260101-000000.sql.zst.partial", ok: true, format: Zstd, partial: true},
+		{name: "db-backup-20260101-000000.sql.gz.partial", ok: true, format: Gzip, partial: true},
+		{name: "db-backup-20260101-000000.sql", ok: false},
+		{name: "db-backup-20260101-000000.sql.bz2", ok: false},
+		{name: "db-backup-2026011-000000.sql.zst", ok: false},
+		{name: "db-backup-20261301-000000.sql.zst", ok: false},
+		{name: "db-backup-20260101-250000.sql.zst", ok: false},
+		{name: "db-backup-20260101-000000.sql.zst.bak", ok: false},
+		{name: "notes.txt", ok: false},
+		{name: "other-20260101-000000.sql.zst", ok: false},
+		{name: "app-20260101-000000.sql.zst", prefix: "app-", ok: true, format: Zstd},
+		{name: "db-backup-20260101-000000.sql.zst", prefix: "app-", ok: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, ok := Codec{Prefix: tt.prefix}.Parse(tt.name)
+			if ok != tt.ok {
+				t.Fatalf("Parse ok = %v, want %v", ok, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			if b.Format != tt.format || b.Partial != tt.partial {
+				t.Errorf("Format, Partial = %v, %v; want %v, %v", b.Format, b.Partial, tt.format, tt.partial)
+			}
+			if b.RawSize != -1 {
+				t.Errorf("RawSize = %d, want -1 (unknown)", b.RawSize)
+			}
+		})
+	}
+}
+
+func TestScan(t *testing.T) {
+	c := Codec{}
+	entries := []Entry{
+		{Name: "db-backup-20260102-030000.sql.zst", Size: 10, Meta: Meta("abc", 42)},
+		{Name: "README"},
+		{Name: "db-backup-20260101-030000.sql.gz", Size: 5},
+		{Name: "db-backup-20260103-030000.sql.zst.partial", Size: 3},
+		{Name: "db-backup-20260101-030000.sql.zst", Size: 7, Meta: map[string]string{MetaRawSize: "bogus"}},
+	}
+	l := c.Scan(entries)
+	var names []string
+	for _, b := range l.Backups {
+		names = append(names, b.Name)
+	}
+	want := []string{"db-backup-20260101-030000.sql.gz", "db-backup-20260101-030000.sql.zst", "db-backup-20260102-030000.sql.zst"}
+	if len(names) != len(want) {
+		t.Fatalf("Backups = %v, want %v", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Errorf("Backups[%d] = %s, want %s", i, names[i], want[i])
+		}
+	}
+	if got := l.Backups[2]; got.SHA256 != "abc" || got.RawSize != 42 || got.Size != 10 {
+		t.Errorf("metadata not read: %+v", got)
+	}
+	if got := l.Backups[1].RawSize; got != -1 {
+		t.Errorf("malformed raw size read as %d, want -1", got)
+	}
+	if len(l.Partials) != 1 || !l.Partials[0].Partial {
+		t.Errorf("Partials = %+v", l.Partials)
+	}
+	if len(l.Foreign) != 1 || l.Foreign[0].Name != "README" {
+		t.Errorf("Foreign = %+v", l.Foreign)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("db-backup-20260101-000000.sql.zst")
+	f.Add("db-backup-20260101-000000.sql.gz.partial")
+	f.Fuzz(func(t *testing.T, name string) {
+		c := Codec{}
+		b, ok := c.Parse(name)
+		if !ok {
+			return
+		}
+		// Anything accepted must re-encode to the same name.
+		re := c.Name(b.Time, b.Format)
+		if b.Partial {
+			re += PartialSuffix
+		}
+		if re != name {
+			t.Fatalf("Parse(%q) re-encodes as %q", name, re)
+		}
+	})
+}

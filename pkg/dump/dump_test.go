@@ -1,0 +1,237 @@
+package dump
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// fakeTool writes an executable shell script standing in for mariadb-dump.
+func fakeTool(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "fake-dump")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const goodDump = `echo "-- MariaDB dump"
+echo "CREATE TABLE t (id int);"
+echo "INSERT INTO t VALUES (1);"
+echo "-- Dump completed on 2026-11-26  4:00:00"
+`
+
+func decompress(t *testing.T, b []byte) string {
+	t.Helper()
+	d, err := zstd.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	out, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatalf("decompress: %v", err)
+	}
+	return string(out)
+}
+
+func TestDumpGood(t *testing.T) {
+	d := &Dumper{Program: fakeTool(t, goodDump), Conn: Conn{Database: "app", User: "u", Password: "pw"}}
+	var buf bytes.Buffer
+	var c Counters
+	res, err := d.Dump(context.Background(), &buf, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := decompress(t, buf.Bytes())
+	if !strings.Contains(sql, "INSERT INTO t VALUES (1);") {
+		t.Errorf("dump text lost: %q", sql)
+	}
+	if got, want := res.RawBytes, int64(len(sql)); got != want {
+		t.Errorf("RawBytes = %d, want %d", got, want)
+	}
+	if got, want := res.StoredBytes, int64(buf.Len()); got != want {
+		t.Errorf("StoredBytes = %d, want %d", got, want)
+	}
+	if c.Raw.Load() != res.RawBytes || c.Stored.Load() != res.StoredBytes {
+		t.Errorf("counters %d/%d disagree with result %+v", c.Raw.Load(), c.Stored.Load(), res)
+	}
+	chk, err := Check(bytes.NewReader(buf.Bytes()), nil)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if chk.SHA256 != res.SHA256 || chk.RawBytes != res.RawBytes || chk.Compression != CompressionZstd {
+		t.Errorf("Check = %+v, dump result %+v", chk, res)
+	}
+}
+
+func TestDumpFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want string // in the error message
+	}{
+		{"half dump then exit 2", `echo "CREATE TABLE t (id int);"; echo "mariadb-dump: Error 2013: Lost connection" >&2; exit 2`, "exit status 2"},
+		{"killed by a signal", `echo "CREATE TABLE t (id int);"; kill -9 $$`, "signal: killed"},
+		{"exit 0 without trailer", `echo "CREATE TABLE t (id int);"; echo "INSERT INTO t VALUES (1);"`, "does not end with"},
+		{"trailer not last", `echo "-- Dump completed on 2026-11-26"; echo "INSERT INTO t VALUES (1);"`, "does not end with"},
+		{"empty output", `exit 0`, "does not end with"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Dumper{Program: fakeTool(t, tt.body), Conn: Conn{Database: "app"}}
+			_, err := d.Dump(context.Background(), io.Discard, nil)
+			if err == nil {
+				t.Fatal("Dump succeeded, want error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDumpErrorCarriesStderr(t *testing.T) {
+	body := `i=0; while [ $i -lt 20 ]; do echo "noise $i" >&2; i=$((i+1)); done
+echo "mariadb-dump: Got error: 1045: Access denied for user 'u'@'localhost'" >&2; exit 2`
+	d := &Dumper{Program: fakeTool(t, body), Conn: Conn{Database: "app"}}
+	_, err := d.Dump(context.Background(), io.Discard, nil)
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("error %v is not an ExitError", err)
+	}
+	if !strings.Contains(ee.Stderr, "Access denied") || strings.Contains(ee.Stderr, "noise 10") {
+		t.Errorf("Stderr should hold only the last lines: %q", ee.Stderr)
+	}
+}
+
+func TestDumpCancelKillsProgram(t *testing.T) {
+	d := &Dumper{Program: fakeTool(t, `echo "CREATE TABLE t (id int);"; exec sleep 60`), Conn: Conn{Database: "app"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := d.Dump(ctx, io.Discard, nil); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "cancelled") {
+			t.Errorf("err = %v, want a cancellation", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Dump did not return after cancellation")
+	}
+}
+
+func TestDumpWriterFailureStopsProgram(t *testing.T) {
+	// A program that would write forever: the failing writer must stop it.
+	d := &Dumper{Program: fakeTool(t, `exec yes "INSERT INTO t VALUES (1);"`), Conn: Conn{Database: "app"}}
+	boom := errors.New("upload failed")
+	done := make(chan error, 1)
+	go func() { _, err := d.Dump(context.Background(), failAfter{n: 1 << 20, err: boom}, nil); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, boom) {
+			t.Errorf("err = %v, want %v", err, boom)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Dump did not stop the program after the writer failed")
+	}
+}
+
+type failAfter struct {
+	n   int
+	err error
+}
+
+func (f failAfter) Write(p []byte) (int, error) { return 0, f.err }
+
+func TestDefaultsFile(t *testing.T) {
+	c := Conn{Host: "db.internal", Port: 3307, User: `ap"p`, Password: `p\a"ss word#;`, Database: "app"}
+	path, remove, err := c.DefaultsFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Mode().Perm(); got != 0o600 {
+		t.Errorf("mode = %o, want 600", got)
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{"[client]", `user="ap\"p"`, `password="p\\a\"ss word#;"`, `host="db.internal"`, "port=3307", "protocol=tcp"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("option file lacks %q:\n%s", want, b)
+		}
+	}
+	remove()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("option file still there after remove: %v", err)
+	}
+	if s := c.String(); strings.Contains(s, "ss word") || !strings.Contains(s, "redacted") {
+		t.Errorf("String() = %q leaks or hides the password badly", s)
+	}
+}
+
+func TestTail(t *testing.T) {
+	tl := &Tail{Max: 8}
+	for _, s := range []string{"abc", "defgh", "ij", "0123456789xyz", "!"} {
+		tl.Write([]byte(s))
+	}
+	if got, want := tl.String(), "6789xyz!"; got != want {
+		t.Errorf("Tail = %q, want %q", got, want)
+	}
+}
+
+func TestHasTrailer(t *testing.T) {
+	tests := map[string]bool{
+		"x;\n-- Dump completed on 2026-11-26  4:00:00\n": true,
+		"-- Dump completed\n\n":                          true,
+		"-- Dump completed on 2026\nINSERT 1;\n":         false,
+		"":                                               false,
+		"x; -- Dump completed\n":                         false,
+	}
+	for in, want := range tests {
+		if got := HasTrailer([]byte(in)); got != want {
+			t.Errorf("HasTrailer(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestCheckGzip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	io.WriteString(zw, "CREATE TABLE t (id int);\n-- Dump completed on 2026-01-01  3:00:00\n")
+	zw.Close()
+	res, err := Check(bytes.NewReader(buf.Bytes()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Compression != CompressionGzip || !res.Trailer || res.StoredBytes != int64(buf.Len()) {
+		t.Errorf("Check = %+v", res)
+	}
+	// A flipped byte in the deflate data is caught by the gzip CRC.
+	bad := bytes.Clone(buf.Bytes())
+	bad[len(bad)-12] ^= 0xff
+	if _, err := Check(bytes.NewReader(bad), nil); err == nil {
+		t.Error("corrupt gzip accepted")
+	}
+}
+
+func TestNewReaderRejectsUnknown(t *testing.T) {
+	if _, _, err := NewReader(strings.NewReader("CREATE TABLE t")); !errors.Is(err, ErrUnknownCompression) {
+		t.Errorf("err = %v, want ErrUnknownCompression", err)
+	}
+	if _, _, err := NewReader(strings.NewReader("")); err == nil {
+		t.Error("empty stream accepted")
+	}
+}
