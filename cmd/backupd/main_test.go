@@ -98,7 +98,7 @@ func TestNowEndToEnd(t *testing.T) {
 	}
 	for _, re := range []string{
 		`(?m)^backup db-backup-\d{8}-\d{6}\.sql\.zst$`,
-		`(?m)^  remote     ` + regexp.QuoteMeta(remote) + `$`,
+		`(?m)^  remote     ` + regexp.QuoteMeta(remote) + `/?$`,
 		`(?m)^  raw        .* \(\d+ bytes\)$`,
 		`(?m)^  stored     .* \(\d+ bytes\), ratio \d+\.\d\dx$`,
 		`(?m)^  duration   .*/s$`,

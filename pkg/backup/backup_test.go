@@ -252,7 +252,7 @@ func TestFailuresPublishNothing(t *testing.T) {
 // fails, the dump is stopped and the error names the upload.
 func TestUploadFailureStopsDump(t *testing.T) {
 	job := Job{
-		Dumper: &dump.Dumper{Program: fakeDump(t, `exec yes "INSERT INTO t VALUES (1);"`), Conn: dump.Conn{Database: "app"}},
+		Dumper: &dump.Dumper{Program: fakeDump(t, `exec od -An -x /dev/urandom`), Conn: dump.Conn{Database: "app"}},
 		Store:  failingPutter{},
 		Time:   time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC),
 	}

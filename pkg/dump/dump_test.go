@@ -133,7 +133,7 @@ func TestDumpCancelKillsProgram(t *testing.T) {
 
 func TestDumpWriterFailureStopsProgram(t *testing.T) {
 	// A program that would write forever: the failing writer must stop it.
-	d := &Dumper{Program: fakeTool(t, `exec yes "INSERT INTO t VALUES (1);"`), Conn: Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, `exec od -An -x /dev/urandom`), Conn: Conn{Database: "app"}}
 	boom := errors.New("upload failed")
 	done := make(chan error, 1)
 	go func() { _, err := d.Dump(context.Background(), failAfter{n: 1 << 20, err: boom}, nil); done <- err }()

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/rclone/rclone/fs"
@@ -64,8 +65,17 @@ func New(f fs.Fs, log *slog.Logger) *Store {
 // Fs is the underlying rclone filesystem.
 func (s *Store) Fs() fs.Fs { return s.f }
 
-// String names the remote, for messages.
-func (s *Store) String() string { return fs.ConfigString(s.f) }
+// String names the remote, for messages: the absolute folder for a local
+// remote, else "name:path".
+func (s *Store) String() string {
+	if s.f.Features().IsLocal {
+		if abs, err := filepath.Abs(s.f.Root()); err == nil {
+			return abs
+		}
+		return s.f.Root()
+	}
+	return fs.ConfigString(s.f)
+}
 
 // withMetadata turns on rclone's metadata handling so that listings carry
 // Drive properties (or local extended attributes) and moves can set them.

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the main job end to end on the embedded default: a throwaway local
+# MariaDB with sample data, one `backupd now` into the local folder
+# ./backups, and a listing of the result. The server is stopped at the end;
+# ./backups is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-mariadb.sh
+mkdir -p bin .demo
+go build -o bin/backupd ./cmd/backupd
+dir=$(mktemp -d /tmp/backupd-demo-XXXXXX)
+cleanup() { scripts/mariadb-private.sh stop "$dir" || true; rm -rf "$dir"; }
+trap cleanup EXIT
+settings=$(scripts/mariadb-private.sh start "$dir")
+socket=$(sed -n 's/^DB_SOCKET=//p' <<<"$settings")
+port=$(sed -n 's/^DB_PORT=//p' <<<"$settings")
+root=(mariadb --no-defaults --socket="$socket" -uroot --default-character-set=utf8mb4)
+
+# Sample data: the test fixture plus a few thousand generated rows, owned
+# by an app user with a password, as in production.
+password=$(head -c 18 /dev/urandom | base64)
+"${root[@]}" -e "CREATE DATABASE app CHARACTER SET utf8mb4"
+"${root[@]}" app <testdata/fixture.sql
+"${root[@]}" app -e "CREATE TABLE events_log (id INT PRIMARY KEY, at DATETIME, payload TEXT);
+  INSERT INTO events_log SELECT seq, '2026-01-01' + INTERVAL seq MINUTE, CONCAT('event ', seq, ' ', MD5(seq)) FROM seq_1_to_20000"
+"${root[@]}" <<SQL
+CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '$password';
+GRANT ALL ON app.* TO 'app'@'127.0.0.1';
+GRANT SELECT ON mysql.proc TO 'app'@'127.0.0.1';
+SQL
+
+# The same environment the production scripts use (no Google settings, so
+# the remote is the local folder ./backups).
+export DB_HOST=127.0.0.1 DB_PORT=$port DB_DATABASE=app DB_USERNAME=app DB_PASSWORD=$password
+bin/backupd now
+echo
+echo "./backups now holds:"
+if bin/backupd help | grep -q '^  list '; then bin/backupd list; else ls -l backups; fi
