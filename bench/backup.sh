@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Backup benchmark: side by side in one run, on the same database,
+#   mariadb-dump > /dev/null            (the floor: the dump alone)
+#   mariadb-dump | gzip -6 > file        (the old pipeline)
+#   mariadb-dump | zstd -3 > file        (the shell equivalent of backupd)
+#   backupd now --remote <local folder>
+# at a quarter of the size and at full size (ROWS, default 4,000,000 rows:
+# a dump of about 1 GB). Each size runs ROUNDS rounds (default 2), the
+# commands interleaved; the best wall time of each is reported, with
+# ratios, stored sizes and peak RSS (/usr/bin/time).
+#
+#   bench/backup.sh                  # ROWS=4000000 ROUNDS=2
+#   ROWS=400000 bench/backup.sh      # a quick run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-4000000}
+ROUNDS=${ROUNDS:-2}
+scripts/ensure-mariadb.sh
+for tool in zstd gzip /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install zstd gzip time)" >&2; exit 2; }
+done
+. bench/data.sh
+
+work=$(mktemp -d /tmp/backupd-bench-XXXXXX)
+cleanup() { scripts/mariadb-private.sh stop "$work/db" || true; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/backupd" ./cmd/backupd
+bench_start "$work/db"
+dumpcmd="mariadb-dump --no-defaults --socket=$BENCH_SOCKET -uroot --single-transaction --quick --lock-tables=false --routines --triggers --events --default-character-set=utf8mb4 bench"
+
+# measure NAME CMD: runs CMD under /usr/bin/time, appends "NAME wall rss_kb" to $work/times.
+measure() {
+	local name=$1; shift
+	/usr/bin/time -f "%e %M" -o "$work/t" bash -c "$*" 
+	echo "$name $(cat "$work/t")" >>"$work/times"
+}
+
+report() {
+	local label=$1
+	awk -v label="$label" -v gz="$(stat -c %s "$work/out.gz")" -v zs="$(stat -c %s "$work/out.zst")" -v bd="$(stat -c %s "$work"/remote/*.sql.zst)" -v raw="$(stat -c %s "$work/raw.sql")" '
+	{ if (!($1 in best) || $2 < best[$1]) best[$1] = $2; if ($3 > rss[$1]) rss[$1] = $3 }
+	END {
+		printf "\n== %s: raw dump %.1f MiB\n", label, raw / 1048576
+		printf "%-26s %9s %12s %14s %11s\n", "command", "wall s", "vs zstd -3", "stored MiB", "peak RSS"
+		split("dump>/dev/null gzip-6 zstd-3 backupd", order, " ")
+		size["gzip-6"] = gz; size["zstd-3"] = zs; size["backupd"] = bd
+		for (i = 1; i <= 4; i++) { n = order[i]
+			printf "%-26s %9.2f %11.2fx %14s %8.1f MiB\n", n, best[n], best[n] / best["zstd-3"], (n in size) ? sprintf("%.1f", size[n] / 1048576) : "-", rss[n] / 1024 }
+		printf "backupd vs gzip pipeline: %.2fx faster; backupd size vs zstd -3: %.3f\n", best["gzip-6"] / best["backupd"], bd / zs
+	}' "$work/times"
+}
+
+run_size() {
+	local rows=$1 label=$2
+	echo "filling $rows rows ($label)..." >&2
+	bench_fill bench "$rows"
+	$dumpcmd >"$work/raw.sql"
+	: >"$work/times"
+	for r in $(seq 1 "$ROUNDS"); do
+		echo "round $r/$ROUNDS ($label)" >&2
+		measure "dump>/dev/null" "$dumpcmd > /dev/null"
+		measure "gzip-6" "set -o pipefail; $dumpcmd | gzip -6 > $work/out.gz"
+		measure "zstd-3" "set -o pipefail; $dumpcmd | zstd -q -3 > $work/out.zst"
+		rm -rf "$work/remote"
+		measure "backupd" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root $work/backupd now --remote $work/remote > $work/backupd.out"
+	done
+	report "$label"
+	rm -f "$work/raw.sql"
+}
+
+echo "machine: $(nproc) cores, $(uname -r); $(mariadb-dump --version)"
+run_size $((ROWS / 4)) "quarter size ($((ROWS / 4)) rows)"
+run_size "$ROWS" "full size ($ROWS rows)"
