@@ -17,8 +17,8 @@ type listItem struct {
 	Name    string `json:"name"`
 	Time    string `json:"time"` // RFC 3339, UTC
 	Size    int64  `json:"size"`
-	Format  string `json:"format"`            // "zst" or "gz"
-	SHA256  string `json:"sha256,omitempty"`  // when recorded
+	Format  string `json:"format"`             // "zst" or "gz"
+	SHA256  string `json:"sha256,omitempty"`   // when recorded
 	RawSize *int64 `json:"raw_size,omitempty"` // when recorded
 	Partial bool   `json:"partial,omitempty"`  // an unfinished upload
 }
