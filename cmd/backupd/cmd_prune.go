@@ -34,7 +34,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s: %s\n", store, policy)
+	fmt.Fprintf(a.stdout, "remote  %s\npolicy  %s\n", store, policy)
 	rep, err := backup.Prune(ctx, store, backup.PruneOptions{
 		Codec:  st.Codec(),
 		Policy: policy,
@@ -42,8 +42,11 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 		Log:    quieter(log, *debug),
 	})
 	printPrune(a.stdout, rep, *verbose)
-	if rep.Plan.Complete() > 0 || len(rep.Plan.Delete) > 0 {
+	switch {
+	case len(rep.Plan.Keep)+len(rep.Plan.Delete)+len(rep.Plan.Foreign) > 0:
 		fmt.Fprintln(a.stdout, pruneSummary(rep))
+	case err == nil:
+		fmt.Fprintln(a.stdout, "no backups: nothing to do")
 	}
 	if err == nil && *dryRun {
 		fmt.Fprintln(a.stdout, "dry run: nothing was deleted")
