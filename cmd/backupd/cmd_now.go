@@ -56,7 +56,11 @@ func runNow(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	printReport(a, store.String(), rep)
-	fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
+	if len(prep.Plan.Keep) > 0 {
+		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
+	} else {
+		fmt.Fprintln(a.stdout, "  retention  not applied")
+	}
 	return err
 }
 
