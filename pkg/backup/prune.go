@@ -123,10 +123,12 @@ type PruneError struct {
 	Err    error
 }
 
+// Error says that the backup is safe and what went wrong after it.
 func (e *PruneError) Error() string {
 	return fmt.Sprintf("backup %s was published, but pruning old backups failed: %v", e.Backup, e.Err)
 }
 
+// Unwrap returns the prune's error.
 func (e *PruneError) Unwrap() error { return e.Err }
 
 // RunAndPrune takes the backup and, only if it was published, prunes store
