@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +14,13 @@ import (
 func runNow(ctx context.Context, a *app, args []string) error {
 	set := cli.NewSet("now", a.getenv)
 	common := cli.AddCommon(set)
+	ret := addRetention(set)
 	debug := set.Bool("debug", "log debugging detail")
 	if err := a.parse(set, args); err != nil {
+		return err
+	}
+	policy, err := ret.policy()
+	if err != nil {
 		return err
 	}
 	st, err := common.Resolve(true)
@@ -42,13 +48,20 @@ func runNow(ctx context.Context, a *app, args []string) error {
 			cli.Bytes(counters.Raw.Load()), cli.Bytes(counters.Stored.Load()),
 			d.Round(time.Second), cli.Rate(counters.Raw.Load(), d))
 	})
-	rep, err := job.Run(ctx)
+	// Old backups are pruned only after this one is published.
+	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Log: log})
 	stop()
-	if err != nil {
+	var pruneErr *backup.PruneError
+	if err != nil && !errors.As(err, &pruneErr) {
 		return err
 	}
 	printReport(a, store.String(), rep)
-	return nil
+	if len(prep.Plan.Keep) > 0 {
+		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
+	} else {
+		fmt.Fprintln(a.stdout, "  retention  not applied")
+	}
+	return err
 }
 
 func printReport(a *app, remote string, rep backup.Report) {

@@ -33,6 +33,9 @@ type command struct {
 
 var commands = []command{
 	{"now", "take one backup now, in the foreground", runNow},
+	{"prune", "delete the backups the retention policy no longer keeps", runPrune},
+	{"list", "list the backups, newest first", runList},
+	{"verify", "download a backup and check its checksum, compression and trailer", runVerify},
 }
 
 func main() {
@@ -80,6 +83,9 @@ func (a *app) exit(name string, err error) int {
 		return cli.ExitUsage
 	}
 	fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
+	if code, ok := retentionExit(err); ok {
+		return code
+	}
 	return cli.ExitFailure
 }
 

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/pkg/catalog"
+)
+
+// listItem is one backup in the output of "list --json".
+type listItem struct {
+	Name    string `json:"name"`
+	Time    string `json:"time"` // RFC 3339, UTC
+	Size    int64  `json:"size"`
+	Format  string `json:"format"`             // "zst" or "gz"
+	SHA256  string `json:"sha256,omitempty"`   // when recorded
+	RawSize *int64 `json:"raw_size,omitempty"` // when recorded
+	Partial bool   `json:"partial,omitempty"`  // an unfinished upload
+}
+
+func newListItem(b catalog.Backup) listItem {
+	it := listItem{
+		Name:    b.Name,
+		Time:    b.Time.UTC().Format(time.RFC3339),
+		Size:    b.Size,
+		Format:  string(b.Format),
+		SHA256:  b.SHA256,
+		Partial: b.Partial,
+	}
+	if b.RawSize >= 0 {
+		it.RawSize = &b.RawSize
+	}
+	return it
+}
+
+func runList(ctx context.Context, a *app, args []string) error {
+	set := cli.NewSet("list", a.getenv)
+	common := cli.AddCommon(set)
+	asJSON := set.Bool("json", "print a JSON array of the backups")
+	partials := set.Bool("partials", "with --json, also list unfinished uploads (marked \"partial\": true)")
+	debug := set.Bool("debug", "log debugging detail")
+	if err := a.parse(set, args); err != nil {
+		return err
+	}
+	if set.FS.NArg() > 0 {
+		return cli.Usagef("unexpected arguments: %q", set.FS.Args())
+	}
+	st, err := common.Remote()
+	if err != nil {
+		return err
+	}
+	log := cli.NewLogger(a.stderr, *debug)
+	store, err := cli.OpenStore(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	entries, err := store.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list backups: %w", err)
+	}
+	l := st.Codec().Scan(entries)
+	slices.Reverse(l.Backups)
+	slices.Reverse(l.Partials)
+
+	if *asJSON {
+		// Unfinished uploads stay out unless asked for, so that the first
+		// element is always the newest complete backup.
+		items := make([]listItem, 0, len(l.Backups))
+		for _, b := range l.Backups {
+			items = append(items, newListItem(b))
+		}
+		if *partials {
+			for _, b := range l.Partials {
+				items = append(items, newListItem(b))
+			}
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(items); err != nil {
+			return fmt.Errorf("write listing: %w", err)
+		}
+		return nil
+	}
+
+	if len(l.Backups) == 0 {
+		fmt.Fprintf(a.stdout, "no backups in %s\n", store)
+	} else {
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tTIME (UTC)\tSIZE\tFORMAT\tCHECKSUM")
+		for _, b := range l.Backups {
+			sum := "not recorded"
+			if b.SHA256 != "" {
+				sum = "recorded"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, b.Time.UTC().Format(time.DateTime), cli.Bytes(b.Size), b.Format, sum)
+		}
+		tw.Flush()
+		fmt.Fprintf(a.stdout, "%d %s in %s, newest first\n", len(l.Backups), plural(len(l.Backups), "backup"), store)
+	}
+	if len(l.Partials) > 0 {
+		fmt.Fprintln(a.stdout, "\nunfinished uploads (not backups):")
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		for _, b := range l.Partials {
+			fmt.Fprintf(tw, "%s\t%s\t%s\tlast written %s\n", b.Name, b.Time.UTC().Format(time.DateTime), cli.Bytes(b.Size), b.ModTime.UTC().Format(time.DateTime))
+		}
+		tw.Flush()
+	}
+	if n := len(l.Foreign); n > 0 {
+		fmt.Fprintf(a.stdout, "%d other %s in the folder not shown\n", n, plural(n, "file"))
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/retention"
+	"github.com/backupd/backupd/pkg/storage"
+)
+
+// Lister lists every file in a store (see storage.Store.List).
+type Lister interface {
+	List(ctx context.Context) ([]catalog.Entry, error)
+}
+
+// Deleter deletes one file by name; a name that is already gone yields an
+// error wrapping storage.ErrNotFound.
+type Deleter interface {
+	Delete(ctx context.Context, name string) error
+}
+
+// ListDeleter is what pruning needs of a store.
+type ListDeleter interface {
+	Lister
+	Deleter
+}
+
+var _ ListDeleter = (*storage.Store)(nil)
+
+// PruneOptions configure one prune.
+type PruneOptions struct {
+	Codec  catalog.Codec
+	Policy retention.Policy
+	// Now is the clock the plan is made at; the zero value means the
+	// current time.
+	Now    time.Time
+	DryRun bool // plan and report, delete nothing
+	Log    *slog.Logger
+}
+
+// PruneFailure is a file that could not be deleted.
+type PruneFailure struct {
+	retention.Decision
+	Err error
+}
+
+// PruneReport describes a prune.
+type PruneReport struct {
+	Plan   retention.Result
+	DryRun bool
+	// Deleted holds what was deleted, oldest first; in a dry run, what
+	// would have been. A file found already gone counts as deleted.
+	Deleted []retention.Decision
+	// Failed holds the files that could not be deleted.
+	Failed []PruneFailure
+}
+
+// Prune lists the store, plans with the policy and deletes what the plan
+// says to delete, oldest first. Nothing is deleted when the policy is
+// invalid or the listing fails. A failed deletion is logged and recorded in
+// the report, the others still run, and an error is returned at the end.
+// Files the codec does not recognise are never deleted.
+func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneReport, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rep := PruneReport{DryRun: opts.DryRun}
+	if err := opts.Policy.Validate(); err != nil {
+		return rep, fmt.Errorf("prune: %w", err)
+	}
+	entries, err := store.List(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("prune: list backups: %w", err)
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	plan, err := retention.Plan(opts.Codec.Scan(entries), opts.Policy, now)
+	if err != nil {
+		return rep, fmt.Errorf("prune: %w", err)
+	}
+	rep.Plan = plan
+	for _, d := range plan.Delete {
+		if opts.DryRun {
+			log.Info("would delete", "backup", d.Backup.Name, "reason", d.Reason)
+			rep.Deleted = append(rep.Deleted, d)
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("prune: stopped after %d of %d deletions: %w", len(rep.Deleted)+len(rep.Failed), len(plan.Delete), context.Cause(ctx))
+		}
+		err := store.Delete(ctx, d.Backup.Name)
+		switch {
+		case err == nil:
+			log.Info("deleted", "backup", d.Backup.Name, "reason", d.Reason)
+			rep.Deleted = append(rep.Deleted, d)
+		case errors.Is(err, storage.ErrNotFound):
+			// Gone already (another prune, or a person): the plan's intent
+			// holds.
+			log.Info("already deleted", "backup", d.Backup.Name)
+			rep.Deleted = append(rep.Deleted, d)
+		default:
+			log.Warn("could not delete", "backup", d.Backup.Name, "err", err)
+			rep.Failed = append(rep.Failed, PruneFailure{Decision: d, Err: err})
+		}
+	}
+	if n := len(rep.Failed); n > 0 {
+		return rep, fmt.Errorf("prune: could not delete %d of %d files, first %s: %w", n, len(plan.Delete), rep.Failed[0].Backup.Name, rep.Failed[0].Err)
+	}
+	return rep, nil
+}
+
+// PruneError is a prune that failed after the backup before it was
+// published: the backup is good, the old ones may not all be gone.
+type PruneError struct {
+	Backup string // the published backup
+	Err    error
+}
+
+// Error says that the backup is safe and what went wrong after it.
+func (e *PruneError) Error() string {
+	return fmt.Sprintf("backup %s was published, but pruning old backups failed: %v", e.Backup, e.Err)
+}
+
+// Unwrap returns the prune's error.
+func (e *PruneError) Unwrap() error { return e.Err }
+
+// RunAndPrune takes the backup and, only if it was published, prunes store
+// with the job's codec (opts.Codec is ignored). A failed backup is returned
+// as it is and nothing is listed or deleted. A failed prune is returned as a
+// *PruneError along with the reports of both.
+func RunAndPrune(ctx context.Context, job Job, store ListDeleter, opts PruneOptions) (Report, PruneReport, error) {
+	// Refuse a bad policy before dumping, not after.
+	if err := opts.Policy.Validate(); err != nil {
+		return Report{}, PruneReport{}, fmt.Errorf("backup: %w", err)
+	}
+	rep, err := job.Run(ctx)
+	if err != nil {
+		return rep, PruneReport{}, err
+	}
+	opts.Codec = job.Codec
+	if opts.Log == nil {
+		opts.Log = job.Log
+	}
+	prep, err := Prune(ctx, store, opts)
+	if err != nil {
+		return rep, prep, &PruneError{Backup: rep.Name, Err: err}
+	}
+	return rep, prep, nil
+}
