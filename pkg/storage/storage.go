@@ -13,15 +13,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/rclone/rclone/backend/drive"
 	"github.com/rclone/rclone/fs"
+	"github.com/rclone/rclone/fs/fspath"
 	"github.com/rclone/rclone/fs/operations"
 
 	"github.com/backupd/backupd/pkg/catalog"
 
-	// The backends a remote string can name.
-	_ "github.com/rclone/rclone/backend/drive"
+	// The other backends a remote string can name.
 	_ "github.com/rclone/rclone/backend/local"
 	_ "github.com/rclone/rclone/backend/memory"
 )
@@ -31,41 +33,95 @@ var ErrNotFound = errors.New("not found")
 
 // Store keeps backups in the root of one rclone remote.
 type Store struct {
-	f   fs.Fs
-	log *slog.Logger
+	f     fs.Fs
+	log   *slog.Logger
+	desc  string      // for String, when opened by Open
+	hints *driveHints // explains Drive errors; nil for other backends
 }
 
 // Open opens the rclone remote named by remote: "name:path" for a configured
-// remote (for example "gdrive:" set up through RCLONE_CONFIG_GDRIVE_*), or a
-// plain folder path for the local backend. A local folder is created on the
-// first Put.
-func Open(ctx context.Context, remote string, log *slog.Logger) (*Store, error) {
+// remote (for example "gdrive:" set up through RCLONE_CONFIG_GDRIVE_*, or
+// DriveRemote's "gdrive,root_folder_id=ID:"), or a plain folder path for the
+// local backend. A local folder is created on the first Put.
+//
+// For a Google Drive remote, permanent failures of Open and of every later
+// call come back as *DriveError, saying what to fix.
+func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOption) (*Store, error) {
+	var cfg openConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if remote == "" {
 		return nil, errors.New("open remote: empty remote")
 	}
+	hints := newDriveHints(remote, cfg.folderSource)
+	if hints != nil && !hints.settings.HasCredentials() {
+		return nil, fmt.Errorf("open remote %s: no credentials: set %s to the service account's JSON key",
+			describe(nil, remote), hints.settings.Var("service_account_credentials"))
+	}
 	f, err := fs.NewFs(ctx, remote)
 	if errors.Is(err, fs.ErrorIsFile) {
-		return nil, fmt.Errorf("open remote %q: it is a file, not a folder", remote)
+		return nil, fmt.Errorf("open remote %s: it is a file, not a folder", describe(nil, remote))
+	}
+	if errors.Is(err, fs.ErrorNotFoundInConfigFile) {
+		name := remote[:strings.IndexByte(remote, ':')]
+		name, _, _ = strings.Cut(name, ",")
+		return nil, fmt.Errorf("open remote %s: remote %q is not configured: set %s (and the remote's other RCLONE_CONFIG_%s_* settings)",
+			describe(nil, remote), name, fs.ConfigToEnv(name, "type"), strings.ToUpper(name))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open remote %q: %w", remote, err)
+		return nil, fmt.Errorf("open remote %s: %w", describe(nil, remote), hints.explain(err))
 	}
-	return New(f, log), nil
+	s := New(f, log)
+	s.desc = describe(f, remote)
+	if hints != nil {
+		s.hints = hints
+	}
+	return s, nil
 }
 
-// New wraps an rclone Fs that is already open.
+// describe names a remote for messages without the hash suffix rclone
+// adds to remotes with overridden settings, and without any setting other
+// than the root folder ID (a connection string may hold secrets).
+func describe(f fs.Fs, remote string) string {
+	p, err := fspath.Parse(remote)
+	if err != nil || p.Name == "" {
+		if f != nil {
+			return fs.ConfigString(f)
+		}
+		return remote
+	}
+	d := p.Name + ":" + p.Path
+	if id, ok := p.Config["root_folder_id"]; ok {
+		d += " (folder " + id + ")"
+	}
+	return d
+}
+
+// New wraps an rclone Fs that is already open. Drive errors are explained
+// in general terms (see Open for messages naming the settings).
 func New(f fs.Fs, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{f: f, log: log}
+	s := &Store{f: f, log: log}
+	if _, ok := f.(*drive.Fs); ok {
+		name, _, _ := strings.Cut(f.Name(), "{")
+		s.hints = &driveHints{settings: DriveSettings{Name: name}}
+	}
+	return s
 }
 
 // Fs is the underlying rclone filesystem.
 func (s *Store) Fs() fs.Fs { return s.f }
 
 // String names the remote, for messages.
-func (s *Store) String() string { return fs.ConfigString(s.f) }
+func (s *Store) String() string {
+	if s.desc != "" {
+		return s.desc
+	}
+	return fs.ConfigString(s.f)
+}
 
 // withMetadata turns on rclone's metadata handling so that listings carry
 // Drive properties (or local extended attributes) and moves can set them.
@@ -89,7 +145,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
 	if err != nil {
 		s.removePartial(partial)
-		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, err)
+		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
 	}
 	meta, err := commit()
 	if err != nil {
@@ -99,7 +155,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 	final, err := s.publish(ctx, obj, name, meta)
 	if err != nil {
 		s.removePartial(partial)
-		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, err)
+		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, s.hints.explain(err))
 	}
 	return catalog.Entry{Name: name, Size: final.Size(), ModTime: final.ModTime(ctx), Meta: meta}, nil
 }
@@ -161,7 +217,7 @@ func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
 		return nil, nil // a local folder not created yet holds no backups
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", s, err)
+		return nil, fmt.Errorf("list %s: %w", s, s.hints.explain(err))
 	}
 	out := make([]catalog.Entry, 0, len(entries))
 	for _, e := range entries {
@@ -171,7 +227,7 @@ func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
 		}
 		m, err := fs.GetMetadata(ctx, o)
 		if err != nil {
-			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), err)
+			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), s.hints.explain(err))
 		}
 		out = append(out, catalog.Entry{Name: o.Remote(), Size: o.Size(), ModTime: o.ModTime(ctx), Meta: m})
 	}
@@ -186,7 +242,7 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	}
 	rc, err := o.Open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, err)
+		return nil, fmt.Errorf("open %s: %w", name, s.hints.explain(err))
 	}
 	return rc, nil
 }
@@ -198,7 +254,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	if err := o.Remove(ctx); err != nil {
-		return fmt.Errorf("delete %s: %w", name, err)
+		return fmt.Errorf("delete %s: %w", name, s.hints.explain(err))
 	}
 	return nil
 }
@@ -209,7 +265,7 @@ func (s *Store) object(ctx context.Context, name string) (fs.Object, error) {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find %s: %w", name, err)
+		return nil, fmt.Errorf("find %s: %w", name, s.hints.explain(err))
 	}
 	return o, nil
 }

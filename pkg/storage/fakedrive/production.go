@@ -1,0 +1,54 @@
+package fakedrive
+
+import "testing"
+
+// Production is a fake set up as production is: a service account with
+// the Content manager role on a Shared Drive that holds the backup folder.
+type Production struct {
+	*Server
+	Account  ServiceAccount
+	DriveID  string
+	FolderID string
+}
+
+// NewProduction starts a fake Drive set up as production is.
+func NewProduction(t testing.TB) *Production {
+	t.Helper()
+	s := New(t)
+	p := &Production{Server: s, Account: s.NewServiceAccount("backupd@prod-app.iam.gserviceaccount.com")}
+	p.DriveID = s.NewSharedDrive("Backups")
+	s.AddMember(p.DriveID, p.Account.Email, RoleFileOrganizer)
+	p.FolderID = s.NewFolder(p.DriveID, "database")
+	return p
+}
+
+// Env returns the environment production sets for backupd, and nothing
+// more.
+func (p *Production) Env() map[string]string {
+	return map[string]string{
+		"GDRIVE_BACKUP_FOLDER_ID":                          p.FolderID,
+		"RCLONE_CONFIG_GDRIVE_TYPE":                        "drive",
+		"RCLONE_CONFIG_GDRIVE_SCOPE":                       "drive",
+		"RCLONE_CONFIG_GDRIVE_TEAM_DRIVE":                  p.DriveID,
+		"RCLONE_CONFIG_GDRIVE_SERVICE_ACCOUNT_CREDENTIALS": p.Account.JSON,
+	}
+}
+
+// TestTuning is rclone drive settings that keep tests fast and make small
+// uploads span several chunks: the smallest chunk size Google accepts and
+// no pause between calls. Retries still back off as in production.
+var TestTuning = map[string]string{
+	"RCLONE_CONFIG_GDRIVE_CHUNK_SIZE":      "256k",
+	"RCLONE_CONFIG_GDRIVE_PACER_MIN_SLEEP": "1ms",
+}
+
+// Setenv sets Env and TestTuning in the process environment for the
+// test, where rclone reads them.
+func (p *Production) Setenv(t testing.TB) {
+	for k, v := range p.Env() {
+		t.Setenv(k, v)
+	}
+	for k, v := range TestTuning {
+		t.Setenv(k, v)
+	}
+}
