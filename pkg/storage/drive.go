@@ -291,6 +291,18 @@ func queryQuote(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
 }
 
+// transientTokenError reports whether err is a failure to fetch an access
+// token that retrying may cure: the token endpoint answered 5xx or 429, or
+// the connection to it failed.
+func transientTokenError(err error) bool {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return re.Response != nil && (re.Response.StatusCode >= 500 || re.Response.StatusCode == http.StatusTooManyRequests)
+	}
+	// The oauth2 package flattens network errors into text.
+	return strings.Contains(err.Error(), "oauth2: cannot fetch token")
+}
+
 // driveHints is what a Drive error message needs to say what to fix.
 type driveHints struct {
 	settings DriveSettings
@@ -376,7 +388,7 @@ func (h *driveHints) explain(err error) error {
 	}
 	credVar := h.settings.Var("service_account_credentials")
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && !transientTokenError(err) {
 		fix := fmt.Sprintf("Google refused the key of %s: create a new JSON key for it in the Google Cloud console (IAM > Service accounts > Keys) and put it in %s; if the account was disabled or deleted, enable or recreate it",
 			h.account(), credVar)
 		if re.ErrorCode == "invalid_scope" {

@@ -142,6 +142,11 @@ func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
 // example io.PipeWriter.CloseWithError).
 func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error) {
 	partial := name + catalog.PartialSuffix
+	if s.hints != nil {
+		if err := s.preflight(ctx, partial); err != nil {
+			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
+		}
+	}
 	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
 	if err != nil {
 		s.removePartial(partial)
@@ -158,6 +163,36 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, s.hints.explain(err))
 	}
 	return catalog.Entry{Name: name, Size: final.Size(), ModTime: final.ModTime(ctx), Meta: meta}, nil
+}
+
+// tokenAttempts is how often preflight tries a token endpoint that fails
+// transiently.
+var tokenAttempts = 4
+
+// preflight looks the partial name up in the Drive folder before any of the
+// stream is read, so that a missing folder or a refused key fails the
+// backup at once. It also fetches the access token, retrying the token
+// endpoint's transient failures (5xx, dropped connections) with backoff:
+// rclone's drive backend retries the Drive API's, not the token
+// endpoint's.
+func (s *Store) preflight(ctx context.Context, partial string) error {
+	delay := time.Second
+	for attempt := 1; ; attempt++ {
+		_, err := s.f.NewObject(ctx, partial)
+		if err == nil || errors.Is(err, fs.ErrorObjectNotFound) {
+			return nil
+		}
+		if !transientTokenError(err) || attempt == tokenAttempts {
+			return err
+		}
+		s.log.Warn("fetching a Google access token failed, retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // publish renames the uploaded partial to name with a server-side move that

@@ -273,24 +273,26 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	match := func(*entry) bool { return true }
+	var parents []string
 	if qs := q.Get("q"); qs != "" {
 		expr, err := parseQuery(qs)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid", "Invalid Value: "+err.Error())
 			return
 		}
-		for _, p := range expr.parents {
-			if e := s.files[p]; e == nil || s.role(email, e) == "" {
-				notFound(w, p)
-				return
-			}
-		}
 		match = func(e *entry) bool { return expr.eval(s, e) }
+		parents = expr.parents
 	}
 	driveID := q.Get("driveId")
 	if q.Get("corpora") == "drive" || driveID != "" {
 		if d := s.drives[driveID]; d == nil || d.members[email] == "" {
 			writeError(w, http.StatusNotFound, "notFound", "Shared drive not found: "+driveID)
+			return
+		}
+	}
+	for _, p := range parents {
+		if e := s.files[p]; e == nil || s.role(email, e) == "" {
+			notFound(w, p)
 			return
 		}
 	}

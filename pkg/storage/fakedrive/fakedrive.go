@@ -439,3 +439,13 @@ func forbidden(w http.ResponseWriter, what string) {
 	writeError(w, http.StatusForbidden, "insufficientFilePermissions",
 		"The user does not have sufficient permissions for this file. ("+what+")")
 }
+
+// Trash moves the item to the trash, as a person might in the web
+// interface.
+func (s *Server) Trash(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.files[id]; e != nil {
+		e.f.Trashed = true
+	}
+}

@@ -1,6 +1,13 @@
 package fakedrive
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	_ "github.com/rclone/rclone/backend/drive" // the backend Fs opens
+	"github.com/rclone/rclone/fs"
+	"github.com/rclone/rclone/fs/config/configmap"
+)
 
 // Production is a fake set up as production is: a service account with
 // the Content manager role on a Shared Drive that holds the backup folder.
@@ -51,4 +58,33 @@ func (p *Production) Setenv(t testing.TB) {
 	for k, v := range TestTuning {
 		t.Setenv(k, v)
 	}
+}
+
+// Fs opens rclone's real drive backend on the backup folder through
+// rclone's configuration lookup, with the production settings, TestTuning
+// and then overrides (option names as rclone's drive backend spells them)
+// given as a connection string would, so that no environment is needed and
+// tests may run in parallel. ctx should come from Context.
+func (p *Production) Fs(t testing.TB, ctx context.Context, overrides map[string]string) fs.Fs {
+	t.Helper()
+	info, err := fs.Find("drive")
+	if err != nil {
+		t.Fatalf("fakedrive: %v", err)
+	}
+	m := configmap.Simple{
+		"scope":                       "drive",
+		"team_drive":                  p.DriveID,
+		"root_folder_id":              p.FolderID,
+		"service_account_credentials": p.Account.JSON,
+		"chunk_size":                  "256k",
+		"pacer_min_sleep":             "1ms",
+	}
+	for k, v := range overrides {
+		m[k] = v
+	}
+	f, err := info.NewFs(ctx, "fakegdrive", "", fs.ConfigMap(info.Prefix, info.Options, "fakegdrive", m))
+	if err != nil {
+		t.Fatalf("fakedrive: open drive backend: %v", err)
+	}
+	return f
 }
