@@ -85,6 +85,12 @@ func TestDriveTransientFaults(t *testing.T) {
 		{"rate limit on the rename", fakedrive.Times(1, fakedrive.Op(fakedrive.OpFilesUpdate), fakedrive.RateLimited()), fakedrive.OpFilesUpdate},
 		{"503 listing the folder", fakedrive.Times(1, fakedrive.Op(fakedrive.OpFilesList), fakedrive.ServerError(503)), fakedrive.OpFilesList},
 	}
+	// A clean run's requests of each operation, to compare with.
+	q := fakedrive.NewProduction(t)
+	qctx := q.Context(context.Background())
+	if err := put(qctx, storage.New(q.Fs(t, qctx, nil), nil), data); err != nil {
+		t.Fatalf("clean Put: %v", err)
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -97,14 +103,8 @@ func TestDriveTransientFaults(t *testing.T) {
 				t.Fatalf("Put: %v", err)
 			}
 			assertPublished(t, p, data)
-			// One request more than a clean run would make of the same
-			// operation shows the retry; the baseline run below measures
-			// a clean run.
-			q := fakedrive.NewProduction(t)
-			qctx := q.Context(context.Background())
-			if err := put(qctx, storage.New(q.Fs(t, qctx, nil), nil), data); err != nil {
-				t.Fatalf("clean Put: %v", err)
-			}
+			// One request more than the clean run made of the same
+			// operation shows the retry.
 			if got, want := p.Count(tc.op)-clean, q.Count(tc.op)+1; got != want {
 				t.Errorf("%s requests: %d, want %d (a clean run's %d and one retry)", tc.op, got, want, want-1)
 			}
@@ -264,10 +264,10 @@ func TestDriveMessages(t *testing.T) {
 		{
 			name: "key not known to Google",
 			setup: func(t *testing.T, p *fakedrive.Production) {
-				// A key for the same address made elsewhere: its signature
+				// The address with another account's key: the signature
 				// does not verify.
-				impostor := fakedrive.New(t).NewServiceAccount(p.Account.Email)
-				p.Account.JSON = impostor.JSON
+				other := p.NewServiceAccount("other@prod-app.iam.gserviceaccount.com")
+				p.Account.JSON = strings.Replace(other.JSON, other.Email, p.Account.Email, 1)
 			},
 			problem: storage.BadCredentials,
 			want:    []string{"RCLONE_CONFIG_GDRIVE_SERVICE_ACCOUNT_CREDENTIALS", "Invalid JWT Signature"},

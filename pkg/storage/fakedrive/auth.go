@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2/jws"
@@ -22,6 +23,26 @@ type account struct {
 	key      *rsa.PublicKey
 	disabled bool
 	quota    int64 // bytes in its own My Drive; -1 for no limit
+}
+
+// RSA keys are slow to make; every fake's n-th account uses the n-th key
+// of this pool, so accounts of one fake never share a key.
+var (
+	keyPoolMu sync.Mutex
+	keyPool   []*rsa.PrivateKey
+)
+
+func poolKey(n int) (*rsa.PrivateKey, error) {
+	keyPoolMu.Lock()
+	defer keyPoolMu.Unlock()
+	for len(keyPool) <= n {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		keyPool = append(keyPool, k)
+	}
+	return keyPool[n], nil
 }
 
 // ServiceAccount is a service account created by NewServiceAccount.
@@ -41,7 +62,10 @@ type ServiceAccount struct {
 // fake's token endpoint.
 func (s *Server) NewServiceAccount(email string) ServiceAccount {
 	s.t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	s.mu.Lock()
+	n := len(s.accounts)
+	s.mu.Unlock()
+	key, err := poolKey(n)
 	if err != nil {
 		s.t.Fatalf("fakedrive: generate key: %v", err)
 	}
