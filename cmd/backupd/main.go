@@ -33,6 +33,7 @@ type command struct {
 
 var commands = []command{
 	{"now", "take one backup now, in the foreground", runNow},
+	{"doctor", "check the configuration (Drive, credentials, database) without taking a backup", runDoctor},
 }
 
 func main() {
