@@ -405,3 +405,33 @@ func TestDriveTokenEndpointFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestDriveSubFolderRemote checks that a plain "gdrive:path" remote still
+// works as rclone defines it: a path of folder names from the Shared
+// Drive's root, created as needed.
+func TestDriveSubFolderRemote(t *testing.T) {
+	p := fakedrive.NewProduction(t)
+	p.Setenv(t)
+	ctx := p.Context(context.Background())
+	s, err := storage.Open(ctx, "gdrive:database/hourly", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := storagetest.Payload(2000, 9)
+	if err := put(ctx, s, data); err != nil {
+		t.Fatal(err)
+	}
+	var sub string
+	for _, f := range p.Children(p.FolderID) {
+		if f.Name == "hourly" && f.MimeType == fakedrive.FolderMimeType {
+			sub = f.ID
+		}
+	}
+	if sub == "" {
+		t.Fatalf("no folder hourly created in database: %+v", p.Children(p.FolderID))
+	}
+	got := p.Children(sub)
+	if len(got) != 1 || got[0].Name != backupName || !bytes.Equal(got[0].Data, data) {
+		t.Errorf("database/hourly holds %+v, want the backup", got)
+	}
+}

@@ -2,6 +2,9 @@ package storage_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/backupd/backupd/pkg/storage"
@@ -41,4 +44,24 @@ func TestConformanceDrive(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// TestOpenConfiguredRemote checks that any remote configured through
+// RCLONE_CONFIG_<NAME>_* variables opens through rclone's own lookup.
+func TestOpenConfiguredRemote(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("RCLONE_CONFIG_OFFSITE_TYPE", "local")
+	s, err := storage.Open(context.Background(), "offsite:"+dir+"/db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.String(), "offsite:"+dir+"/db"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if _, err := s.Put(context.Background(), "db-backup-20250101-000000.sql.zst", strings.NewReader("x"), func() (map[string]string, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "db", "db-backup-20250101-000000.sql.zst")); err != nil {
+		t.Errorf("backup not where the remote points: %v", err)
+	}
 }
