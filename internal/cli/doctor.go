@@ -31,6 +31,7 @@ type Check struct {
 	Detail string
 }
 
+// String formats the check as the doctor prints it: status, name, detail.
 func (c Check) String() string { return fmt.Sprintf("%-4s  %-13s %s", c.Status, c.Name, c.Detail) }
 
 // ProbeMetaKey is the metadata key the doctor's probe file carries.

@@ -344,6 +344,7 @@ type DriveError struct {
 	Err     error
 }
 
+// Error says what to fix, then quotes the underlying error.
 func (e *DriveError) Error() string { return e.Fix + " (" + e.Err.Error() + ")" }
 
 // Unwrap returns the underlying error.

@@ -140,6 +140,10 @@ func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
 //
 // The producer behind r signals failure by making r return an error (for
 // example io.PipeWriter.CloseWithError).
+//
+// On Google Drive, Put first looks the partial name up in the folder, before
+// reading r, so that a missing folder or a refused key fails at once (see
+// preflight).
 func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error) {
 	partial := name + catalog.PartialSuffix
 	if s.hints != nil {
