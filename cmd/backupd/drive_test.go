@@ -385,6 +385,24 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("write: %q, want ok", line)
 		}
 	})
+	t.Run("key in a file", func(t *testing.T) {
+		p, _, _ := driveProduction(t)
+		file := filepath.Join(t.TempDir(), "sa.json")
+		if err := os.WriteFile(file, []byte(p.Account.JSON), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("RCLONE_CONFIG_GDRIVE_SERVICE_ACCOUNT_CREDENTIALS", "")
+		t.Setenv("RCLONE_CONFIG_GDRIVE_SERVICE_ACCOUNT_FILE", file)
+		r := driveRun(t, "doctor")
+		if r.code != 0 {
+			t.Fatalf("doctor exited %d\n%s", r.code, r.stdout)
+		}
+		for _, name := range []string{"credentials", "token", "write"} {
+			if line := driveDoctorLine(r.stdout, name); !strings.HasPrefix(line, "ok") {
+				t.Errorf("check %q: %q, want ok", name, line)
+			}
+		}
+	})
 	t.Run("broken", func(t *testing.T) {
 		cases := []struct {
 			name, check string

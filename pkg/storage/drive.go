@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/rclone/rclone/fs"
 	"github.com/rclone/rclone/fs/fshttp"
+	"github.com/rclone/rclone/lib/env"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	drive "google.golang.org/api/drive/v3"
@@ -111,12 +113,9 @@ type ServiceAccount struct {
 // ServiceAccount parses the configured service-account key and checks
 // that its private key can be read. Errors never quote the key.
 func (d DriveSettings) ServiceAccount() (ServiceAccount, error) {
-	if d.credentials == "" {
-		if d.credentialsFile != "" {
-			return ServiceAccount{}, fmt.Errorf("the service-account key is read from the file %s (%s); set %s to its content instead",
-				d.credentialsFile, d.Var("service_account_file"), d.Var("service_account_credentials"))
-		}
-		return ServiceAccount{}, fmt.Errorf("no service-account key: set %s to the JSON key of the service account", d.Var("service_account_credentials"))
+	raw, err := d.keyJSON()
+	if err != nil {
+		return ServiceAccount{}, err
 	}
 	var key struct {
 		Type       string `json:"type"`
@@ -125,23 +124,47 @@ func (d DriveSettings) ServiceAccount() (ServiceAccount, error) {
 		TokenURI   string `json:"token_uri"`
 		PrivateKey string `json:"private_key"`
 	}
-	if err := json.Unmarshal([]byte(d.credentials), &key); err != nil {
+	if err := json.Unmarshal(raw, &key); err != nil {
 		return ServiceAccount{}, fmt.Errorf("%s is not JSON (%s): paste the whole key file the Google Cloud console downloaded",
-			d.Var("service_account_credentials"), jsonErrorPlace(err))
+			d.keySource(), jsonErrorPlace(err))
 	}
 	if key.Type != "service_account" || key.Email == "" || key.PrivateKey == "" {
 		return ServiceAccount{}, fmt.Errorf("%s is not a service-account key (type %q): create a JSON key for the service account in the Google Cloud console",
-			d.Var("service_account_credentials"), key.Type)
+			d.keySource(), key.Type)
 	}
 	if err := checkPrivateKey(key.PrivateKey); err != nil {
 		return ServiceAccount{}, fmt.Errorf("the private key in %s cannot be read (%v): create a new JSON key for %s",
-			d.Var("service_account_credentials"), err, key.Email)
+			d.keySource(), err, key.Email)
 	}
 	uri := key.TokenURI
 	if uri == "" {
 		uri = google.Endpoint.TokenURL
 	}
 	return ServiceAccount{Email: key.Email, Project: key.Project, TokenURI: uri}, nil
+}
+
+// keyJSON returns the service-account key: the credentials option, else
+// the file the service_account_file option names, as rclone reads them.
+func (d DriveSettings) keyJSON() ([]byte, error) {
+	switch {
+	case d.credentials != "":
+		return []byte(d.credentials), nil
+	case d.credentialsFile != "":
+		b, err := os.ReadFile(env.ShellExpand(d.credentialsFile))
+		if err != nil {
+			return nil, fmt.Errorf("read the service-account key named by %s: %w", d.Var("service_account_file"), err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("no service-account key: set %s to the JSON key of the service account", d.Var("service_account_credentials"))
+}
+
+// keySource names where the key comes from, for messages.
+func (d DriveSettings) keySource() string {
+	if d.credentials == "" && d.credentialsFile != "" {
+		return "the file " + d.credentialsFile + " (" + d.Var("service_account_file") + ")"
+	}
+	return d.Var("service_account_credentials")
 }
 
 // jsonErrorPlace describes a JSON syntax error by position only: the
@@ -198,7 +221,11 @@ func (d DriveSettings) Client(ctx context.Context) (*DriveClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf, err := google.JWTConfigFromJSON([]byte(d.credentials), driveScopes(d.Scope)...)
+	raw, err := d.keyJSON()
+	if err != nil {
+		return nil, err
+	}
+	conf, err := google.JWTConfigFromJSON(raw, driveScopes(d.Scope)...)
 	if err != nil {
 		return nil, fmt.Errorf("read service-account key: %s", jsonErrorPlace(err))
 	}
@@ -319,7 +346,9 @@ func newDriveHints(remote, folderSource string) *driveHints {
 	var key struct {
 		Email string `json:"client_email"`
 	}
-	_ = json.Unmarshal([]byte(d.credentials), &key)
+	if raw, err := d.keyJSON(); err == nil {
+		_ = json.Unmarshal(raw, &key)
+	}
 	d.FolderSource = folderSource
 	return &driveHints{settings: d, email: key.Email}
 }
@@ -387,7 +416,7 @@ func (h *driveHints) explain(err error) error {
 	if errors.As(err, &de) {
 		return err
 	}
-	credVar := h.settings.Var("service_account_credentials")
+	credVar := h.settings.keySource()
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && !transientTokenError(err) {
 		fix := fmt.Sprintf("Google refused the key of %s: create a new JSON key for it in the Google Cloud console (IAM > Service accounts > Keys) and put it in %s; if the account was disabled or deleted, enable or recreate it",
