@@ -5,7 +5,9 @@ go 1.26.8
 require (
 	github.com/klauspost/compress v1.20.4
 	github.com/rclone/rclone v1.76.0
+	golang.org/x/oauth2 v0.38.0
 	golang.org/x/term v0.47.0
+	google.golang.org/api v0.312.0
 )
 
 require (
@@ -66,12 +68,10 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
-	google.golang.org/api v0.312.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab // indirect
 	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

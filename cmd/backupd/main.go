@@ -36,6 +36,7 @@ var commands = []command{
 	{"prune", "delete the backups the retention policy no longer keeps", runPrune},
 	{"list", "list the backups, newest first", runList},
 	{"verify", "download a backup and check its checksum, compression and trailer", runVerify},
+	{"doctor", "check the configuration (Drive, credentials, database) without taking a backup", runDoctor},
 }
 
 func main() {

@@ -179,7 +179,7 @@ func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // NewLogger returns the process logger: JSON on w unless w is a terminal,
 // then text. debug lowers the level to Debug. rclone's own log lines are
-// routed into the same handler.
+// routed into the same handler. Every line passes through Redact.
 func NewLogger(w *os.File, debug bool) *slog.Logger {
 	level := slog.LevelInfo
 	if debug {
@@ -192,6 +192,7 @@ func NewLogger(w *os.File, debug bool) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
+	h = redactHandler{h}
 	fs.SetLogger(h.WithAttrs([]slog.Attr{slog.String("component", "rclone")}))
 	return slog.New(h)
 }

@@ -14,15 +14,17 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/rclone/rclone/backend/drive"
 	"github.com/rclone/rclone/fs"
+	"github.com/rclone/rclone/fs/fspath"
 	"github.com/rclone/rclone/fs/operations"
 
 	"github.com/backupd/backupd/pkg/catalog"
 
-	// The backends a remote string can name.
-	_ "github.com/rclone/rclone/backend/drive"
+	// The other backends a remote string can name.
 	_ "github.com/rclone/rclone/backend/local"
 	_ "github.com/rclone/rclone/backend/memory"
 )
@@ -32,42 +34,94 @@ var ErrNotFound = errors.New("not found")
 
 // Store keeps backups in the root of one rclone remote.
 type Store struct {
-	f   fs.Fs
-	log *slog.Logger
+	f     fs.Fs
+	log   *slog.Logger
+	desc  string      // for String, when opened by Open
+	hints *driveHints // explains Drive errors; nil for other backends
 }
 
 // Open opens the rclone remote named by remote: "name:path" for a configured
-// remote (for example "gdrive:" set up through RCLONE_CONFIG_GDRIVE_*), or a
-// plain folder path for the local backend. A local folder is created on the
-// first Put.
-func Open(ctx context.Context, remote string, log *slog.Logger) (*Store, error) {
+// remote (for example "gdrive:" set up through RCLONE_CONFIG_GDRIVE_*, or
+// DriveRemote's "gdrive,root_folder_id=ID:"), or a plain folder path for the
+// local backend. A local folder is created on the first Put.
+//
+// For a Google Drive remote, permanent failures of Open and of every later
+// call come back as *DriveError, saying what to fix.
+func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOption) (*Store, error) {
+	var cfg openConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if remote == "" {
 		return nil, errors.New("open remote: empty remote")
 	}
+	hints := newDriveHints(remote, cfg.folderSource)
+	if hints != nil && !hints.settings.HasCredentials() {
+		return nil, fmt.Errorf("open remote %s: no credentials: set %s to the service account's JSON key",
+			describe(nil, remote), hints.settings.Var("service_account_credentials"))
+	}
 	f, err := fs.NewFs(ctx, remote)
 	if errors.Is(err, fs.ErrorIsFile) {
-		return nil, fmt.Errorf("open remote %q: it is a file, not a folder", remote)
+		return nil, fmt.Errorf("open remote %s: it is a file, not a folder", describe(nil, remote))
+	}
+	if errors.Is(err, fs.ErrorNotFoundInConfigFile) {
+		name := remote[:strings.IndexByte(remote, ':')]
+		name, _, _ = strings.Cut(name, ",")
+		return nil, fmt.Errorf("open remote %s: remote %q is not configured: set %s (and the remote's other RCLONE_CONFIG_%s_* settings)",
+			describe(nil, remote), name, fs.ConfigToEnv(name, "type"), strings.ToUpper(name))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open remote %q: %w", remote, err)
+		return nil, fmt.Errorf("open remote %s: %w", describe(nil, remote), hints.explain(err))
 	}
-	return New(f, log), nil
+	s := New(f, log)
+	s.desc = describe(f, remote)
+	if hints != nil {
+		s.hints = hints
+	}
+	return s, nil
 }
 
-// New wraps an rclone Fs that is already open.
+// describe names a remote for messages without the hash suffix rclone
+// adds to remotes with overridden settings, and without any setting other
+// than the root folder ID (a connection string may hold secrets).
+func describe(f fs.Fs, remote string) string {
+	p, err := fspath.Parse(remote)
+	if err != nil || p.Name == "" {
+		if f != nil {
+			return fs.ConfigString(f)
+		}
+		return remote
+	}
+	d := p.Name + ":" + p.Path
+	if id, ok := p.Config["root_folder_id"]; ok {
+		d += " (folder " + id + ")"
+	}
+	return d
+}
+
+// New wraps an rclone Fs that is already open. Drive errors are explained
+// in general terms (see Open for messages naming the settings).
 func New(f fs.Fs, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{f: f, log: log}
+	s := &Store{f: f, log: log}
+	if _, ok := f.(*drive.Fs); ok {
+		name, _, _ := strings.Cut(f.Name(), "{")
+		s.hints = &driveHints{settings: DriveSettings{Name: name}}
+	}
+	return s
 }
 
 // Fs is the underlying rclone filesystem.
 func (s *Store) Fs() fs.Fs { return s.f }
 
 // String names the remote, for messages: the absolute folder for a local
-// remote, else "name:path".
+// remote, the Drive folder for the production remote, else "name:path".
 func (s *Store) String() string {
+	if s.desc != "" {
+		return s.desc
+	}
 	if s.f.Features().IsLocal {
 		if abs, err := filepath.Abs(s.f.Root()); err == nil {
 			return abs
@@ -94,12 +148,21 @@ func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
 //
 // The producer behind r signals failure by making r return an error (for
 // example io.PipeWriter.CloseWithError).
+//
+// On Google Drive, Put first looks the partial name up in the folder, before
+// reading r, so that a missing folder or a refused key fails at once (see
+// preflight).
 func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error) {
 	partial := name + catalog.PartialSuffix
+	if s.hints != nil {
+		if err := s.preflight(ctx, partial); err != nil {
+			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
+		}
+	}
 	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
 	if err != nil {
 		s.removePartial(partial)
-		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, err)
+		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
 	}
 	meta, err := commit()
 	if err != nil {
@@ -109,9 +172,39 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 	final, err := s.publish(ctx, obj, name, meta)
 	if err != nil {
 		s.removePartial(partial)
-		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, err)
+		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, s.hints.explain(err))
 	}
 	return catalog.Entry{Name: name, Size: final.Size(), ModTime: final.ModTime(ctx), Meta: meta}, nil
+}
+
+// tokenAttempts is how often preflight tries a token endpoint that fails
+// transiently.
+var tokenAttempts = 4
+
+// preflight looks the partial name up in the Drive folder before any of the
+// stream is read, so that a missing folder or a refused key fails the
+// backup at once. It also fetches the access token, retrying the token
+// endpoint's transient failures (5xx, dropped connections) with backoff:
+// rclone's drive backend retries the Drive API's, not the token
+// endpoint's.
+func (s *Store) preflight(ctx context.Context, partial string) error {
+	delay := time.Second
+	for attempt := 1; ; attempt++ {
+		_, err := s.f.NewObject(ctx, partial)
+		if err == nil || errors.Is(err, fs.ErrorObjectNotFound) {
+			return nil
+		}
+		if !transientTokenError(err) || attempt == tokenAttempts {
+			return err
+		}
+		s.log.Warn("fetching a Google access token failed, retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // publish renames the uploaded partial to name with a server-side move that
@@ -171,7 +264,7 @@ func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
 		return nil, nil // a local folder not created yet holds no backups
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", s, err)
+		return nil, fmt.Errorf("list %s: %w", s, s.hints.explain(err))
 	}
 	out := make([]catalog.Entry, 0, len(entries))
 	for _, e := range entries {
@@ -181,7 +274,7 @@ func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
 		}
 		m, err := fs.GetMetadata(ctx, o)
 		if err != nil {
-			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), err)
+			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), s.hints.explain(err))
 		}
 		out = append(out, catalog.Entry{Name: o.Remote(), Size: o.Size(), ModTime: o.ModTime(ctx), Meta: m})
 	}
@@ -196,7 +289,7 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	}
 	rc, err := o.Open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, err)
+		return nil, fmt.Errorf("open %s: %w", name, s.hints.explain(err))
 	}
 	return rc, nil
 }
@@ -208,7 +301,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	if err := o.Remove(ctx); err != nil {
-		return fmt.Errorf("delete %s: %w", name, err)
+		return fmt.Errorf("delete %s: %w", name, s.hints.explain(err))
 	}
 	return nil
 }
@@ -219,7 +312,7 @@ func (s *Store) object(ctx context.Context, name string) (fs.Object, error) {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find %s: %w", name, err)
+		return nil, fmt.Errorf("find %s: %w", name, s.hints.explain(err))
 	}
 	return o, nil
 }

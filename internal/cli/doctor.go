@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/storage"
+)
+
+// Status is the outcome of one doctor check.
+type Status string
+
+// The outcomes of a check. Only Fail makes the doctor fail.
+const (
+	OK   Status = "ok"
+	Warn Status = "WARN"
+	Fail Status = "FAIL"
+)
+
+// Check is one line of the doctor's report.
+type Check struct {
+	Status Status
+	Name   string
+	Detail string
+}
+
+// String formats the check as the doctor prints it: status, name, detail.
+func (c Check) String() string { return fmt.Sprintf("%-4s  %-13s %s", c.Status, c.Name, c.Detail) }
+
+// ProbeMetaKey is the metadata key the doctor's probe file carries.
+const ProbeMetaKey = "backupd-probe"
+
+// DoctorTimeout bounds the database check.
+var DoctorTimeout = time.Minute
+
+// Doctor checks a configuration without taking a backup: the rclone
+// environment, the remote, for Google Drive the service-account key, the
+// token, the Shared Drive and the folder, then that the folder is writable
+// (a probe file is created, listed and deleted), the dump tool and the
+// database. It reports each check as it completes and stops a line of
+// checks at the first failure that makes the rest meaningless. It never
+// prints a secret.
+func Doctor(ctx context.Context, c *Common, log *slog.Logger, report func(Check)) {
+	warnings := RcloneWarnings(os.Environ())
+	for _, w := range warnings {
+		report(Check{Warn, "rclone env", w})
+	}
+	if len(warnings) == 0 {
+		report(Check{OK, "rclone env", "no RCLONE_* setting weakens security"})
+	}
+	if st, err := c.Remote(); err != nil {
+		report(Check{Fail, "remote", err.Error()})
+	} else {
+		doctorRemote(ctx, st, log, report)
+	}
+	doctorDatabase(ctx, c, report)
+}
+
+func doctorRemote(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) {
+	d, isDrive, err := storage.ReadDriveSettings(st.Remote)
+	if err != nil {
+		report(Check{Fail, "remote", fmt.Sprintf("%s: %v", st.Remote, err)})
+		return
+	}
+	if !isDrive {
+		report(Check{OK, "remote", st.Remote})
+	} else {
+		d.FolderSource = st.FolderSource
+		desc := fmt.Sprintf("Google Drive remote %s", d.Name)
+		if d.RootFolderID != "" {
+			src := d.FolderSource
+			if src == "" {
+				src = d.Var("root_folder_id")
+			}
+			desc += fmt.Sprintf(", folder %s (from %s)", d.RootFolderID, src)
+		}
+		report(Check{OK, "remote", desc})
+		if !doctorDrive(ctx, d, report) {
+			return
+		}
+	}
+	doctorWrite(ctx, st, log, report)
+}
+
+// doctorDrive checks what rclone does not show: the key, the token, the
+// Shared Drive and the folder. It reports false when writing cannot work.
+func doctorDrive(ctx context.Context, d storage.DriveSettings, report func(Check)) bool {
+	sa, err := d.ServiceAccount()
+	if err != nil {
+		report(Check{Fail, "credentials", err.Error()})
+		return false
+	}
+	report(Check{OK, "credentials", fmt.Sprintf("service account %s (project %s); the key parses", sa.Email, sa.Project)})
+	client, err := d.Client(ctx)
+	if err != nil {
+		report(Check{Fail, "token", err.Error()})
+		return false
+	}
+	exp, err := client.Token(ctx)
+	if err != nil {
+		report(Check{Fail, "token", err.Error()})
+		return false
+	}
+	report(Check{OK, "token", fmt.Sprintf("access token fetched from %s, valid until %s", sa.TokenURI, exp.UTC().Format("15:04 UTC"))})
+
+	ok := true
+	if d.TeamDrive == "" {
+		report(Check{Warn, "shared drive", fmt.Sprintf("none set (%s): the service account writes to a My Drive, limited to a 15 GB quota (new service accounts get none); use a Shared Drive",
+			d.Var("team_drive"))})
+	} else if sd, err := client.SharedDrive(ctx, d.TeamDrive); err != nil {
+		report(Check{Fail, "shared drive", err.Error()})
+		ok = false
+	} else if !sd.CanAdd || !sd.CanTrash {
+		what := "add"
+		if sd.CanAdd {
+			what = "delete"
+		}
+		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s may not %s files there: give it the Content manager role",
+			sd.Name, sd.ID, sa.Email, what)})
+		ok = false
+	} else {
+		report(Check{OK, "shared drive", fmt.Sprintf("%q (%s): %s may add and delete files", sd.Name, sd.ID, sa.Email)})
+	}
+
+	if d.RootFolderID == "" {
+		report(Check{Warn, "folder", fmt.Sprintf("no folder ID: backups go to the root of remote %s", d.Name)})
+		return ok
+	}
+	f, err := client.Folder(ctx, d.RootFolderID)
+	switch {
+	case err != nil:
+		report(Check{Fail, "folder", err.Error()})
+		return false
+	case !f.IsFolder:
+		report(Check{Fail, "folder", fmt.Sprintf("%s (%q) is a file, not a folder: check the ID", f.ID, f.Name)})
+		return false
+	case f.Trashed:
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s) is in the trash: restore it", f.Name, f.ID)})
+		return false
+	case d.TeamDrive != "" && f.DriveID != d.TeamDrive:
+		where := "a My Drive"
+		if f.DriveID != "" {
+			where = "Shared Drive " + f.DriveID
+		}
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s) is in %s, not in the Shared Drive %s named by %s: fix one of the two IDs",
+			f.Name, f.ID, where, d.TeamDrive, d.Var("team_drive"))})
+		return false
+	case !f.CanAdd || !f.CanTrash:
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s may not add and delete files in it: give it the Content manager role", f.Name, f.ID, sa.Email)})
+		return false
+	case f.DriveID == "":
+		report(Check{Warn, "folder", fmt.Sprintf("%q (%s) is in a My Drive: the service account's files count against its own quota (15 GB, none for new accounts); move the folder to a Shared Drive",
+			f.Name, f.ID)})
+	default:
+		report(Check{OK, "folder", fmt.Sprintf("%q (%s) in Shared Drive %s", f.Name, f.ID, f.DriveID)})
+	}
+	if f.DriveID != "" {
+		// The old script's "gdrive:<ID>/" made a folder named after the ID
+		// at the drive's root and put the backups there.
+		ids, err := client.FoldersNamed(ctx, f.DriveID, f.DriveID, d.RootFolderID)
+		switch {
+		case err != nil:
+			report(Check{Warn, "old folder", fmt.Sprintf("could not look for a folder named %s: %v", d.RootFolderID, err)})
+		case len(ids) > 0:
+			report(Check{Warn, "old folder", fmt.Sprintf("the Shared Drive's root holds a folder named %s (%s): the old script's gdrive:%s/ wrote backups there, not into the folder with that ID; move them into %q to keep them under retention",
+				d.RootFolderID, strings.Join(ids, ", "), d.RootFolderID, f.Name)})
+		default:
+			report(Check{OK, "old folder", fmt.Sprintf("no folder named %s at the Shared Drive's root", d.RootFolderID)})
+		}
+	}
+	return ok
+}
+
+// doctorWrite creates, lists and deletes a probe file through the same
+// code that stores backups.
+func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) {
+	store, err := OpenStore(ctx, st, log)
+	if err != nil {
+		report(Check{Fail, "write", err.Error()})
+		return
+	}
+	name := fmt.Sprintf("backupd-doctor-%d.probe", time.Now().UnixNano())
+	meta := map[string]string{ProbeMetaKey: "1"}
+	if _, err := store.Put(ctx, name, strings.NewReader("backupd doctor probe\n"), func() (map[string]string, error) { return meta, nil }); err != nil {
+		report(Check{Fail, "write", fmt.Sprintf("cannot create a file in %s: %v", store, err)})
+		return
+	}
+	entries, err := store.List(ctx)
+	listed, withMeta := false, false
+	for _, e := range entries {
+		if e.Name == name {
+			listed, withMeta = true, e.Meta[ProbeMetaKey] == "1"
+		}
+	}
+	delErr := store.Delete(ctx, name)
+	switch {
+	case err != nil:
+		report(Check{Fail, "write", fmt.Sprintf("created %s but cannot list %s: %v", name, store, err)})
+	case !listed:
+		report(Check{Fail, "write", fmt.Sprintf("created %s but it is not listed in %s", name, store)})
+	case !withMeta && store.Fs().Features().UserMetadata:
+		report(Check{Fail, "write", fmt.Sprintf("created %s but its metadata did not come back: backups would have no recorded checksum", name)})
+	case delErr != nil:
+		report(Check{Fail, "write", fmt.Sprintf("created and listed %s but cannot delete it (delete it by hand): %v", name, delErr)})
+	default:
+		report(Check{OK, "write", fmt.Sprintf("created, listed and deleted %s in %s", name, store)})
+	}
+}
+
+// doctorDatabase finds the dump tool and has it dump the schema, with the
+// same options as a backup, to nowhere.
+func doctorDatabase(ctx context.Context, c *Common, report func(Check)) {
+	st, err := c.Resolve(true)
+	if err != nil {
+		report(Check{Fail, "dump tool", err.Error()})
+		return
+	}
+	out, err := exec.CommandContext(ctx, st.Mysqldump, "--version").Output()
+	if err != nil {
+		report(Check{Fail, "dump tool", fmt.Sprintf("%s --version: %v", st.Mysqldump, err)})
+		return
+	}
+	report(Check{OK, "dump tool", fmt.Sprintf("%s (%s)", st.Mysqldump, strings.TrimSpace(string(out)))})
+
+	ctx, cancel := context.WithTimeout(ctx, DoctorTimeout)
+	defer cancel()
+	cnf, remove, err := st.Conn.DefaultsFile("")
+	if err != nil {
+		report(Check{Fail, "database", err.Error()})
+		return
+	}
+	defer remove()
+	args := append([]string{"--defaults-extra-file=" + cnf}, dump.Flags...)
+	args = append(args, "--no-data", "--", st.Conn.Database)
+	cmd := exec.CommandContext(ctx, st.Mysqldump, args...)
+	var n countingDiscard
+	cmd.Stdout = &n
+	stderr := &dump.Tail{Max: 2048}
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			msg = err.Error()
+		}
+		report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %s", st.Conn, msg)})
+		return
+	}
+	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, n)})
+}
+
+type countingDiscard int64
+
+func (c *countingDiscard) Write(p []byte) (int, error) {
+	*c += countingDiscard(len(p))
+	return len(p), nil
+}
