@@ -53,6 +53,9 @@ const (
 	AtticSuffix   = "_old"
 )
 
+// ErrLocked means another restore of the same database is running.
+var ErrLocked = errors.New("another restore of this database is running")
+
 // ErrChecksum means a backup's bytes do not hash to the checksum recorded
 // when it was published.
 var ErrChecksum = errors.New("sha256 does not match the recorded checksum")
@@ -132,6 +135,13 @@ type backupError struct {
 func (e *backupError) Error() string { return fmt.Sprintf("backup %s is unusable: %v", e.name, e.err) }
 func (e *backupError) Unwrap() error { return e.err }
 
+// Check reports settings that can never work: no target database, or
+// workspace names that clash with it or exceed MariaDB's limits.
+func (r *Restorer) Check() error {
+	_, _, _, err := r.names()
+	return err
+}
+
 func (r *Restorer) names() (target, staging, attic string, err error) {
 	target = r.Conn.Database
 	if target == "" {
@@ -194,6 +204,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err := waitForDB(ctx, db, r.Conn, wait, log); err != nil {
 		return Report{}, err
 	}
+	unlock, err := lock(ctx, db, target)
+	if err != nil {
+		return Report{}, err
+	}
+	defer unlock()
 	if err := ensureTarget(ctx, db, target); err != nil {
 		return Report{}, err
 	}
@@ -237,7 +252,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			Tables: tables, RestoredAt: time.Now().UTC(), Duration: time.Since(start), Skipped: skipped,
 		}
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
-			"duration", rep.Duration.Round(time.Millisecond))
+			"duration", rep.Duration.Round(time.Millisecond).String())
 		if err := r.writeFiles(rep); err != nil {
 			return rep, err
 		}

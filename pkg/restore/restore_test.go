@@ -450,3 +450,65 @@ func TestChoose(t *testing.T) {
 		t.Errorf("Choose on an empty store: err = %v, want ErrNoBackup", err)
 	}
 }
+
+// TestRestoreUndoesFailedRename makes the RENAME itself fail (the user may
+// not alter the target's tables) after the old views and triggers were
+// dropped, and checks that they are put back.
+func TestRestoreUndoesFailedRename(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.Exec(t, src, "CREATE TABLE t (id INT PRIMARY KEY)")
+	dir := t.TempDir()
+	backupdBackup(t, srv, src, dir, at(3, 0))
+
+	target := srv.NewDatabase(t, "app")
+	srv.LoadFile(t, target, fixturePath)
+	conn := limitedUser(t, srv, target)
+	srv.Exec(t, "", fmt.Sprintf("REVOKE ALTER ON `%s`.* FROM '%s'@'localhost'", target, conn.User))
+	before := srv.Fingerprint(t, target)
+
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
+	_, err := restoreNow(t, r, r.Store)
+	var se *swapError
+	if !errors.As(err, &se) || !se.rolledBack || errCode(err) != erTableAccessDenied {
+		t.Fatalf("err = %v, want an undone swap error caused by the denied rename", err)
+	}
+	if got := srv.Fingerprint(t, target); got != before {
+		t.Errorf("target not put back after a failed rename\n--- got\n%s\n--- want\n%s", got, before)
+	}
+}
+
+func TestRestoreLocksTheDatabase(t *testing.T) {
+	srv := testdb.Get(t)
+	dir := t.TempDir()
+	src := srv.NewDatabase(t, "src")
+	srv.Exec(t, src, "CREATE TABLE t (id INT PRIMARY KEY)")
+	backupdBackup(t, srv, src, dir, at(3, 0))
+	target := srv.NewDatabase(t, "app")
+
+	// Another restore of the same database holds the lock.
+	db, err := openDB(srv.Root(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holder, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var got int
+	if err := holder.QueryRowContext(t.Context(), "SELECT GET_LOCK(?, 0)", "yesterday-restore "+target).Scan(&got); err != nil || got != 1 {
+		t.Fatalf("take the lock: %d, %v", got, err)
+	}
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: srv.Root(target), Log: testLog(t)}
+	if _, err := restoreNow(t, r, r.Store); !errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	if _, err := holder.ExecContext(t.Context(), "DO RELEASE_LOCK(?)", "yesterday-restore "+target); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatalf("restore after the lock was released: %v", err)
+	}
+}

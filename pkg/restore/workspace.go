@@ -2,12 +2,45 @@ package restore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 )
+
+// lock takes a server-wide named lock for restores of target, so that a
+// restore at boot and a scheduled one never share a staging database. The
+// lock lives as long as the connection that holds it: a crashed restore
+// cannot leave it behind.
+func lock(ctx context.Context, db *sql.DB, target string) (unlock func(), err error) {
+	name := "yesterday-restore " + target
+	if len(name) > 64 {
+		sum := sha256.Sum256([]byte(target))
+		name = "yesterday-restore " + hex.EncodeToString(sum[:16])
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", target, err)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("lock %s: %w", target, err)
+	}
+	if got.Int64 != 1 {
+		conn.Close()
+		return nil, fmt.Errorf("restore %s: %w", target, ErrLocked)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = conn.ExecContext(ctx, "DO RELEASE_LOCK(?)", name)
+		conn.Close()
+	}, nil
+}
 
 // ensureTarget creates the target database when it is missing.
 func ensureTarget(ctx context.Context, db *sql.DB, target string) error {
