@@ -180,8 +180,10 @@ func progressLine(s restore.ProgressState) string {
 		return line
 	case "":
 		return "starting"
+	case "swapping":
+		return fmt.Sprintf("swapping in %s (%s)", s.Backup, s.Elapsed.Round(time.Second))
 	}
-	return fmt.Sprintf("%s %s (%s)", s.Phase, s.Backup, s.Elapsed.Round(time.Second))
+	return fmt.Sprintf("%s (%s)", s.Phase, s.Elapsed.Round(time.Second))
 }
 
 type candidateJSON struct {

@@ -52,17 +52,26 @@ func StripDefiner(stmt string) string {
 // into a database of the restorer's choosing.
 var ErrDatabaseStatement = errors.New("dump names databases (made with --databases or --all-databases?)")
 
-// SingleDatabase returns the SQL text of r, failing with an error wrapping
-// ErrDatabaseStatement at the first line outside row data and outside
-// DELIMITER blocks that starts a USE, CREATE DATABASE or DROP DATABASE
-// statement (also as SCHEMA, and inside a version comment). A dump of one database made without --databases has
-// none, and loads into whatever database the client is connected to; one
-// with them would write outside the staging database.
+// SingleDatabase returns the SQL text of r made to stay in the database the
+// client is connected to. The dump tools name the dumped database in one
+// kind of statement even without --databases: around a trigger, routine or
+// event defined under another database collation they write "ALTER
+// DATABASE `prod` CHARACTER SET ... ;". The name is taken out of those, so
+// that they apply to the database being loaded (the default database).
+//
+// It fails with an error wrapping ErrDatabaseStatement at the first line
+// outside row data and outside DELIMITER blocks that starts a USE, CREATE
+// DATABASE or DROP DATABASE statement (also as SCHEMA, and inside a
+// version comment): a dump made with --databases would write outside the
+// staging database.
 func SingleDatabase(r io.Reader) io.Reader {
 	// Inside a DELIMITER block (the body of a routine, trigger or event) a
 	// line is not the start of a statement of the dump itself.
 	inBlock := false
 	return newLineFilter(r, func(head []byte) ([]byte, error) {
+		if out, ok := unnameAlterDatabase(head); ok {
+			return out, nil
+		}
 		if j, ok := keyword(head, 0, "DELIMITER"); ok {
 			inBlock = string(bytes.TrimSpace(head[j:])) != ";"
 			return head, nil
@@ -338,6 +347,52 @@ func splice(line []byte, from, to int) []byte {
 	out := make([]byte, 0, len(line)-(to-from))
 	out = append(out, line[:from]...)
 	return append(out, line[to:]...)
+}
+
+// unnameAlterDatabase rewrites "ALTER DATABASE `name` CHARACTER SET ..."
+// at the start of a line to "ALTER DATABASE CHARACTER SET ...".
+func unnameAlterDatabase(line []byte) ([]byte, bool) {
+	i := 0
+	if j, ok := versionOpen(line, i); ok {
+		i = j
+	}
+	j, ok := keyword(line, i, "ALTER")
+	if !ok {
+		return nil, false
+	}
+	j = skipSpace(line, j)
+	k, ok := keyword(line, j, "DATABASE")
+	if !ok {
+		if k, ok = keyword(line, j, "SCHEMA"); !ok {
+			return nil, false
+		}
+	}
+	start := skipSpace(line, k)
+	if start == k || start >= len(line) {
+		return nil, false
+	}
+	for _, kw := range []string{"CHARACTER", "CHARSET", "COLLATE", "DEFAULT", "COMMENT"} {
+		if _, ok := keyword(line, start, kw); ok {
+			return nil, false // no name: it already applies to the default database
+		}
+	}
+	end, ok := identifier(line, start)
+	if !ok || end >= len(line) || (line[end] != ' ' && line[end] != '\t') {
+		return nil, false
+	}
+	return splice(line, start, end+1), true
+}
+
+// identifier matches a backtick-quoted or bare identifier at i.
+func identifier(line []byte, i int) (int, bool) {
+	if i < len(line) && line[i] == '`' {
+		return userPart(line, i)
+	}
+	j := i
+	for j < len(line) && isWordByte(line[j]) {
+		j++
+	}
+	return j, j > i
 }
 
 // namesDatabase reports whether a line starts a statement that switches,

@@ -250,6 +250,24 @@ func TestSingleDatabase(t *testing.T) {
 	if err != nil || string(got) != good {
 		t.Errorf("SingleDatabase changed a single-database dump: %v\n%s", err, got)
 	}
+	rewrites := map[string]string{
+		"ALTER DATABASE `fx` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;\n": "ALTER DATABASE CHARACTER SET latin1 COLLATE latin1_swedish_ci ;\n",
+		"ALTER DATABASE `f``x` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin ;;\n":   "ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_bin ;;\n",
+		"ALTER DATABASE fx COLLATE utf8mb4_bin;\n":                               "ALTER DATABASE COLLATE utf8mb4_bin;\n",
+		"/*!40100 ALTER SCHEMA `fx` DEFAULT CHARACTER SET utf8mb4 */;\n":         "/*!40100 ALTER SCHEMA DEFAULT CHARACTER SET utf8mb4 */;\n",
+		"ALTER DATABASE CHARACTER SET latin1 ;\n":                                "ALTER DATABASE CHARACTER SET latin1 ;\n",
+		"ALTER TABLE `fx` ENGINE=InnoDB;\n":                                      "ALTER TABLE `fx` ENGINE=InnoDB;\n",
+		"INSERT INTO t VALUES ('ALTER DATABASE `fx` CHARACTER SET latin1');\n":   "INSERT INTO t VALUES ('ALTER DATABASE `fx` CHARACTER SET latin1');\n",
+	}
+	for in, want := range rewrites {
+		// Inside and outside DELIMITER blocks: mariadb-dump writes it in both.
+		for _, wrap := range [][2]string{{"", ""}, {"DELIMITER ;;\n", "DELIMITER ;\n"}} {
+			got, err := io.ReadAll(SingleDatabase(strings.NewReader(wrap[0] + in + wrap[1])))
+			if err != nil || string(got) != wrap[0]+want+wrap[1] {
+				t.Errorf("SingleDatabase(%q) = %q, %v; want %q", wrap[0]+in+wrap[1], got, err, wrap[0]+want+wrap[1])
+			}
+		}
+	}
 	// After the DELIMITER block closes, the guard is on again.
 	_, err = io.ReadAll(SingleDatabase(strings.NewReader(good + "USE `other`;\n")))
 	if !errors.Is(err, ErrDatabaseStatement) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -510,5 +511,46 @@ func TestRestoreLocksTheDatabase(t *testing.T) {
 	}
 	if _, err := restoreNow(t, r, r.Store); err != nil {
 		t.Fatalf("restore after the lock was released: %v", err)
+	}
+}
+
+// TestRestoreDumpThatAltersItsDatabase restores a dump in which
+// mariadb-dump names the production database: objects defined under
+// another database collation are wrapped in "ALTER DATABASE `src` ...",
+// which the app's user may not run on a database it has no rights on.
+func TestRestoreDumpThatAltersItsDatabase(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.Exec(t, src, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1, 'x');"+
+		" CREATE PROCEDURE p() SELECT v FROM t;"+
+		" CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.v = UPPER(NEW.v);"+
+		" ALTER DATABASE `"+src+"` CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+	dir := t.TempDir()
+	e := backupdBackup(t, srv, src, dir, at(3, 0))
+	rc, err := openStore(t, dir, nil).Open(context.Background(), e.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlText, _, err := dump.NewReader(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if _, err := io.Copy(&text, sqlText); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if !strings.Contains(text.String(), "ALTER DATABASE `"+src+"`") {
+		t.Fatalf("the dump does not name its database; the test needs it to")
+	}
+
+	target := srv.NewDatabase(t, "app")
+	conn := limitedUser(t, srv, target)
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := srv.Fingerprint(t, target), srv.Fingerprint(t, src); got != want {
+		t.Errorf("restored database differs from the source\n--- got\n%s\n--- want\n%s", got, want)
 	}
 }
