@@ -301,6 +301,16 @@ func FuzzStripDefiners(f *testing.F) {
 		if !bytes.Equal(whole, chunked) {
 			t.Fatalf("output depends on read sizes:\n%q\n%q", whole, chunked)
 		}
+		// The database guard shares the line machinery: same checks on
+		// chunking, and it only ever shortens a line.
+		g1, err1 := io.ReadAll(SingleDatabase(bytes.NewReader(data)))
+		g2, err2 := io.ReadAll(SingleDatabase(&chunkReader{r: bytes.NewReader(data), n: int(chunk) + 1}))
+		if !bytes.Equal(g1, g2) || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("SingleDatabase depends on read sizes: %q, %v vs %q, %v", g1, err1, g2, err2)
+		}
+		if err1 == nil && len(g1) > len(data) {
+			t.Fatalf("SingleDatabase lengthened the text: %q -> %q", data, g1)
+		}
 		in, out := bytes.SplitAfter(data, []byte("\n")), bytes.SplitAfter(whole, []byte("\n"))
 		if len(in) != len(out) {
 			t.Fatalf("%d lines became %d", len(in), len(out))
