@@ -34,7 +34,6 @@ func (o object) key() string {
 
 // schema is what a database holds, as far as a restore moves it.
 type schema struct {
-	db       string
 	tables   []string // base tables, sequences, system-versioned tables
 	views    []object
 	triggers []object // in creation order, which is their firing order
@@ -51,7 +50,7 @@ func (s schema) objects() int {
 // so that bodies come back in the bytes they were written in and are
 // replayed under the character_set_client they were defined with.
 func capture(ctx context.Context, conn *sql.Conn, db string) (schema, error) {
-	s := schema{db: db}
+	var s schema
 	// SHOW CREATE VIEW leaves out the database of tables in the current
 	// one: the statement then fits any database.
 	if _, err := conn.ExecContext(ctx, "USE "+ident(db)); err != nil {
