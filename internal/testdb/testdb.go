@@ -226,6 +226,7 @@ func (s *Server) Fingerprint(t testing.TB, db string) string {
 	t.Helper()
 	var b strings.Builder
 	tables := s.Exec(t, "", fmt.Sprintf("SELECT table_name FROM information_schema.tables WHERE table_schema='%s' AND table_type='BASE TABLE' ORDER BY table_name", db))
+	// One name a line: names may hold blanks and backticks.
 	for _, tbl := range strings.Split(strings.TrimRight(tables, "\n"), "\n") {
 		if tbl == "" {
 			continue

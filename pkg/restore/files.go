@@ -1,0 +1,109 @@
+package restore
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Status is the JSON record written to Restorer.StatusFile after a
+// successful restore.
+type Status struct {
+	Backup          string          `json:"backup"`
+	Snapshot        string          `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
+	SnapshotTime    time.Time       `json:"snapshot_time"` // the same, RFC 3339
+	Database        string          `json:"database"`
+	RestoredAt      time.Time       `json:"restored_at"`
+	DurationSeconds float64         `json:"duration_seconds"`
+	StoredBytes     int64           `json:"stored_bytes"`
+	RawBytes        int64           `json:"raw_bytes"`
+	SHA256          string          `json:"sha256"`
+	Tables          int             `json:"tables"`
+	Skipped         []SkippedStatus `json:"skipped,omitempty"`
+}
+
+// SkippedStatus is a candidate that was found unusable before the restored
+// one.
+type SkippedStatus struct {
+	Backup string `json:"backup"`
+	Error  string `json:"error"`
+}
+
+// Status returns the record of a restore for the status file.
+func (rep Report) Status() Status {
+	st := Status{
+		Backup:          rep.Backup.Name,
+		Snapshot:        rep.Backup.TimeString(),
+		SnapshotTime:    rep.Backup.Time.UTC(),
+		Database:        rep.Database,
+		RestoredAt:      rep.RestoredAt.UTC(),
+		DurationSeconds: rep.Duration.Seconds(),
+		StoredBytes:     rep.StoredBytes,
+		RawBytes:        rep.RawBytes,
+		SHA256:          rep.SHA256,
+		Tables:          rep.Tables,
+	}
+	for _, s := range rep.Skipped {
+		st.Skipped = append(st.Skipped, SkippedStatus{Backup: s.Backup, Error: s.Err.Error()})
+	}
+	return st
+}
+
+// writeFiles writes the snapshot and status files of a successful restore.
+func (r *Restorer) writeFiles(rep Report) error {
+	if r.SnapshotFile != "" {
+		if err := WriteFileAtomic(r.SnapshotFile, []byte(rep.Backup.TimeString()+"\n")); err != nil {
+			return fmt.Errorf("write snapshot file: %w", err)
+		}
+	}
+	if r.StatusFile != "" {
+		b, err := json.MarshalIndent(rep.Status(), "", "  ")
+		if err != nil {
+			return fmt.Errorf("write status file: %w", err)
+		}
+		if err := WriteFileAtomic(r.StatusFile, append(b, '\n')); err != nil {
+			return fmt.Errorf("write status file: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteFileAtomic replaces path with data (mode 0644) so that a reader sees
+// the old content or the new, never a mix: it writes a temporary file in
+// the same directory, syncs it and renames it over path.
+func WriteFileAtomic(path string, data []byte) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+// Package restore loads a backup into a local MariaDB database, all or
+// nothing: the dump is streamed from the store (never copied to disk),
+// hashed, decompressed and loaded into a staging database, and only when
+// all of it loaded and checked out are its tables renamed into the target
+// in one statement and its views, triggers, routines and events recreated
+// there. A backup that turns out unusable leaves the target untouched and
+// the next candidate is tried.
+package restore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/selector"
+	"github.com/backupd/backupd/pkg/storage"
+)
+
+// Lister lists the files of a backup store.
+type Lister interface {
+	List(ctx context.Context) ([]catalog.Entry, error)
+}
+
+// Store is what a restore reads backups from.
+type Store interface {
+	Lister
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+}
+
+var _ Store = (*storage.Store)(nil)
+
+// DefaultWait is how long Restore waits for the database to answer.
+const DefaultWait = 60 * time.Second
+
+// StagingSuffix names the default staging database: "<target>_restore".
+// The attic, which holds the replaced tables during the swap, is the
+// staging database's name with AtticSuffix: "<target>_restore_old".
+const (
+	StagingSuffix = "_restore"
+	AtticSuffix   = "_old"
+)
+
+// ErrLocked means another restore of the same database is running.
+var ErrLocked = errors.New("another restore of this database is running")
+
+// ErrChecksum means a backup's bytes do not hash to the checksum recorded
+// when it was published.
+var ErrChecksum = errors.New("sha256 does not match the recorded checksum")
+
+// Choose lists the store and decides what to restore: the backup named
+// name when it is not empty, else selector.Pick's choice at now. An error
+// wraps selector.ErrNoBackup when there is nothing to restore.
+func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Time, p selector.Policy, name string) (selector.Choice, error) {
+	entries, err := store.List(ctx)
+	if err != nil {
+		return selector.Choice{}, fmt.Errorf("list backups: %w", err)
+	}
+	l := codec.Scan(entries)
+	if name == "" {
+		return selector.Pick(l.Backups, now, p)
+	}
+	for _, b := range l.Backups {
+		if b.Name != name {
+			continue
+		}
+		if !selector.Eligible(b) {
+			return selector.Choice{}, fmt.Errorf("%w: %s is empty", selector.ErrNoBackup, name)
+		}
+		return selector.Choice{Backup: b, Target: b.Time, Reason: "chosen by name", Candidates: []catalog.Backup{b}}, nil
+	}
+	return selector.Choice{}, fmt.Errorf("%w: no complete backup named %q", selector.ErrNoBackup, name)
+}
+
+// Restorer restores backups into one database.
+type Restorer struct {
+	Store Store
+	// Conn reaches the local server as the app's own user; Conn.Database is
+	// the database to replace (created when missing).
+	Conn dump.Conn
+	// StagingDB is where a backup is loaded first; "" means the target's
+	// name with StagingSuffix. The user needs all privileges on it and on
+	// its attic (the same name with AtticSuffix).
+	StagingDB string
+	Loader    Loader        // nil means ClientLoader{}
+	Wait      time.Duration // for the database to answer; 0 means DefaultWait
+	// SnapshotFile, when set, receives the restored snapshot's time as
+	// "YYYY-MM-DD HH:MM:SS UTC" and a newline, only after a restore
+	// succeeded. StatusFile likewise receives a JSON Status.
+	SnapshotFile string
+	StatusFile   string
+	Progress     *Progress // optional
+	Log          *slog.Logger
+}
+
+// Report describes a successful restore.
+type Report struct {
+	Backup      catalog.Backup
+	Database    string
+	Compression dump.Compression
+	StoredBytes int64
+	RawBytes    int64
+	SHA256      string
+	Tables      int
+	RestoredAt  time.Time
+	Duration    time.Duration
+	Skipped     []Skipped // better candidates found unusable, in the order tried
+}
+
+// Skipped is a candidate that could not be restored.
+type Skipped struct {
+	Backup string
+	Err    error
+}
+
+// backupError is a failure caused by the backup itself (corrupt,
+// truncated, rejected by the server): the next candidate may do better.
+type backupError struct {
+	name string
+	err  error
+}
+
+func (e *backupError) Error() string { return fmt.Sprintf("backup %s is unusable: %v", e.name, e.err) }
+func (e *backupError) Unwrap() error { return e.err }
+
+// Check reports settings that can never work: no target database, or
+// workspace names that clash with it or exceed MariaDB's limits.
+func (r *Restorer) Check() error {
+	_, _, _, err := r.names()
+	return err
+}
+
+func (r *Restorer) names() (target, staging, attic string, err error) {
+	target = r.Conn.Database
+	if target == "" {
+		return "", "", "", errors.New("restore: no database named")
+	}
+	staging = r.StagingDB
+	if staging == "" {
+		staging = target + StagingSuffix
+	}
+	attic = staging + AtticSuffix
+	switch {
+	case staging == target:
+		return "", "", "", fmt.Errorf("restore: the staging database must not be the target %q", target)
+	case attic == target:
+		return "", "", "", fmt.Errorf("restore: staging database %q would make the target %q its attic", staging, target)
+	case len([]rune(attic)) > 64:
+		return "", "", "", fmt.Errorf("restore: database name %q is longer than MariaDB's 64 characters; choose a shorter staging database", attic)
+	}
+	return target, staging, attic, nil
+}
+
+// Restore restores the first usable backup of candidates (best first) into
+// the target. A candidate that turns out corrupt, truncated or unloadable
+// is logged and skipped; the target is not touched until one has loaded
+// completely. It fails without trying further candidates when the problem
+// is not the backup's (the database, privileges, the swap).
+func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Report, error) {
+	start := time.Now()
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	target, staging, attic, err := r.names()
+	if err != nil {
+		return Report{}, err
+	}
+	if len(candidates) == 0 {
+		return Report{}, fmt.Errorf("restore: %w", selector.ErrNoBackup)
+	}
+	loader := r.Loader
+	if loader == nil {
+		loader = ClientLoader{Log: log}
+	}
+	wait := r.Wait
+	if wait == 0 {
+		wait = DefaultWait
+	}
+	prog := r.Progress
+	if prog == nil {
+		prog = new(Progress)
+	}
+	_ = mysql.SetLogger(driverLogger{log})
+
+	db, err := openDB(r.Conn)
+	if err != nil {
+		return Report{}, err
+	}
+	defer db.Close()
+	prog.begin(catalog.Backup{}, "waiting for the database")
+	if err := waitForDB(ctx, db, r.Conn, wait, log); err != nil {
+		return Report{}, err
+	}
+	unlock, err := lock(ctx, db, target)
+	if err != nil {
+		return Report{}, err
+	}
+	defer unlock()
+	if err := ensureTarget(ctx, db, target); err != nil {
+		return Report{}, err
+	}
+	ws := workspace{db: db, target: target, staging: staging, attic: attic, log: log}
+	defer ws.cleanup(ctx)
+
+	var skipped []Skipped
+	for i, b := range candidates {
+		blog := log.With("backup", b.Name)
+		if i > 0 {
+			blog.Warn("falling back to the next candidate", "rank", i+1, "of", len(candidates))
+		}
+		if err := ws.prepare(ctx); err != nil {
+			return Report{}, err
+		}
+		prog.begin(b, "loading")
+		blog.Info("restoring", "snapshot", b.TimeString(), "stored_bytes", b.Size, "into", staging)
+		res, err := r.load(ctx, db, loader, b, staging, prog)
+		var be *backupError
+		if errors.As(err, &be) {
+			blog.Error("backup is unusable; the database was left as it was", "err", be.err)
+			skipped = append(skipped, Skipped{Backup: b.Name, Err: be.err})
+			continue
+		}
+		if err != nil {
+			return Report{}, err
+		}
+		prog.setPhase("swapping")
+		sw := swapper{target: target, staging: staging, attic: attic, log: blog}
+		tables, err := sw.swap(ctx, db)
+		if err != nil {
+			var se *swapError
+			if errors.As(err, &se) && !se.rolledBack {
+				ws.keep = true
+			}
+			return Report{}, fmt.Errorf("swap %s into %s: %w", b.Name, target, err)
+		}
+		rep := Report{
+			Backup: b, Database: target, Compression: res.compression,
+			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
+			Tables: tables, RestoredAt: time.Now().UTC(), Duration: time.Since(start), Skipped: skipped,
+		}
+		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
+			"duration", rep.Duration.Round(time.Millisecond).String())
+		if err := r.writeFiles(rep); err != nil {
+			return rep, err
+		}
+		return rep, nil
+	}
+	errs := make([]error, len(skipped))
+	for i, s := range skipped {
+		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
+	}
+	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s was left as it was: %w", len(candidates), target, errors.Join(errs...))
+}
+
+type loadResult struct {
+	compression dump.Compression
+	stored, raw int64
+	sha256      string
+}
+
+// load streams one backup into the staging database and verifies it: the
+// loader consumed the whole dump, the SQL ends with the trailer, and the
+// stored bytes match the recorded size and checksum.
+func (r *Restorer) load(ctx context.Context, db *sql.DB, loader Loader, b catalog.Backup, staging string, prog *Progress) (loadResult, error) {
+	var res loadResult
+	bad := func(err error) error { return &backupError{name: b.Name, err: err} }
+	rc, err := r.Store.Open(ctx, b.Name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, err
+		}
+		return res, bad(fmt.Errorf("open: %w", err))
+	}
+	defer rc.Close()
+	hash := sha256.New()
+	stored := &countReader{r: io.TeeReader(rc, hash), n: &prog.Stored}
+	dec, comp, err := dump.NewReader(stored)
+	if err != nil {
+		return res, bad(err)
+	}
+	defer dec.Close()
+	res.compression = comp
+	tail := &dump.Tail{Max: 256}
+	raw := &countReader{r: io.TeeReader(dec, tail), n: &prog.Raw}
+	sqlText := dump.StripDefiners(dump.SingleDatabase(raw))
+
+	conn := r.Conn
+	conn.Database = staging
+	if err := loader.Load(ctx, sqlText, conn); err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))
+		}
+		var ce *ClientError
+		if errors.As(err, &ce) && ce.Unreachable() {
+			return res, fmt.Errorf("load %s: %w", b.Name, err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		perr := db.PingContext(pctx)
+		cancel()
+		if perr != nil {
+			return res, fmt.Errorf("load %s: %w (and the database no longer answers: %v)", b.Name, err, perr)
+		}
+		return res, bad(fmt.Errorf("load: %w", err))
+	}
+	if !raw.eof {
+		return res, bad(errors.New("the loader stopped before the end of the dump"))
+	}
+	if _, err := io.Copy(io.Discard, stored); err != nil {
+		return res, bad(fmt.Errorf("read: %w", err))
+	}
+	if !dump.HasTrailer(tail.Bytes()) {
+		return res, bad(dump.ErrNoTrailer)
+	}
+	res.stored, res.raw = stored.total, raw.total
+	res.sha256 = hex.EncodeToString(hash.Sum(nil))
+	if b.SHA256 != "" && !strings.EqualFold(res.sha256, b.SHA256) {
+		return res, bad(fmt.Errorf("%w: got %s, recorded %s", ErrChecksum, res.sha256, b.SHA256))
+	}
+	if b.Size > 0 && res.stored != b.Size {
+		return res, bad(fmt.Errorf("read %d bytes, the store lists %d", res.stored, b.Size))
+	}
+	return res, nil
+}
+
+// countReader counts bytes into a shared counter and its own total, and
+// notes a clean end of stream.
+type countReader struct {
+	r     io.Reader
+	n     *atomic.Int64
+	total int64
+	eof   bool
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.total += int64(n)
+	c.n.Add(int64(n))
+	if errors.Is(err, io.EOF) {
+		c.eof = true
+	}
+	return n, err
+}
+
+// Progress is read concurrently while a restore runs, for progress reports.
+type Progress struct {
+	Stored atomic.Int64 // stored (compressed) bytes read of the current backup
+	Raw    atomic.Int64 // SQL bytes loaded of the current backup
+
+	mu     sync.Mutex
+	backup catalog.Backup
+	phase  string
+	start  time.Time
+}
+
+// ProgressState is a snapshot of a Progress.
+type ProgressState struct {
+	Backup  string
+	Phase   string // "waiting for the database", "loading", "swapping"
+	Total   int64  // stored size of the backup, from the listing; <= 0 when unknown
+	Stored  int64
+	Raw     int64
+	Elapsed time.Duration // since the current backup started loading
+}
+
+func (p *Progress) begin(b catalog.Backup, phase string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.backup, p.phase, p.start = b, phase, time.Now()
+	p.Stored.Store(0)
+	p.Raw.Store(0)
+}
+
+func (p *Progress) setPhase(phase string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.phase = phase
+}
+
+// State returns the current figures.
+func (p *Progress) State() ProgressState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := ProgressState{Backup: p.backup.Name, Phase: p.phase, Total: p.backup.Size, Stored: p.Stored.Load(), Raw: p.Raw.Load()}
+	if !p.start.IsZero() {
+		s.Elapsed = time.Since(p.start)
+	}
+	return s
+}
