@@ -1,0 +1,167 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSecondHolderIsToldWhoAndSince(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "backupd.lock")
+	before := time.Now().UTC().Truncate(time.Second)
+	first, err := TryAcquire(path, "backupd serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+
+	// flock locks belong to the open file, so a second open in this same
+	// process contends exactly as another process would.
+	second, err := TryAcquire(path, "backupd now")
+	if err == nil {
+		second.Release()
+		t.Fatal("second TryAcquire succeeded while the lock was held")
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("err = %T, want *HeldError", err)
+	}
+	if got, want := held.Owner.PID, os.Getpid(); got != want {
+		t.Errorf("owner pid = %d, want %d", got, want)
+	}
+	if got, want := held.Owner.Command, "backupd serve"; got != want {
+		t.Errorf("owner command = %q, want %q", got, want)
+	}
+	if held.Owner.Since.Before(before) || held.Owner.Since.After(time.Now().Add(time.Second)) {
+		t.Errorf("owner since = %v, want about %v", held.Owner.Since, before)
+	}
+	msg := err.Error()
+	for _, want := range []string{fmt.Sprintf("pid %d", os.Getpid()), "(backupd serve)", "since " + held.Owner.Since.Format("2006-01-02 15:04:05 UTC"), path} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}
+
+func TestReleaseLetsTheNextOneIn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Release(); err != nil {
+		t.Errorf("second Release: %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 0 {
+		t.Errorf("lock file after release holds %q, want it empty", b)
+	}
+	second, err := TryAcquire(path, "two")
+	if err != nil {
+		t.Fatalf("TryAcquire after release: %v", err)
+	}
+	second.Release()
+}
+
+func TestLeftoverRecordDoesNotBlock(t *testing.T) {
+	// A holder killed with SIGKILL leaves its record in the file; the
+	// kernel dropped its flock, so the file alone must not block.
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	if err := os.WriteFile(path, []byte(`{"pid":999999,"since":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := TryAcquire(path, "after crash")
+	if err != nil {
+		t.Fatalf("TryAcquire over a leftover record: %v", err)
+	}
+	defer l.Release()
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), fmt.Sprintf(`"pid":%d`, os.Getpid())) {
+		t.Errorf("lock file = %q, want this process's record", b)
+	}
+}
+
+func TestAcquireWaitsForTheHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		first.Release()
+		close(released)
+	}()
+	second, err := Acquire(context.Background(), path, "two", time.Minute, 10*time.Millisecond)
+	if err != nil {
+		t.Fatalf("Acquire with a wait: %v", err)
+	}
+	defer second.Release()
+	select {
+	case <-released:
+	default:
+		t.Fatal("Acquire returned before the holder released")
+	}
+}
+
+func TestAcquireGivesUpAfterTheWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+	_, err = Acquire(context.Background(), path, "two", 50*time.Millisecond, 10*time.Millisecond)
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("err = %v, want *HeldError", err)
+	}
+	if held.Waited < 50*time.Millisecond {
+		t.Errorf("waited = %v, want at least the 50ms asked for", held.Waited)
+	}
+	if !strings.Contains(err.Error(), "gave up after waiting") {
+		t.Errorf("message %q does not say it waited", err)
+	}
+}
+
+func TestAcquireStopsWithTheContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err = Acquire(ctx, path, "two", time.Hour, 10*time.Millisecond)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestUnusablePathIsAPlainError(t *testing.T) {
+	// A path under a regular file cannot be created, whoever we run as.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := TryAcquire(filepath.Join(file, "backupd.lock"), "x")
+	if err == nil || errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want a plain error", err)
+	}
+}
