@@ -13,6 +13,7 @@ import (
 func runNow(ctx context.Context, a *app, args []string) error {
 	set := cli.NewSet("now", a.getenv)
 	common := cli.AddCommon(set)
+	locking := addLockFlags(set, true)
 	debug := set.Bool("debug", "log debugging detail")
 	if err := a.parse(set, args); err != nil {
 		return err
@@ -22,19 +23,16 @@ func runNow(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	log := cli.NewLogger(a.stderr, *debug)
+	held, err := locking.acquire(ctx, log, "backupd now")
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	store, err := cli.OpenStore(ctx, st, log)
 	if err != nil {
 		return err
 	}
 	var counters dump.Counters
-	job := backup.Job{
-		Dumper:   &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, Log: log},
-		Store:    store,
-		Codec:    st.Codec(),
-		Time:     time.Now(),
-		Counters: &counters,
-		Log:      log,
-	}
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
 		d := time.Since(start)
@@ -42,7 +40,7 @@ func runNow(ctx context.Context, a *app, args []string) error {
 			cli.Bytes(counters.Raw.Load()), cli.Bytes(counters.Stored.Load()),
 			d.Round(time.Second), cli.Rate(counters.Raw.Load(), d))
 	})
-	rep, err := job.Run(ctx)
+	rep, err := takeBackup(ctx, st, store, &counters, log)
 	stop()
 	if err != nil {
 		return err

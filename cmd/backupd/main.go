@@ -2,6 +2,8 @@
 // folder (or any rclone remote) and keeps the newest of them.
 //
 //	backupd now        take one backup in the foreground
+//	backupd serve      take backups on a schedule, serve health and metrics
+//	backupd refresh    restart the yesterday app's machines once
 //
 // Settings come from flags or the environment the old scripts used; flags
 // win. Run "backupd help" for the commands and "backupd CMD -h" for flags.
@@ -18,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/pkg/lock"
 )
 
 // app is what every command gets from main.
@@ -33,6 +36,8 @@ type command struct {
 
 var commands = []command{
 	{"now", "take one backup now, in the foreground", runNow},
+	{"serve", "run the daemon: scheduled backups, health, metrics", runServe},
+	{"refresh", "restart the yesterday app's machines now", runRefresh},
 }
 
 func main() {
@@ -78,6 +83,9 @@ func (a *app) exit(name string, err error) int {
 	case cli.IsUsage(err):
 		fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
 		return cli.ExitUsage
+	case errors.Is(err, lock.ErrLocked):
+		fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
+		return cli.ExitLocked
 	}
 	fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
 	return cli.ExitFailure

@@ -278,6 +278,10 @@ func (d *Daemon) seed(ctx context.Context) {
 		d.state.seed(inv.Newest)
 		d.metrics.lastSuccess.Set(unix(inv.Newest))
 	}
+	if inv.Newest.IsZero() {
+		d.log.Info("remote listed: no backups yet")
+		return
+	}
 	d.log.Info("remote listed", "backups", inv.Backups, "newest", inv.Newest)
 }
 

@@ -25,15 +25,15 @@ func ParseSchedule(expr string, now time.Time) (Schedule, error) {
 		return Schedule{}, fmt.Errorf("empty schedule")
 	}
 	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
-		return Schedule{}, fmt.Errorf("schedule %q names a time zone: schedules are always UTC, drop the prefix", expr)
+		return Schedule{}, fmt.Errorf("%q names a time zone: schedules are always UTC, drop the prefix", expr)
 	}
 	sched, err := cron.ParseStandard(expr)
 	if err != nil {
-		return Schedule{}, fmt.Errorf("schedule %q: %v (want 5 fields: minute hour day-of-month month day-of-week, in UTC)", expr, err)
+		return Schedule{}, fmt.Errorf("%q: %v (want 5 fields: minute hour day-of-month month day-of-week, in UTC)", expr, err)
 	}
 	s := Schedule{expr: expr, sched: sched}
 	if s.Next(now).IsZero() {
-		return Schedule{}, fmt.Errorf("schedule %q never fires", expr)
+		return Schedule{}, fmt.Errorf("%q never fires", expr)
 	}
 	return s, nil
 }

@@ -46,17 +46,19 @@ type HeldError struct {
 }
 
 func (e *HeldError) Error() string {
-	msg := "another backup is running (lock " + e.Path + " is held"
+	msg := "another backup is running: "
 	if e.Owner.PID > 0 {
-		msg += fmt.Sprintf(" by pid %d", e.Owner.PID)
+		msg += fmt.Sprintf("pid %d", e.Owner.PID)
 		if e.Owner.Command != "" {
 			msg += " (" + e.Owner.Command + ")"
 		}
+		msg += " holds the lock " + e.Path
+	} else {
+		msg += "the lock " + e.Path + " is held"
 	}
 	if !e.Owner.Since.IsZero() {
 		msg += " since " + e.Owner.Since.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	msg += ")"
 	if e.Waited > 0 {
 		msg += fmt.Sprintf("; gave up after waiting %s", e.Waited.Round(time.Second))
 	}

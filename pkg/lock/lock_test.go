@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestSecondHolderIsToldWhoAndSince(t *testing.T) {
@@ -163,5 +165,30 @@ func TestUnusablePathIsAPlainError(t *testing.T) {
 	_, err := TryAcquire(filepath.Join(file, "backupd.lock"), "x")
 	if err == nil || errors.Is(err, ErrLocked) {
 		t.Fatalf("err = %v, want a plain error", err)
+	}
+}
+
+func TestHolderWithoutARecord(t *testing.T) {
+	// A holder that has not written its record yet (or a foreign tool
+	// locking the same file) still blocks; the message says what it can.
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	_, err = TryAcquire(path, "backupd now")
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("err = %v, want *HeldError", err)
+	}
+	if held.Owner.PID != 0 {
+		t.Errorf("owner = %+v, want unknown", held.Owner)
+	}
+	if want := "the lock " + path + " is held"; !strings.Contains(err.Error(), want) {
+		t.Errorf("message %q lacks %q", err, want)
 	}
 }
