@@ -70,8 +70,9 @@ func (e *HeldError) Is(target error) bool { return target == ErrLocked }
 
 // Lock is a held lock. Release it when the backup is over.
 type Lock struct {
-	f    *os.File
-	path string
+	f        *os.File
+	path     string
+	readOnly bool // the file belongs to another user; no owner record
 }
 
 // attempts bounds the retries when the lock file is replaced between open
@@ -131,6 +132,13 @@ func try(path, command string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	readOnly := false
+	if errors.Is(err, os.ErrPermission) {
+		// Another user's lock file: flock works on a read-only descriptor,
+		// only the owner record cannot be written.
+		f, err = os.Open(path)
+		readOnly = true
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
@@ -152,7 +160,10 @@ func try(path, command string) (*Lock, error) {
 		}
 		return nil, errReplaced
 	}
-	l := &Lock{f: f, path: path}
+	l := &Lock{f: f, path: path, readOnly: readOnly}
+	if readOnly {
+		return l, nil
+	}
 	if err := l.writeOwner(Owner{PID: os.Getpid(), Command: command, Since: time.Now().UTC()}); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: record owner: %w", path, err)
@@ -218,7 +229,10 @@ func (l *Lock) Release() error {
 	}
 	f := l.f
 	l.f = nil
-	truncErr := f.Truncate(0)
+	var truncErr error
+	if !l.readOnly {
+		truncErr = f.Truncate(0)
+	}
 	// Closing the descriptor drops the flock.
 	closeErr := f.Close()
 	if err := errors.Join(truncErr, closeErr); err != nil {

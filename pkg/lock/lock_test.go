@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,4 +194,72 @@ func TestHolderWithoutARecord(t *testing.T) {
 	if want := "the lock " + path + " is held"; !strings.Contains(err.Error(), want) {
 		t.Errorf("message %q lacks %q", err, want)
 	}
+}
+
+// TestAnotherUsersLockFile runs a helper process as user nobody against a
+// lock file root created: it cannot write the file but must still lock it.
+func TestAnotherUsersLockFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("needs root to run a helper as another user, and CI runs as root")
+		}
+		t.Skip("needs root to run a helper as another user")
+	}
+	dir := t.TempDir()
+	// The helper must reach its binary and the lock file.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "backupd.lock")
+	mine, err := TryAcquire(path, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lock.test")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	helper := func() (string, error) {
+		cmd := exec.Command(bin, "-test.run=^$")
+		cmd.Env = []string{"LOCK_HELPER_PATH=" + path}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	// Held by root: the other user is refused, told by whom.
+	out, err := helper()
+	if err == nil || !strings.Contains(out, "pid "+strconv.Itoa(os.Getpid())+" (root)") {
+		t.Errorf("helper while root holds the lock: %v\n%s", err, out)
+	}
+	// Free: the other user takes it, though it cannot write the file.
+	mine.Release()
+	out, err = helper()
+	if err != nil || !strings.Contains(out, "acquired") {
+		t.Errorf("helper on a free lock: %v\n%s", err, out)
+	}
+}
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv("LOCK_HELPER_PATH"); path != "" {
+		l, err := TryAcquire(path, "helper")
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("acquired")
+		l.Release()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }
