@@ -15,6 +15,7 @@ func runNow(ctx context.Context, a *app, args []string) error {
 	set := cli.NewSet("now", a.getenv)
 	common := cli.AddCommon(set)
 	ret := addRetention(set)
+	locking := addLockFlags(set, true)
 	debug := set.Bool("debug", "log debugging detail")
 	if err := a.parse(set, args); err != nil {
 		return err
@@ -28,19 +29,16 @@ func runNow(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	log := cli.NewLogger(a.stderr, *debug)
+	held, err := locking.acquire(ctx, log, "backupd now")
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	store, err := cli.OpenStore(ctx, st, log)
 	if err != nil {
 		return err
 	}
 	var counters dump.Counters
-	job := backup.Job{
-		Dumper:   &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, Log: log},
-		Store:    store,
-		Codec:    st.Codec(),
-		Time:     time.Now(),
-		Counters: &counters,
-		Log:      log,
-	}
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
 		d := time.Since(start)
@@ -49,6 +47,7 @@ func runNow(ctx context.Context, a *app, args []string) error {
 			d.Round(time.Second), cli.Rate(counters.Raw.Load(), d))
 	})
 	// Old backups are pruned only after this one is published.
+	job := newJob(st, store, &counters, log)
 	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Log: log})
 	stop()
 	var pruneErr *backup.PruneError

@@ -2,6 +2,8 @@
 // folder (or any rclone remote) and keeps the newest of them.
 //
 //	backupd now        take one backup in the foreground
+//	backupd serve      take backups on a schedule, serve health and metrics
+//	backupd refresh    restart the yesterday app's machines once
 //
 // Settings come from flags or the environment the old scripts used; flags
 // win. Run "backupd help" for the commands and "backupd CMD -h" for flags.
@@ -18,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/pkg/lock"
 )
 
 // app is what every command gets from main.
@@ -33,9 +36,11 @@ type command struct {
 
 var commands = []command{
 	{"now", "take one backup now, in the foreground", runNow},
+	{"serve", "run the daemon: scheduled backups, retention, refresh, health, metrics", runServe},
 	{"prune", "delete the backups the retention policy no longer keeps", runPrune},
 	{"list", "list the backups, newest first", runList},
 	{"verify", "download a backup and check its checksum, compression and trailer", runVerify},
+	{"refresh", "restart the yesterday app's machines now", runRefresh},
 	{"doctor", "check the configuration (Drive, credentials, database) without taking a backup", runDoctor},
 }
 
@@ -82,6 +87,9 @@ func (a *app) exit(name string, err error) int {
 	case cli.IsUsage(err):
 		fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
 		return cli.ExitUsage
+	case errors.Is(err, lock.ErrLocked):
+		fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
+		return cli.ExitLocked
 	}
 	fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
 	if code, ok := retentionExit(err); ok {

@@ -1,0 +1,107 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// state is what the daemon knows about its backups, for /healthz.
+type state struct {
+	mu          sync.Mutex
+	started     time.Time // process start, the baseline before any backup is known
+	lastSuccess time.Time // snapshot time of the newest good backup; zero if none known
+	lastAttempt time.Time
+	lastResult  string // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
+	lastError   string
+}
+
+// Health is the JSON body of /healthz.
+type Health struct {
+	Status       string `json:"status"` // "ok" or "unhealthy"
+	Reason       string `json:"reason,omitempty"`
+	NewestBackup string `json:"newest_backup,omitempty"` // RFC 3339, UTC
+	Age          string `json:"age,omitempty"`           // of the newest backup
+	MaxAge       string `json:"max_age"`
+	LastAttempt  string `json:"last_attempt,omitempty"`
+	LastResult   string `json:"last_result,omitempty"`
+	LastError    string `json:"last_error,omitempty"`
+}
+
+// maxReason bounds an error quoted in the health answer or a ping body.
+const maxReason = 500
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func (s *state) seed(newest time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if newest.After(s.lastSuccess) {
+		s.lastSuccess = newest
+	}
+}
+
+func (s *state) attempt(t time.Time) {
+	s.mu.Lock()
+	s.lastAttempt = t
+	s.mu.Unlock()
+}
+
+func (s *state) finish(result string, snapshot time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastResult = result
+	s.lastError = ""
+	if err != nil {
+		s.lastError = clip(err.Error(), maxReason)
+	}
+	if result == ResultSuccess && snapshot.After(s.lastSuccess) {
+		s.lastSuccess = snapshot
+	}
+}
+
+// health judges the state at now: healthy while the last run did not fail
+// and the newest backup is younger than maxAge. Before any backup is known,
+// the start of the process stands in for it, so that a daemon on an empty
+// remote is given one full maxAge to make its first backup.
+func (s *state) health(now time.Time, maxAge time.Duration) Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := Health{Status: "ok", MaxAge: maxAge.String(), LastResult: s.lastResult, LastError: s.lastError}
+	if !s.lastAttempt.IsZero() {
+		h.LastAttempt = s.lastAttempt.UTC().Format(time.RFC3339)
+	}
+	if !s.lastSuccess.IsZero() {
+		h.NewestBackup = s.lastSuccess.UTC().Format(time.RFC3339)
+		h.Age = now.Sub(s.lastSuccess).Round(time.Second).String()
+	}
+	switch {
+	case s.lastResult == ResultFailure || s.lastResult == ResultCancelled:
+		h.Status = "unhealthy"
+		h.Reason = fmt.Sprintf("the last backup run (%s) did not succeed: %s", h.LastAttempt, s.lastError)
+	case s.lastSuccess.IsZero() && now.Sub(s.started) >= maxAge:
+		h.Status = "unhealthy"
+		h.Reason = fmt.Sprintf("no successful backup since start-up %s ago (max age %s)", now.Sub(s.started).Round(time.Second), maxAge)
+	case !s.lastSuccess.IsZero() && now.Sub(s.lastSuccess) >= maxAge:
+		h.Status = "unhealthy"
+		h.Reason = fmt.Sprintf("the newest backup is %s old, older than %s", h.Age, maxAge)
+	}
+	return h
+}
+
+func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
+	h := d.state.health(d.clock.Now(), d.maxAge)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if h.Status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(h)
+}

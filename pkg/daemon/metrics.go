@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Results of a backup run, the values of the "result" label of
+// backupd_backup_runs_total.
+const (
+	ResultSuccess   = "success"
+	ResultFailure   = "failure"
+	ResultCancelled = "cancelled" // stopped by shutdown after the grace period
+	ResultSkipped   = "skipped"   // the tick came while the previous run was still going
+	ResultLocked    = "locked"    // another process (backupd now) held the lock
+)
+
+// Metrics are the daemon's Prometheus metrics, in a registry of their own
+// (with the Go runtime and process collectors) so that nothing registered
+// globally by a dependency leaks into the scrape.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	lastSuccess, lastAttempt, lastDuration prometheus.Gauge
+	lastRaw, lastStored                    prometheus.Gauge
+	remoteBackups                          prometheus.Gauge
+	runs                                   *prometheus.CounterVec
+	retentionDeleted                       prometheus.Counter
+	retentionErrors                        prometheus.Counter
+	refreshRuns                            *prometheus.CounterVec
+	lastRefresh                            prometheus.Gauge
+}
+
+// NewMetrics creates the metrics. Every result label of the run counters
+// starts at zero so that rate() and absent() work from the first scrape.
+func NewMetrics() *Metrics {
+	g := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "backupd", Name: name, Help: help})
+	}
+	m := &Metrics{
+		reg:           prometheus.NewRegistry(),
+		lastSuccess:   g("last_success_timestamp_seconds", "Snapshot time of the newest successful backup (at start-up, of the newest backup in the remote)."),
+		lastAttempt:   g("last_attempt_timestamp_seconds", "Start time of the last backup run."),
+		lastDuration:  g("last_duration_seconds", "How long the last finished backup run took."),
+		lastRaw:       g("last_raw_bytes", "SQL bytes of the last successful backup, before compression."),
+		lastStored:    g("last_stored_bytes", "Stored (compressed) bytes of the last successful backup."),
+		remoteBackups: g("remote_backups", "Complete backups in the remote at the last listing."),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "backup_runs_total",
+			Help: "Scheduled backup runs by result: success, failure, cancelled, skipped (previous run still going), locked (another process held the lock)."}, []string{"result"}),
+		retentionDeleted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_deleted_total",
+			Help: "Backups and stale partial uploads deleted by retention."}),
+		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_errors_total",
+			Help: "Retention passes after a successful backup that failed."}),
+		refreshRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "refresh_runs_total",
+			Help: "Refreshes of the yesterday app by result: success, failure, skipped."}, []string{"result"}),
+		lastRefresh: g("last_refresh_success_timestamp_seconds", "Time the last successful refresh of the yesterday app finished."),
+	}
+	m.reg.MustRegister(
+		m.lastSuccess, m.lastAttempt, m.lastDuration, m.lastRaw, m.lastStored, m.remoteBackups,
+		m.runs, m.retentionDeleted, m.retentionErrors, m.refreshRuns, m.lastRefresh,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	for _, r := range []string{ResultSuccess, ResultFailure, ResultCancelled, ResultSkipped, ResultLocked} {
+		m.runs.WithLabelValues(r)
+	}
+	for _, r := range []string{ResultSuccess, ResultFailure, ResultSkipped} {
+		m.refreshRuns.WithLabelValues(r)
+	}
+	return m
+}
+
+// Registry is the registry the metrics live in, for adding more.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// AddRetentionDeleted counts n files deleted by retention.
+func (m *Metrics) AddRetentionDeleted(n int) {
+	if n > 0 {
+		m.retentionDeleted.Add(float64(n))
+	}
+}
+
+// SetRemoteBackups records how many complete backups the remote holds.
+func (m *Metrics) SetRemoteBackups(n int) { m.remoteBackups.Set(float64(n)) }
+
+func (m *Metrics) run(result string) { m.runs.WithLabelValues(result).Inc() }
+
+func (m *Metrics) refresh(result string) { m.refreshRuns.WithLabelValues(result).Inc() }
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

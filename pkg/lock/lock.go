@@ -1,0 +1,242 @@
+// Package lock keeps backups to one at a time across processes: "backupd
+// now" run over ssh and the daemon's hourly job take the same lock file.
+//
+// The lock is an flock(2) on the file, so the kernel releases it when the
+// holder exits, however it exits; a stale file left behind never blocks
+// anyone. While held, the file records who holds it (PID, command, start
+// time) so that a process that finds it taken can say by whom and since when.
+package lock
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPath is the lock file used when none is configured. It is a fixed
+// path rather than one under $XDG_RUNTIME_DIR or $TMPDIR, which differ
+// between an ssh session and a service, so that every backupd on the
+// machine meets the same file without configuration.
+const DefaultPath = "/tmp/backupd.lock"
+
+// ErrLocked is matched (errors.Is) by the error returned when another
+// process holds the lock.
+var ErrLocked = errors.New("lock held by another process")
+
+// Owner is what the holder writes into the lock file.
+type Owner struct {
+	PID     int       `json:"pid"`
+	Command string    `json:"command,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// HeldError reports a lock held by someone else. Owner is the zero value
+// when the file did not say who (it was being written at that moment).
+type HeldError struct {
+	Path   string
+	Owner  Owner
+	Waited time.Duration // how long the caller waited before giving up
+}
+
+func (e *HeldError) Error() string {
+	msg := "another backup is running: "
+	if e.Owner.PID > 0 {
+		msg += fmt.Sprintf("pid %d", e.Owner.PID)
+		if e.Owner.Command != "" {
+			msg += " (" + e.Owner.Command + ")"
+		}
+		msg += " holds the lock " + e.Path
+	} else {
+		msg += "the lock " + e.Path + " is held"
+	}
+	if !e.Owner.Since.IsZero() {
+		msg += " since " + e.Owner.Since.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	if e.Waited > 0 {
+		msg += fmt.Sprintf("; gave up after waiting %s", e.Waited.Round(time.Second))
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *HeldError) Is(target error) bool { return target == ErrLocked }
+
+// Lock is a held lock. Release it when the backup is over.
+type Lock struct {
+	f        *os.File
+	path     string
+	readOnly bool // the file belongs to another user; no owner record
+}
+
+// attempts bounds the retries when the lock file is replaced between open
+// and flock (someone deleted it); each retry opens the new file.
+const attempts = 5
+
+// TryAcquire takes the lock at path at once or returns a *HeldError (which
+// matches ErrLocked). The file and its directory are created when missing.
+// command names the holder in the message others get.
+func TryAcquire(path, command string) (*Lock, error) {
+	for range attempts {
+		l, err := try(path, command)
+		if !errors.Is(err, errReplaced) {
+			return l, err
+		}
+	}
+	return nil, fmt.Errorf("lock %s: the file keeps being replaced", path)
+}
+
+// Acquire takes the lock, waiting up to wait for a holder to let go, and
+// polling every poll (a second when zero). With wait zero it is TryAcquire.
+// It returns a *HeldError when the wait ends with the lock still held, or
+// ctx's error when ctx ends first.
+func Acquire(ctx context.Context, path, command string, wait, poll time.Duration) (*Lock, error) {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	start := time.Now()
+	deadline := start.Add(wait)
+	for {
+		l, err := TryAcquire(path, command)
+		var held *HeldError
+		if !errors.As(err, &held) {
+			return l, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			if wait > 0 {
+				held.Waited = time.Since(start)
+			}
+			return nil, held
+		}
+		t := time.NewTimer(min(poll, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("wait for lock %s: %w", path, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+var errReplaced = errors.New("lock file replaced")
+
+func try(path, command string) (*Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	readOnly := false
+	if errors.Is(err, os.ErrPermission) {
+		// Another user's lock file: flock works on a read-only descriptor,
+		// only the owner record cannot be written.
+		f, err = os.Open(path)
+		readOnly = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		f.Close()
+		return nil, &HeldError{Path: path, Owner: readOwner(path)}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	// The file may have been deleted or replaced after we opened it; a
+	// lock on an unlinked inode excludes nobody, so start again.
+	if same, err := samePath(f, path); err != nil || !same {
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		return nil, errReplaced
+	}
+	l := &Lock{f: f, path: path, readOnly: readOnly}
+	if readOnly {
+		return l, nil
+	}
+	if err := l.writeOwner(Owner{PID: os.Getpid(), Command: command, Since: time.Now().UTC()}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: record owner: %w", path, err)
+	}
+	return l, nil
+}
+
+func samePath(f *os.File, path string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	pi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, pi), nil
+}
+
+func (l *Lock) writeOwner(o Owner) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err = l.f.WriteAt(b, 0)
+	return err
+}
+
+// readOwner reads the holder's record. The holder writes it just after
+// taking the lock, so an empty or half-written file is retried briefly.
+func readOwner(path string) Owner {
+	for i := range 3 {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			var o Owner
+			if json.Unmarshal(bytes.TrimSpace(b), &o) == nil && o.PID > 0 {
+				return o
+			}
+		}
+		if i < 2 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return Owner{}
+}
+
+// Path is the lock file's path.
+func (l *Lock) Path() string { return l.path }
+
+// Release clears the owner record and lets go of the lock. The file stays:
+// removing it would let a waiter lock a file that a newcomer then replaces.
+// Release may be called more than once.
+func (l *Lock) Release() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	f := l.f
+	l.f = nil
+	var truncErr error
+	if !l.readOnly {
+		truncErr = f.Truncate(0)
+	}
+	// Closing the descriptor drops the flock.
+	closeErr := f.Close()
+	if err := errors.Join(truncErr, closeErr); err != nil {
+		return fmt.Errorf("release lock %s: %w", l.path, err)
+	}
+	return nil
+}

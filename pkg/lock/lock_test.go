@@ -1,0 +1,265 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestSecondHolderIsToldWhoAndSince(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "backupd.lock")
+	before := time.Now().UTC().Truncate(time.Second)
+	first, err := TryAcquire(path, "backupd serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+
+	// flock locks belong to the open file, so a second open in this same
+	// process contends exactly as another process would.
+	second, err := TryAcquire(path, "backupd now")
+	if err == nil {
+		second.Release()
+		t.Fatal("second TryAcquire succeeded while the lock was held")
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("err = %T, want *HeldError", err)
+	}
+	if got, want := held.Owner.PID, os.Getpid(); got != want {
+		t.Errorf("owner pid = %d, want %d", got, want)
+	}
+	if got, want := held.Owner.Command, "backupd serve"; got != want {
+		t.Errorf("owner command = %q, want %q", got, want)
+	}
+	if held.Owner.Since.Before(before) || held.Owner.Since.After(time.Now().Add(time.Second)) {
+		t.Errorf("owner since = %v, want about %v", held.Owner.Since, before)
+	}
+	msg := err.Error()
+	for _, want := range []string{fmt.Sprintf("pid %d", os.Getpid()), "(backupd serve)", "since " + held.Owner.Since.Format("2006-01-02 15:04:05 UTC"), path} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}
+
+func TestReleaseLetsTheNextOneIn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Release(); err != nil {
+		t.Errorf("second Release: %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 0 {
+		t.Errorf("lock file after release holds %q, want it empty", b)
+	}
+	second, err := TryAcquire(path, "two")
+	if err != nil {
+		t.Fatalf("TryAcquire after release: %v", err)
+	}
+	second.Release()
+}
+
+func TestLeftoverRecordDoesNotBlock(t *testing.T) {
+	// A holder killed with SIGKILL leaves its record in the file; the
+	// kernel dropped its flock, so the file alone must not block.
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	if err := os.WriteFile(path, []byte(`{"pid":999999,"since":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := TryAcquire(path, "after crash")
+	if err != nil {
+		t.Fatalf("TryAcquire over a leftover record: %v", err)
+	}
+	defer l.Release()
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), fmt.Sprintf(`"pid":%d`, os.Getpid())) {
+		t.Errorf("lock file = %q, want this process's record", b)
+	}
+}
+
+func TestAcquireWaitsForTheHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		first.Release()
+		close(released)
+	}()
+	second, err := Acquire(context.Background(), path, "two", time.Minute, 10*time.Millisecond)
+	if err != nil {
+		t.Fatalf("Acquire with a wait: %v", err)
+	}
+	defer second.Release()
+	select {
+	case <-released:
+	default:
+		t.Fatal("Acquire returned before the holder released")
+	}
+}
+
+func TestAcquireGivesUpAfterTheWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+	_, err = Acquire(context.Background(), path, "two", 50*time.Millisecond, 10*time.Millisecond)
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("err = %v, want *HeldError", err)
+	}
+	if held.Waited < 50*time.Millisecond {
+		t.Errorf("waited = %v, want at least the 50ms asked for", held.Waited)
+	}
+	if !strings.Contains(err.Error(), "gave up after waiting") {
+		t.Errorf("message %q does not say it waited", err)
+	}
+}
+
+func TestAcquireStopsWithTheContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err = Acquire(ctx, path, "two", time.Hour, 10*time.Millisecond)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestUnusablePathIsAPlainError(t *testing.T) {
+	// A path under a regular file cannot be created, whoever we run as.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := TryAcquire(filepath.Join(file, "backupd.lock"), "x")
+	if err == nil || errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want a plain error", err)
+	}
+}
+
+func TestHolderWithoutARecord(t *testing.T) {
+	// A holder that has not written its record yet (or a foreign tool
+	// locking the same file) still blocks; the message says what it can.
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	_, err = TryAcquire(path, "backupd now")
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("err = %v, want *HeldError", err)
+	}
+	if held.Owner.PID != 0 {
+		t.Errorf("owner = %+v, want unknown", held.Owner)
+	}
+	if want := "the lock " + path + " is held"; !strings.Contains(err.Error(), want) {
+		t.Errorf("message %q lacks %q", err, want)
+	}
+}
+
+// TestAnotherUsersLockFile runs a helper process as user nobody against a
+// lock file root created: it cannot write the file but must still lock it.
+func TestAnotherUsersLockFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("needs root to run a helper as another user, and CI runs as root")
+		}
+		t.Skip("needs root to run a helper as another user")
+	}
+	dir := t.TempDir()
+	// The helper must reach its binary and the lock file.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "backupd.lock")
+	mine, err := TryAcquire(path, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lock.test")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	helper := func() (string, error) {
+		cmd := exec.Command(bin, "-test.run=^$")
+		cmd.Env = []string{"LOCK_HELPER_PATH=" + path}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	// Held by root: the other user is refused, told by whom.
+	out, err := helper()
+	if err == nil || !strings.Contains(out, "pid "+strconv.Itoa(os.Getpid())+" (root)") {
+		t.Errorf("helper while root holds the lock: %v\n%s", err, out)
+	}
+	// Free: the other user takes it, though it cannot write the file.
+	mine.Release()
+	out, err = helper()
+	if err != nil || !strings.Contains(out, "acquired") {
+		t.Errorf("helper on a free lock: %v\n%s", err, out)
+	}
+}
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv("LOCK_HELPER_PATH"); path != "" {
+		l, err := TryAcquire(path, "helper")
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("acquired")
+		l.Release()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
