@@ -420,3 +420,42 @@ func TestRefreshCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestServePrunesAfterEachBackup(t *testing.T) {
+	bin := buildBackupd(t)
+	e := newEnv(t, `echo "CREATE TABLE t (id int);"; echo "-- Dump completed on 2026-11-26  3:00:00"`)
+	e.vars = append(e.vars, "BACKUPD_KEEP=3")
+	if err := os.MkdirAll(e.remote, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	codec := catalog.Codec{}
+	for h := range 5 {
+		name := codec.Name(time.Date(2026, 1, 1, h, 0, 0, 0, time.UTC), catalog.Zstd)
+		if err := os.WriteFile(filepath.Join(e.remote, name), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(e.remote, "notes.txt"), []byte("foreign"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	serve := e.start(t, bin, "serve", "--backup-at-start", "--listen", "off")
+	waitFor(t, "the first run to finish", func() bool {
+		return strings.Contains(serve.stderr.String(), `"result":"success"`)
+	})
+	if err := serve.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := serve.wait(t, bound); got != 0 {
+		t.Errorf("serve exited %d:\n%s", got, serve.stderr)
+	}
+	l := codec.Scan(entries(t, e))
+	if len(l.Backups) != 3 || len(l.Foreign) != 1 {
+		t.Fatalf("remote holds %v, want the 3 newest backups and the foreign file", e.remoteFiles(t))
+	}
+	if got, want := l.Backups[0].Name, codec.Name(time.Date(2026, 1, 1, 3, 0, 0, 0, time.UTC), catalog.Zstd); got != want {
+		t.Errorf("oldest kept = %s, want %s", got, want)
+	}
+	if l.Backups[2].Time.Year() == 2026 && l.Backups[2].Time.Month() == 1 {
+		t.Errorf("the new backup was not kept: %v", e.remoteFiles(t))
+	}
+}
