@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -117,6 +118,9 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	args := append([]string{"--defaults-extra-file=" + cnf}, Flags...)
 	args = append(args, "--", d.Conn.Database)
 	cmd := exec.CommandContext(ctx, prog, args...)
+	// Its own process group keeps a terminal's Ctrl-C away from the dump
+	// program: backupd decides when to stop it (after a shutdown grace).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr := &Tail{Max: 4096}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
