@@ -54,16 +54,10 @@ func runList(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := cli.NewLogger(a.stderr, *debug)
-	store, err := cli.OpenStore(ctx, st, log)
+	store, l, err := listBackups(ctx, st, cli.NewLogger(a.stderr, *debug))
 	if err != nil {
 		return err
 	}
-	entries, err := store.List(ctx)
-	if err != nil {
-		return fmt.Errorf("list backups: %w", err)
-	}
-	l := st.Codec().Scan(entries)
 	slices.Reverse(l.Backups)
 	slices.Reverse(l.Partials)
 

@@ -43,15 +43,11 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	log := cli.NewLogger(a.stderr, *debug)
-	store, err := cli.OpenStore(ctx, st, log)
+	store, l, err := listBackups(ctx, st, log)
 	if err != nil {
 		return err
 	}
-	entries, err := store.List(ctx)
-	if err != nil {
-		return fmt.Errorf("list backups: %w", err)
-	}
-	b, err := findBackup(st.Codec().Scan(entries), name, store.String())
+	b, err := findBackup(l, name, store.String())
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/storage"
@@ -70,4 +72,18 @@ func (l *lockFlags) acquire(ctx context.Context, log *slog.Logger, command strin
 		held, err = lock.Acquire(ctx, path, command, wait, time.Second)
 	}
 	return held, err
+}
+
+// listBackups opens the configured remote and sorts what it holds into
+// backups, partial uploads and foreign files.
+func listBackups(ctx context.Context, st cli.Settings, log *slog.Logger) (*storage.Store, catalog.Listing, error) {
+	store, err := cli.OpenStore(ctx, st, log)
+	if err != nil {
+		return nil, catalog.Listing{}, err
+	}
+	entries, err := store.List(ctx)
+	if err != nil {
+		return nil, catalog.Listing{}, fmt.Errorf("list backups: %w", err)
+	}
+	return store, st.Codec().Scan(entries), nil
 }

@@ -163,7 +163,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	case waitErr != nil:
 		var ee *exec.ExitError
 		if errors.As(waitErr, &ee) {
-			return Result{}, &ExitError{Program: name, State: ee.ProcessState.String(), Stderr: lastLines(stderr.String(), 5)}
+			return Result{}, &ExitError{Program: name, State: ee.ProcessState.String(), Stderr: LastLines(stderr.String(), 5)}
 		}
 		return Result{}, fmt.Errorf("wait for %s: %w", name, waitErr)
 	case closeErr != nil:
@@ -194,8 +194,9 @@ func programName(p string) string {
 	return p
 }
 
-// lastLines returns the last n non-empty lines of s joined by " | ".
-func lastLines(s string, n int) string {
+// LastLines returns the last n non-empty lines of s joined by " | ", to
+// quote a tool's standard error in one line.
+func LastLines(s string, n int) string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimSpace(l); l != "" {

@@ -84,7 +84,7 @@ func clientError(program, state, stderr string) *ClientError {
 		ce.Code, _ = strconv.Atoi(last[1])
 		ce.Stderr = last[0]
 	} else {
-		ce.Stderr = lastLines(stderr, 3)
+		ce.Stderr = dump.LastLines(stderr, 3)
 	}
 	if len(ce.Stderr) > 300 {
 		i := 300
@@ -177,18 +177,4 @@ func (e *readErrReader) Read(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
-}
-
-// lastLines returns the last n non-empty lines of s joined by " | ".
-func lastLines(s string, n int) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
 }
