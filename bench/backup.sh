@@ -5,16 +5,16 @@
 #   mariadb-dump | zstd -3 > file        (the shell equivalent of backupd)
 #   backupd now --remote <local folder>
 # at a quarter of the size and at full size (ROWS, default 4,000,000 rows:
-# a dump of about 1 GB). Each size runs ROUNDS rounds (default 2), the
+# a dump of about 1 GB). Each size runs ROUNDS rounds (default 3), the
 # commands interleaved; the best wall time of each is reported, with
 # ratios, stored sizes and peak RSS (/usr/bin/time).
 #
-#   bench/backup.sh                  # ROWS=4000000 ROUNDS=2
+#   bench/backup.sh                  # ROWS=4000000 ROUNDS=3
 #   ROWS=400000 bench/backup.sh      # a quick run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-4000000}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 scripts/ensure-mariadb.sh
 for tool in zstd gzip /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install zstd gzip time)" >&2; exit 2; }

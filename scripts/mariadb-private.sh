@@ -7,7 +7,8 @@
 #   scripts/mariadb-private.sh stop DIR           stop and wait for it to exit
 #
 # "start" prints shell assignments (DB_SOCKET, DB_HOST, DB_PORT) to stdout;
-# root can log in over the socket without a password.
+# root can log in over the socket without a password. Extra server options
+# can be given in MARIADB_OPTS (for example "--innodb-buffer-pool-size=2G").
 set -euo pipefail
 
 cmd=${1:-}
@@ -55,7 +56,7 @@ start)
 		--port="$port" --bind-address=127.0.0.1 --pid-file="$pidfile" \
 		--log-error="$dir/error.log" --user="$user" --skip-name-resolve \
 		--innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
-		--max-allowed-packet=256M --tmpdir="$dir" </dev/null >/dev/null 2>&1 &
+		--max-allowed-packet=256M --tmpdir="$dir" ${MARIADB_OPTS:-} </dev/null >/dev/null 2>&1 &
 	for _ in $(seq 1 120); do
 		if "$admin" --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1; then
 			echo "DB_SOCKET=$sock"
