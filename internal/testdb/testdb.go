@@ -217,8 +217,12 @@ func (s *Server) Fingerprint(t testing.TB, db string) string {
 	t.Helper()
 	var b strings.Builder
 	tables := s.Exec(t, "", fmt.Sprintf("SELECT table_name FROM information_schema.tables WHERE table_schema='%s' AND table_type='BASE TABLE' ORDER BY table_name", db))
-	for _, tbl := range strings.Fields(tables) {
-		out := s.Exec(t, db, "CHECKSUM TABLE `"+tbl+"` EXTENDED")
+	// One name a line: names may hold blanks and backticks.
+	for _, tbl := range strings.Split(strings.TrimRight(tables, "\n"), "\n") {
+		if tbl == "" {
+			continue
+		}
+		out := s.Exec(t, db, "CHECKSUM TABLE `"+strings.ReplaceAll(tbl, "`", "``")+"` EXTENDED")
 		_, sum, _ := strings.Cut(strings.TrimSpace(out), "\t")
 		fmt.Fprintf(&b, "table %s %s\n", tbl, sum)
 	}
