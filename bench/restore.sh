@@ -11,7 +11,7 @@
 #
 # Settings (environment):
 #   SIZE_ROWS  rows in each of the 5 tables (default 950000: a dump of about 1 GB)
-#   PARALLEL   loader connections (default 2)
+#   PARALLEL   loader connections (default 2); several values ("2 4") time one run each
 #   REPEAT     rounds of every method (default 1); the medians are printed
 #   KEEP       set to keep the work directory (server, dumps) for a look afterwards
 #
@@ -103,12 +103,15 @@ fi
 go build -o "$work/loadbench" "$root/bench/loadbench"
 stop_server
 
-names=("zstd -dc | mariadb" "gunzip -c | mysql" "loader -parallel $PARALLEL")
+names=("zstd -dc | mariadb" "gunzip -c | mysql")
 cmds=(
 	"zstd -dc '$work/dump.zst' | mariadb --no-defaults --socket=\"\$DB_SOCKET\" -uroot \$DB"
 	"gunzip -c '$work/dump.gz' | '$mysql_client' --no-defaults --socket=\"\$DB_SOCKET\" -uroot \$DB"
-	"'$work/loadbench' -socket \"\$DB_SOCKET\" -database \$DB -parallel $PARALLEL '$work/dump.zst'"
 )
+for p in $PARALLEL; do
+	names+=("loader -parallel $p")
+	cmds+=("'$work/loadbench' -socket \"\$DB_SOCKET\" -database \$DB -parallel $p '$work/dump.zst'")
+done
 if [[ -n $have_myloader ]]; then
 	names+=("myloader -t 2")
 	cmds+=("myloader --socket=\"\$DB_SOCKET\" --user=root --directory='$work/mydumper' --database=\$DB --threads=2 --verbose=1")
