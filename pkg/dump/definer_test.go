@@ -343,9 +343,9 @@ func FuzzStripDefinerNames(f *testing.F) {
 		if strings.ContainsAny(user+host+rest, "\r\n") || len(user)+len(host)+len(rest) > 1000 {
 			t.Skip()
 		}
-		spec := quoteName(user, form&8 != 0)
+		spec := quoteDefiner(user, form&8 != 0)
 		if host != "" {
-			spec += "@" + quoteName(host, form&8 != 0)
+			spec += "@" + quoteDefiner(host, form&8 != 0)
 		}
 		forms := [][2]string{
 			{"/*!50003 CREATE*/ /*!50017 DEFINER=%s*/ /*!50003 TRIGGER %s\n", "/*!50003 CREATE*/ /*!50003 TRIGGER %[2]s\n"},
@@ -371,9 +371,9 @@ func FuzzStripDefinerNames(f *testing.F) {
 	})
 }
 
-// quoteName quotes a user or host name as the dump tools do (backticks) or
+// quoteDefiner quotes a user or host name as the dump tools do (backticks) or
 // as a person might (single quotes).
-func quoteName(s string, single bool) string {
+func quoteDefiner(s string, single bool) string {
 	if single {
 		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 	}
