@@ -59,6 +59,8 @@ type config struct {
 	stagingDB    string
 	snapshotFile string
 	statusFile   string
+	loader       string // "parallel" or "client"
+	parallel     int
 	dryRun, json bool
 	debug        bool
 }
@@ -73,6 +75,8 @@ func (a *app) parse(args []string) (config, error) {
 	staging := set.String("staging-db", []string{"RESTORE_STAGING_DB"}, "", "database to load into before the swap (default <db>"+restore.StagingSuffix+")")
 	snapshot := set.String("snapshot-file", []string{"YESTERDAY_SNAPSHOT_FILE"}, "", "write the restored snapshot's time here, \"YYYY-MM-DD HH:MM:SS UTC\"")
 	status := set.String("status-file", []string{"YESTERDAY_STATUS_FILE"}, "", "write a JSON record of the restore here")
+	loader := set.String("loader", []string{"RESTORE_LOADER"}, "parallel", `"parallel" (several connections) or "client" (the mariadb client, one connection)`)
+	parallel := set.String("parallel", []string{"RESTORE_PARALLEL"}, "0", "connections loading data with the parallel loader (0: the number of CPUs, at least 2)")
 	dryRun := set.Bool("dry-run", "print the choice, its reason and the candidates; change nothing")
 	asJSON := set.Bool("json", "print the result as one JSON object")
 	debug := set.Bool("debug", "log debugging detail")
@@ -107,6 +111,13 @@ func (a *app) parse(args []string) (config, error) {
 	if c.wait, err = set.Duration(wait); err != nil {
 		return c, err
 	}
+	if c.parallel, err = set.Int(parallel, 0, 64); err != nil {
+		return c, err
+	}
+	c.loader, src = set.Value(loader)
+	if c.loader != "parallel" && c.loader != "client" {
+		return c, cli.Usagef("invalid --loader %q from %s: want parallel or client", c.loader, src)
+	}
 	return c, nil
 }
 
@@ -139,6 +150,11 @@ func (a *app) run(ctx context.Context, args []string) error {
 		StatusFile:   c.statusFile,
 		Progress:     prog,
 		Log:          log,
+	}
+	if c.loader == "client" {
+		r.Loader = restore.ClientLoader{Log: log}
+	} else {
+		r.Loader = restore.ParallelLoader{Parallel: c.parallel, Log: log}
 	}
 	if !c.dryRun {
 		if err := r.Check(); err != nil {

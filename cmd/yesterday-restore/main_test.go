@@ -155,6 +155,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad --wait", db, []string{"--remote", full, "--wait", "soon"}, cli.ExitUsage},
 		{"no database", map[string]string{"DB_USERNAME": "app"}, []string{"--remote", full}, cli.ExitUsage},
 		{"staging is target", db, []string{"--remote", full, "--staging-db", "app"}, cli.ExitUsage},
+		{"bad --loader", db, []string{"--remote", full, "--loader", "fast"}, cli.ExitUsage},
+		{"bad RESTORE_PARALLEL", map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "RESTORE_PARALLEL": "-1"}, []string{"--remote", full}, cli.ExitUsage},
 		{"unknown flag", nil, []string{"--frobnicate"}, cli.ExitUsage},
 		{"stray argument", nil, []string{"--dry-run", "extra"}, cli.ExitUsage},
 		{"help", nil, []string{"-h"}, cli.ExitOK},
@@ -227,6 +229,15 @@ func TestRestoreFromEnvironment(t *testing.T) {
 	}
 	if got, want := srv.Fingerprint(t, target), srv.Fingerprint(t, src); got != want {
 		t.Errorf("restored database differs from the source\n--- got\n%s\n--- want\n%s", got, want)
+	}
+
+	// The single-connection client loader gives the same database.
+	srv.Exec(t, target, "DELETE FROM orders")
+	if code, out, errOut := run(t, env, "--now", "2026-03-15T05:00:00Z", "--loader", "client"); code != cli.ExitOK {
+		t.Fatalf("--loader client: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if got, want := srv.Fingerprint(t, target), srv.Fingerprint(t, src); got != want {
+		t.Errorf("--loader client: restored database differs from the source\n--- got\n%s\n--- want\n%s", got, want)
 	}
 
 	// Every backup unusable: exit 1, the database as it was.

@@ -23,12 +23,7 @@ type Loader interface {
 	Load(ctx context.Context, r io.Reader, conn dump.Conn) error
 }
 
-// LoaderFunc adapts a function to Loader, for example a loader with
-// options of its own:
-//
-//	restore.LoaderFunc(func(ctx context.Context, r io.Reader, c dump.Conn) error {
-//		return parallelLoad(ctx, r, c, opts)
-//	})
+// LoaderFunc adapts a function to Loader.
 type LoaderFunc func(ctx context.Context, r io.Reader, conn dump.Conn) error
 
 // Load calls f.
@@ -36,7 +31,24 @@ func (f LoaderFunc) Load(ctx context.Context, r io.Reader, conn dump.Conn) error
 	return f(ctx, r, conn)
 }
 
-var _ Loader = ClientLoader{}
+var (
+	_ Loader = ClientLoader{}
+	_ Loader = ParallelLoader{}
+)
+
+// ParallelLoader loads the dump over several connections with dump.Load:
+// tables and their data in parallel, views, triggers, routines and events
+// after all data. It is the default.
+type ParallelLoader struct {
+	Parallel int // connections for data; 0 means the number of CPUs, at least 2
+	Log      *slog.Logger
+}
+
+// Load runs dump.Load into conn.Database.
+func (l ParallelLoader) Load(ctx context.Context, r io.Reader, conn dump.Conn) error {
+	_, err := dump.Load(ctx, r, conn, dump.LoadOptions{Parallel: l.Parallel, Log: l.Log})
+	return err
+}
 
 // ClientLoader pipes the SQL into the mariadb (or mysql) command-line
 // client, one connection, stopping at the first error. The password goes

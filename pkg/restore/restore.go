@@ -94,7 +94,7 @@ type Restorer struct {
 	// name with StagingSuffix. The user needs all privileges on it and on
 	// its attic (the same name with AtticSuffix).
 	StagingDB string
-	Loader    Loader        // nil means ClientLoader{}
+	Loader    Loader        // nil means ParallelLoader{}
 	Wait      time.Duration // for the database to answer; 0 means DefaultWait
 	// SnapshotFile, when set, receives the restored snapshot's time as
 	// "YYYY-MM-DD HH:MM:SS UTC" and a newline, only after a restore
@@ -183,7 +183,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	}
 	loader := r.Loader
 	if loader == nil {
-		loader = ClientLoader{Log: log}
+		loader = ParallelLoader{Log: log}
 	}
 	wait := r.Wait
 	if wait == 0 {

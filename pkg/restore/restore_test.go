@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
@@ -200,8 +202,8 @@ func TestRestoreFallsBack(t *testing.T) {
 			t.Errorf("skipped[%d] = %s: %v; want %s (%v)", i, s.Backup, s.Err, w.name, w.is)
 		}
 	}
-	var ce *ClientError
-	if !errors.As(rep.Skipped[2].Err, &ce) || ce.Code != 1064 {
+	var me *mysql.MySQLError
+	if !errors.As(rep.Skipped[2].Err, &me) || me.Number != 1064 {
 		t.Errorf("the broken SQL was rejected with %v, want the server's syntax error 1064", rep.Skipped[2].Err)
 	}
 	if got, want := srv.Fingerprint(t, target), srv.Fingerprint(t, src); got != want {
