@@ -2,7 +2,8 @@
 # Times restoring one dump, side by side, on a private MariaDB:
 #   - zstd -dc dump.zst | mariadb      the plain client on a backupd dump (the baseline)
 #   - gunzip -c dump.gz | mysql        what the old boot script did
-#   - loadbench dump.zst               the parallel loader (dump.NewReader + dump.Load)
+#   - yesterday-restore                the whole restore (parallel loader, staging and
+#                                      swap) from a local-folder remote holding dump.zst
 #   - myloader -t 2                    the reference, from mydumper's own files,
 #                                      when Debian's mydumper package is installed
 #
@@ -11,7 +12,7 @@
 #
 # Settings (environment):
 #   SIZE_ROWS  rows in each of the 5 tables (default 950000: a dump of about 1 GB)
-#   PARALLEL   loader connections (default 2); several values ("2 4") time one run each
+#   PARALLEL   yesterday-restore's --parallel (default 2); several values ("2 4") time one run each
 #   REPEAT     rounds of every method (default 1); the medians are printed
 #   KEEP       set to keep the work directory (server, dumps) for a look afterwards
 #
@@ -100,7 +101,10 @@ if command -v mydumper >/dev/null && command -v myloader >/dev/null; then
 	mydumper --socket="$DB_SOCKET" --user=root --database=src --outputdir="$work/mydumper" \
 		--threads=2 --trx-consistency-only --verbose=1
 fi
-go build -o "$work/loadbench" "$root/bench/loadbench"
+(cd "$root" && go build -o "$work/yesterday-restore" ./cmd/yesterday-restore)
+backup=db-backup-20260101-030000.sql.zst
+mkdir -p "$work/remote"
+ln "$work/dump.zst" "$work/remote/$backup"
 stop_server
 
 names=("zstd -dc | mariadb" "gunzip -c | mysql")
@@ -109,8 +113,8 @@ cmds=(
 	"gunzip -c '$work/dump.gz' | '$mysql_client' --no-defaults --socket=\"\$DB_SOCKET\" -uroot \$DB"
 )
 for p in $PARALLEL; do
-	names+=("loader -parallel $p")
-	cmds+=("'$work/loadbench' -socket \"\$DB_SOCKET\" -database \$DB -parallel $p '$work/dump.zst'")
+	names+=("yesterday-restore -p $p")
+	cmds+=("'$work/yesterday-restore' --remote '$work/remote' --name $backup --db-socket \"\$DB_SOCKET\" --db-name \$DB --db-user root --parallel $p")
 done
 if [[ -n $have_myloader ]]; then
 	names+=("myloader -t 2")
