@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the main job end to end on the embedded default: a throwaway local
 # MariaDB with sample data, one `backupd now` into the local folder
-# ./backups, and a listing of the result. The server is stopped at the end;
-# ./backups is kept.
+# ./backups, and a listing of the result; then, as the yesterday app would
+# at boot, `yesterday-restore` of that backup into a second database. The
+# server is stopped at the end; ./backups is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-mariadb.sh
 mkdir -p bin .demo
 go build -o bin/backupd ./cmd/backupd
+go build -o bin/yesterday-restore ./cmd/yesterday-restore
 dir=$(mktemp -d /tmp/backupd-demo-XXXXXX)
 cleanup() { scripts/mariadb-private.sh stop "$dir" || true; rm -rf "$dir"; }
 trap cleanup EXIT
@@ -35,4 +37,11 @@ export DB_HOST=127.0.0.1 DB_PORT=$port DB_DATABASE=app DB_USERNAME=app DB_PASSWO
 bin/backupd now
 echo
 echo "./backups now holds:"
-if bin/backupd help | grep -q '^  list '; then bin/backupd list; else ls -l backups; fi
+bin/backupd list
+
+newest=$(bin/backupd list --json | sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' | head -1)
+echo
+echo "restoring $newest into the database app_yesterday, as the yesterday app's boot does:"
+DB_SOCKET=$socket DB_DATABASE=app_yesterday DB_USERNAME=root DB_PASSWORD= \
+	bin/yesterday-restore --name "$newest" --snapshot-file .demo/snapshot.txt
+echo "banner: Historical snapshot - data as of $(cat .demo/snapshot.txt)"

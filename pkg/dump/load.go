@@ -190,7 +190,7 @@ func Load(ctx context.Context, r io.Reader, conn Conn, opts LoadOptions) (LoadSt
 	}
 	log.Info("dump loaded", "database", conn.Database, "bytes", l.stats.Bytes, "statements", l.stats.Statements,
 		"inserts", l.stats.Inserts, "tables", l.stats.Tables, "objects", l.stats.Objects,
-		"parallel", n, "duration", l.stats.Duration.Round(time.Millisecond))
+		"parallel", n, "duration", l.stats.Duration.Round(time.Millisecond).String())
 	return l.stats, nil
 }
 
