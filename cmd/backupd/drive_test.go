@@ -40,6 +40,9 @@ func driveRun(t *testing.T, args ...string) driveResult {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if os.Getenv("BACKUPD_LOCK_FILE") == "" {
+		t.Setenv("BACKUPD_LOCK_FILE", filepath.Join(dir, "backupd.lock"))
+	}
 	a := &app{stdout: out, stderr: errf, getenv: os.Getenv}
 	code := a.main(args)
 	out.Close()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,11 +14,20 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-// runApp runs backupd with args and a fixed environment, returning the exit
-// status and what it printed.
+// runApp runs backupd in-process with args and a fixed environment,
+// returning the exit status and what it printed. Unless env names one, the
+// lock file is the test's own, so that no other backupd on the machine
+// interferes.
 func runApp(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	dir := t.TempDir()
+	if _, ok := env["BACKUPD_LOCK_FILE"]; !ok {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["BACKUPD_LOCK_FILE"] = filepath.Join(dir, "backupd.lock")
+	}
 	out, err := os.Create(filepath.Join(dir, "stdout"))
 	if err != nil {
 		t.Fatal(err)

@@ -24,28 +24,6 @@ import (
 	"github.com/backupd/backupd/pkg/storage"
 )
 
-// invoke runs backupd with args and an environment of its own, and returns
-// the exit status and what it wrote.
-func invoke(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errf.Close()
-	a := &app{stdout: out, stderr: errf, getenv: func(k string) string { return env[k] }}
-	code = a.main(args)
-	o, _ := os.ReadFile(out.Name())
-	e, _ := os.ReadFile(errf.Name())
-	return code, string(o), string(e)
-}
-
 var codec = catalog.Codec{}
 
 // snapshot is the names and contents of the files in a folder, recursively.
@@ -134,7 +112,7 @@ func TestPruneKeepsNewest168(t *testing.T) {
 	}
 	before := snapshot(t, dir)
 
-	code, out, errOut := invoke(t, nil, "prune", "--dry-run", "--remote", dir)
+	code, out, errOut := runApp(t, nil, "prune", "--dry-run", "--remote", dir)
 	if code != cli.ExitOK {
 		t.Fatalf("prune --dry-run exit %d: %s%s", code, out, errOut)
 	}
@@ -151,7 +129,7 @@ func TestPruneKeepsNewest168(t *testing.T) {
 		t.Errorf("dry run does not say nothing was deleted:\n%s", out)
 	}
 
-	code, out, errOut = invoke(t, nil, "prune", "--remote", dir)
+	code, out, errOut = runApp(t, nil, "prune", "--remote", dir)
 	if code != cli.ExitOK {
 		t.Fatalf("prune exit %d: %s%s", code, out, errOut)
 	}
@@ -179,7 +157,7 @@ func TestPruneKeepsNewest168(t *testing.T) {
 	}
 
 	// A second prune finds nothing more to do.
-	code, out, _ = invoke(t, nil, "prune", "--remote", dir)
+	code, out, _ = runApp(t, nil, "prune", "--remote", dir)
 	if code != cli.ExitOK || strings.Contains(out, "deleted   ") || !strings.Contains(out, "deleted 0") {
 		t.Errorf("second prune: exit %d\n%s", code, out)
 	}
@@ -236,7 +214,7 @@ func TestKeepBelowOneIsRefused(t *testing.T) {
 		{"now-env-0", merge(dbEnv, map[string]string{"BACKUPD_KEEP": "0"}), []string{"now", "--mysqldump", dumper, "--remote", dir}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := invoke(t, tc.env, tc.args...)
+			code, out, errOut := runApp(t, tc.env, tc.args...)
 			if code != cli.ExitUsage {
 				t.Errorf("exit %d, want %d: %s%s", code, cli.ExitUsage, out, errOut)
 			}
@@ -280,7 +258,7 @@ func TestFailedBackupDeletesNothing(t *testing.T) {
 	// Half a dump, then a failure, as when the connection drops.
 	dumper := script(t, "#!/bin/sh\nprintf -- '-- MariaDB dump\\nCREATE TABLE t (id int);\\nINSERT INTO t VALUES (1' \necho 'Lost connection to server during query' >&2\nexit 1\n")
 	env := map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "DB_PASSWORD": "s3cret-pw"}
-	code, out, errOut := invoke(t, env, "now", "--keep", "5", "--mysqldump", dumper, "--remote", dir)
+	code, out, errOut := runApp(t, env, "now", "--keep", "5", "--mysqldump", dumper, "--remote", dir)
 	if code != cli.ExitFailure {
 		t.Fatalf("now with a failing dump: exit %d, want %d\n%s%s", code, cli.ExitFailure, out, errOut)
 	}
@@ -302,7 +280,7 @@ func TestGoodBackupPrunes(t *testing.T) {
 	before := snapshot(t, dir)
 	dumper := script(t, "#!/bin/sh\nprintf -- '-- MariaDB dump\\nCREATE TABLE t (id int);\\nINSERT INTO t VALUES (1);\\n-- Dump completed on 2025-01-01 03:00:00\\n'\n")
 	env := map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "BACKUPD_KEEP": "5"}
-	code, out, errOut := invoke(t, env, "now", "--mysqldump", dumper, "--remote", dir)
+	code, out, errOut := runApp(t, env, "now", "--mysqldump", dumper, "--remote", dir)
 	if code != cli.ExitOK {
 		t.Fatalf("now: exit %d\n%s%s", code, out, errOut)
 	}
@@ -574,7 +552,7 @@ func TestVerify(t *testing.T) {
 			// the temporary directory.
 			tmp := t.TempDir()
 			t.Setenv("TMPDIR", tmp)
-			code, out, errOut := invoke(t, nil, append(append([]string{"verify"}, tc.args...), "--remote", dir)...)
+			code, out, errOut := runApp(t, nil, append(append([]string{"verify"}, tc.args...), "--remote", dir)...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
 			}
@@ -620,7 +598,7 @@ func TestListJSON(t *testing.T) {
 	write(t, filepath.Join(dir, codec.Name(base.Add(4*time.Hour), catalog.Zstd)+catalog.PartialSuffix), "partial", base)
 	write(t, filepath.Join(dir, "notes.txt"), "x", base)
 
-	code, out, errOut := invoke(t, nil, "list", "--json", "--remote", dir)
+	code, out, errOut := runApp(t, nil, "list", "--json", "--remote", dir)
 	if code != cli.ExitOK {
 		t.Fatalf("list --json: exit %d\n%s%s", code, out, errOut)
 	}
@@ -669,7 +647,7 @@ func TestListJSON(t *testing.T) {
 		t.Errorf("newest sha256 = %v, want %s", got, want)
 	}
 
-	code, out, _ = invoke(t, nil, "list", "--json", "--partials", "--remote", dir)
+	code, out, _ = runApp(t, nil, "list", "--json", "--partials", "--remote", dir)
 	if err := json.Unmarshal([]byte(out), &items); code != cli.ExitOK || err != nil {
 		t.Fatalf("list --json --partials: exit %d, %v", code, err)
 	}
@@ -677,7 +655,7 @@ func TestListJSON(t *testing.T) {
 		t.Errorf("list --json --partials: want the unfinished upload last, marked partial:\n%s", out)
 	}
 
-	code, out, _ = invoke(t, nil, "list", "--remote", dir)
+	code, out, _ = runApp(t, nil, "list", "--remote", dir)
 	if code != cli.ExitOK {
 		t.Fatalf("list: exit %d", code)
 	}
@@ -695,7 +673,7 @@ func TestListJSON(t *testing.T) {
 	}
 
 	empty := t.TempDir()
-	code, out, _ = invoke(t, nil, "list", "--json", "--remote", empty)
+	code, out, _ = runApp(t, nil, "list", "--json", "--remote", empty)
 	if code != cli.ExitOK || strings.TrimSpace(out) != "[]" {
 		t.Errorf("list --json of an empty remote: exit %d, %q; want 0 and []", code, out)
 	}
