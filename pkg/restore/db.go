@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,9 @@ const (
 	erAccessDenied      = 1045 // bad user or password
 	erTableAccessDenied = 1142 // command denied on a table
 	erSpecificAccess    = 1227 // needs SUPER or similar
+	erDiskFull          = 1021 // disk full, waiting for someone to free space
+	erRecordFileFull    = 1114 // the table is full
+	erOutOfResources    = 1041 // out of memory
 )
 
 // openDB returns a pool for conn without selecting a database, so that the
@@ -110,6 +114,25 @@ func errCode(err error) uint16 {
 		return me.Number
 	}
 	return 0
+}
+
+// notTheBackup reports whether a load error comes from the local server or
+// the restore user's rights rather than from the backup's content, so that
+// trying the next backup would only fail the same way.
+func notTheBackup(err error) bool {
+	if accessDenied(err) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var ce *ClientError
+	code := errCode(err)
+	if errors.As(err, &ce) {
+		code = uint16(ce.Code)
+	}
+	switch code {
+	case erDBAccessDenied, erAccessDenied, erTableAccessDenied, erSpecificAccess, erDiskFull, erRecordFileFull, erOutOfResources:
+		return true
+	}
+	return false
 }
 
 func accessDenied(err error) bool {

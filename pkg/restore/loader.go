@@ -136,6 +136,7 @@ func (l ClientLoader) Load(ctx context.Context, r io.Reader, conn dump.Conn) err
 		"--", conn.Database,
 	}
 	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env = dump.ChildEnv()
 	stderr := &dump.Tail{Max: 8192}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()

@@ -238,7 +238,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		prog.setPhase("swapping")
 		sw := swapper{target: target, staging: staging, attic: attic, log: blog}
-		tables, err := sw.swap(ctx, db)
+		// Once begun, the swap runs to its end even on a signal: a RENAME
+		// that the server finishes after the client gave up would be
+		// mistaken for a failed one and "undone" over the new tables. It is
+		// bounded by the server's lock wait timeout.
+		tables, err := sw.swap(context.WithoutCancel(ctx), db)
 		if err != nil {
 			var se *swapError
 			if errors.As(err, &se) && !se.rolledBack {
@@ -304,7 +308,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, loader Loader, b catalo
 			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))
 		}
 		var ce *ClientError
-		if errors.As(err, &ce) && ce.Unreachable() {
+		if errors.As(err, &ce) && ce.Unreachable() || notTheBackup(err) {
 			return res, fmt.Errorf("load %s: %w", b.Name, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
