@@ -60,6 +60,7 @@ func argvRecorder(t *testing.T, dir string) string {
 	p := filepath.Join(dir, "recording-dump")
 	script := fmt.Sprintf(`#!/bin/sh
 tr '\0' '\n' < /proc/$$/cmdline > %[1]s/argv
+tr '\0' '\n' < /proc/$$/environ > %[1]s/environ
 for a in "$@"; do
   case "$a" in --defaults-extra-file=*) stat -c %%a "${a#--defaults-extra-file=}" > %[1]s/mode ;; esac
 done
@@ -79,6 +80,11 @@ func TestRoundTrip(t *testing.T) {
 	// Routines defined by another user can only be dumped with read access
 	// to mysql.proc; production grants the same.
 	srv.Exec(t, "", fmt.Sprintf("GRANT SELECT ON mysql.proc TO '%s'@'localhost'", user))
+
+	// Secrets in backupd's own environment do not reach the dump program's.
+	t.Setenv("DB_PASSWORD", trickyPassword)
+	t.Setenv("RCLONE_CONFIG_GDRIVE_SERVICE_ACCOUNT_CREDENTIALS", `{"private_key": "s3cr3tT0ken"}`)
+	t.Setenv("FLY_YESTERDAY_RESTART_TOKEN", "s3cr3tT0ken")
 
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -109,6 +115,13 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if strings.Contains(string(argv), "s3cr3tT0ken") || !strings.Contains(string(argv), "--defaults-extra-file=") {
 		t.Errorf("dump argv leaks the password or lacks the option file:\n%s", argv)
+	}
+	environ, err := os.ReadFile(filepath.Join(rec, "environ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(environ), "s3cr3tT0ken") || !strings.Contains(string(environ), "PATH=") {
+		t.Errorf("dump environment holds a secret (or is empty):\n%s", environ)
 	}
 	if mode, _ := os.ReadFile(filepath.Join(rec, "mode")); strings.TrimSpace(string(mode)) != "600" {
 		t.Errorf("option file mode = %q, want 600", mode)

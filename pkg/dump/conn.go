@@ -101,3 +101,23 @@ func FindTool(names ...string) (string, error) {
 	}
 	return "", fmt.Errorf("none of %s found on PATH", strings.Join(names, ", "))
 }
+
+// ChildEnv is the environment for the client tools: the process's own,
+// without the secrets it may hold (the database password, the rclone
+// remotes' credentials, the Fly token), which the tools do not need and
+// which would otherwise be readable in their /proc/<pid>/environ.
+func ChildEnv() []string {
+	env := os.Environ()
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "DB_PASSWORD", name == "MYSQL_PWD",
+			strings.HasPrefix(name, "RCLONE_CONFIG_"),
+			strings.HasPrefix(name, "FLY_"):
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}

@@ -121,6 +121,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	// Its own process group keeps a terminal's Ctrl-C away from the dump
 	// program: backupd decides when to stop it (after a shutdown grace).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = ChildEnv()
 	stderr := &Tail{Max: 4096}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
