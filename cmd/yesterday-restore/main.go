@@ -10,8 +10,9 @@
 //	yesterday-restore [flags]
 //	yesterday-restore --dry-run [--json]   show the choice, change nothing
 //
-// Exit status: 0 restored, 1 failed (the database is left as it was),
-// 2 bad settings, 3 no backup to restore, 11 another restore of the same
+// Exit status: 0 restored, 1 failed (the database is left as it was,
+// unless the message says the swap could not be undone or that only the
+// snapshot files failed), 2 bad settings, 3 no backup to restore, 11 another restore of the same
 // database is running.
 package main
 

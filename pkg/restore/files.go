@@ -2,7 +2,10 @@ package restore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -52,9 +55,12 @@ func (rep Report) Status() Status {
 }
 
 // writeFiles writes the snapshot and status files of a successful restore.
-func (r *Restorer) writeFiles(rep Report) error {
+func (r *Restorer) writeFiles(rep Report, log *slog.Logger) error {
 	if r.SnapshotFile != "" {
 		if err := WriteFileAtomic(r.SnapshotFile, []byte(rep.Backup.TimeString()+"\n")); err != nil {
+			// The database holds the new snapshot now: an older time
+			// must not stay in the banner.
+			r.removeSnapshotFile(log)
 			return fmt.Errorf("write snapshot file: %w", err)
 		}
 	}
@@ -68,6 +74,17 @@ func (r *Restorer) writeFiles(rep Report) error {
 		}
 	}
 	return nil
+}
+
+// removeSnapshotFile deletes the snapshot file (best effort), for when the
+// database no longer matches the time it holds.
+func (r *Restorer) removeSnapshotFile(log *slog.Logger) {
+	if r.SnapshotFile == "" {
+		return
+	}
+	if err := os.Remove(r.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("could not remove the snapshot file, which no longer matches the database", "file", r.SnapshotFile, "err", err)
+	}
 }
 
 // WriteFileAtomic replaces path with data (mode 0644) so that a reader sees

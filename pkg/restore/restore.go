@@ -247,6 +247,9 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			var se *swapError
 			if errors.As(err, &se) && !se.rolledBack {
 				ws.keep = true
+				// The target is neither the old snapshot nor the new one:
+				// no banner at all is better than a wrong one.
+				r.removeSnapshotFile(blog)
 			}
 			return Report{}, fmt.Errorf("swap %s into %s: %w", b.Name, target, err)
 		}
@@ -257,8 +260,8 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
 			"duration", rep.Duration.Round(time.Millisecond).String())
-		if err := r.writeFiles(rep); err != nil {
-			return rep, err
+		if err := r.writeFiles(rep, blog); err != nil {
+			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, err)
 		}
 		return rep, nil
 	}
