@@ -131,12 +131,14 @@ func try(path, command string) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	// O_NOFOLLOW: a symlink planted at the path (the default is in /tmp)
+	// must not make backupd truncate the file it points to.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	readOnly := false
 	if errors.Is(err, os.ErrPermission) {
 		// Another user's lock file: flock works on a read-only descriptor,
 		// only the owner record cannot be written.
-		f, err = os.Open(path)
+		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 		readOnly = true
 	}
 	if err != nil {

@@ -263,3 +263,22 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func TestRefusesASymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "backupd.lock")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := TryAcquire(path, "backupd now"); err == nil {
+		l.Release()
+		t.Fatal("took a lock through a symlink")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the symlink's target was changed: %q", b)
+	}
+}
