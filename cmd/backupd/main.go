@@ -3,7 +3,11 @@
 //
 //	backupd now        take one backup in the foreground
 //	backupd serve      take backups on a schedule, serve health and metrics
+//	backupd list       list the backups, newest first
+//	backupd prune      apply the retention policy now
+//	backupd verify     check a backup end to end without writing it anywhere
 //	backupd refresh    restart the yesterday app's machines once
+//	backupd doctor     check the configuration without taking a backup
 //
 // Settings come from flags or the environment the old scripts used; flags
 // win. Run "backupd help" for the commands and "backupd CMD -h" for flags.
