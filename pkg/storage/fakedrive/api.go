@@ -686,14 +686,7 @@ func (s *Server) driveGet(w http.ResponseWriter, r *http.Request, email, id stri
 			CanDeleteChildren: canOrganize(role), CanTrashChildren: canOrganize(role),
 			CanManageMembers: role == RoleOrganizer,
 		}}
-	b, _ := json.Marshal(out)
-	var all map[string]json.RawMessage
-	_ = json.Unmarshal(b, &all)
-	mask := r.URL.Query().Get("fields")
-	if mask == "" {
-		mask = "kind,id,name"
-	}
-	writeJSON(w, http.StatusOK, pick(all, parseMask(mask)))
+	writeMasked(w, r, out, "kind,id,name")
 }
 
 func (s *Server) about(w http.ResponseWriter, r *http.Request, email string) {
@@ -710,12 +703,18 @@ func (s *Server) about(w http.ResponseWriter, r *http.Request, email string) {
 		q.Limit = a.quota
 	}
 	out := &drive.About{Kind: "drive#about", StorageQuota: q, User: &drive.User{EmailAddress: email, DisplayName: email}}
-	b, _ := json.Marshal(out)
+	writeMasked(w, r, out, "*")
+}
+
+// writeMasked answers with the fields of v that the request's "fields"
+// mask names (def when it names none), as Drive does.
+func writeMasked(w http.ResponseWriter, r *http.Request, v any, def string) {
+	b, _ := json.Marshal(v)
 	var all map[string]json.RawMessage
 	_ = json.Unmarshal(b, &all)
 	mask := r.URL.Query().Get("fields")
 	if mask == "" {
-		mask = "*"
+		mask = def
 	}
 	writeJSON(w, http.StatusOK, pick(all, parseMask(mask)))
 }
