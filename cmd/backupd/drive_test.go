@@ -16,10 +16,10 @@ import (
 	"github.com/rclone/rclone/fs"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/internal/fakedrive"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
-	"github.com/backupd/backupd/pkg/storage/fakedrive"
 )
 
 // driveResult is what one run of backupd left behind.

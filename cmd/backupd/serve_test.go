@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/internal/flytest"
 	"github.com/backupd/backupd/pkg/catalog"
-	"github.com/backupd/backupd/pkg/fly/flytest"
 	"github.com/backupd/backupd/pkg/lock"
 )
 

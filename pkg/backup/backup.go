@@ -12,7 +12,6 @@ import (
 
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
-	"github.com/backupd/backupd/pkg/storage"
 )
 
 // Putter stores a stream under a name, publishing it only when commit
@@ -20,8 +19,6 @@ import (
 type Putter interface {
 	Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error)
 }
-
-var _ Putter = (*storage.Store)(nil)
 
 // Dumper writes a compressed dump to w (see dump.Dumper).
 type Dumper interface {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/retention"
-	"github.com/backupd/backupd/pkg/storage"
 )
 
 // Lister lists every file in a store (see storage.Store.List).
@@ -18,7 +17,7 @@ type Lister interface {
 }
 
 // Deleter deletes one file by name; a name that is already gone yields an
-// error wrapping storage.ErrNotFound.
+// error wrapping catalog.ErrNotFound.
 type Deleter interface {
 	Delete(ctx context.Context, name string) error
 }
@@ -28,8 +27,6 @@ type ListDeleter interface {
 	Lister
 	Deleter
 }
-
-var _ ListDeleter = (*storage.Store)(nil)
 
 // PruneOptions configure one prune.
 type PruneOptions struct {
@@ -100,7 +97,7 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 		case err == nil:
 			log.Info("deleted", "backup", d.Backup.Name, "reason", d.Reason)
 			rep.Deleted = append(rep.Deleted, d)
-		case errors.Is(err, storage.ErrNotFound):
+		case errors.Is(err, catalog.ErrNotFound):
 			// Gone already (another prune, or a person): the plan's intent
 			// holds.
 			log.Info("already deleted", "backup", d.Backup.Name)

@@ -15,7 +15,6 @@ import (
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/retention"
-	"github.com/backupd/backupd/pkg/storage"
 )
 
 // fakeStore keeps files in memory. Faults are injected through its func
@@ -56,7 +55,7 @@ func (s *fakeStore) Delete(ctx context.Context, name string) error {
 		}
 	}
 	if _, ok := s.files[name]; !ok {
-		return fmt.Errorf("%s: %w", name, storage.ErrNotFound)
+		return fmt.Errorf("%s: %w", name, catalog.ErrNotFound)
 	}
 	delete(s.files, name)
 	return nil
@@ -258,7 +257,7 @@ func TestPruneAlreadyGoneIsNotAFailure(t *testing.T) {
 	gone := "db-backup-20250601-023000.sql.gz"
 	s.delErr = func(name string) error {
 		if name == gone {
-			return fmt.Errorf("%s: %w", name, storage.ErrNotFound)
+			return fmt.Errorf("%s: %w", name, catalog.ErrNotFound)
 		}
 		return nil
 	}

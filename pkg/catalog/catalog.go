@@ -8,6 +8,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -23,6 +24,10 @@ const (
 	Zstd Format = "zst" // written by backupd
 	Gzip Format = "gz"  // written by the legacy shell script
 )
+
+// ErrNotFound is what a store returns (wrapped) from Open and Delete for a
+// name it does not hold.
+var ErrNotFound = errors.New("not found")
 
 // PartialSuffix marks an upload that has not been published yet.
 const PartialSuffix = ".partial"

@@ -19,9 +19,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/backupd/backupd/internal/flytest"
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/fly"
-	"github.com/backupd/backupd/pkg/fly/flytest"
 	"github.com/backupd/backupd/pkg/lock"
 )
 

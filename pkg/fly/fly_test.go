@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backupd/backupd/internal/flytest"
 	"github.com/backupd/backupd/pkg/fly"
-	"github.com/backupd/backupd/pkg/fly/flytest"
 )
 
 const token = "fm2_secret-token-value"

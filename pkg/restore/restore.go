@@ -26,7 +26,6 @@ import (
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/selector"
-	"github.com/backupd/backupd/pkg/storage"
 )
 
 // Lister lists the files of a backup store.
@@ -39,8 +38,6 @@ type Store interface {
 	Lister
 	Open(ctx context.Context, name string) (io.ReadCloser, error)
 }
-
-var _ Store = (*storage.Store)(nil)
 
 // DefaultWait is how long Restore waits for the database to answer.
 const DefaultWait = 60 * time.Second

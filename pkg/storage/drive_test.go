@@ -10,10 +10,10 @@ import (
 
 	"github.com/rclone/rclone/fs"
 
+	"github.com/backupd/backupd/internal/fakedrive"
+	"github.com/backupd/backupd/internal/storagetest"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/storage"
-	"github.com/backupd/backupd/pkg/storage/fakedrive"
-	"github.com/backupd/backupd/pkg/storage/storagetest"
 )
 
 const backupName = "db-backup-20250102-030405.sql.zst"

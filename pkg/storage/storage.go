@@ -29,8 +29,10 @@ import (
 	_ "github.com/rclone/rclone/backend/memory"
 )
 
-// ErrNotFound is returned by Open and Delete for a name the store does not hold.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned (wrapped) by Open and Delete for a name the store
+// does not hold; it is catalog.ErrNotFound, so that consumers need not import
+// this package to recognise it.
+var ErrNotFound = catalog.ErrNotFound
 
 // Store keeps backups in the root of one rclone remote.
 type Store struct {

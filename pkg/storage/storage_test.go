@@ -7,9 +7,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backupd/backupd/internal/fakedrive"
+	"github.com/backupd/backupd/internal/storagetest"
+	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/restore"
 	"github.com/backupd/backupd/pkg/storage"
-	"github.com/backupd/backupd/pkg/storage/fakedrive"
-	"github.com/backupd/backupd/pkg/storage/storagetest"
+)
+
+// The consumers declare the small interfaces they need; the Store must
+// satisfy each of them.
+var (
+	_ backup.Putter      = (*storage.Store)(nil)
+	_ backup.ListDeleter = (*storage.Store)(nil)
+	_ restore.Store      = (*storage.Store)(nil)
 )
 
 func TestConformanceLocal(t *testing.T) {
