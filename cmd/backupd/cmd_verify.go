@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/storage"
@@ -67,7 +68,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 			cli.Bytes(stored.Load()), cli.Bytes(b.Size), cli.Bytes(raw.Load()),
 			cli.Rate(stored.Load(), time.Since(start)))
 	})
-	res, checkErr := dump.Check(&progressReader{r: rc, n: &stored}, &raw)
+	res, checkErr := dump.Check(count.NewReader(rc, &stored), &raw)
 	stop()
 
 	problems := verdict(a.stdout, b, res, checkErr)
@@ -101,22 +102,15 @@ func findBackup(l catalog.Listing, name, remote string) (catalog.Backup, error) 
 	return catalog.Backup{}, fmt.Errorf("%w named %q in %s (run \"backupd list\" for the names)", errNoBackup, name, remote)
 }
 
-// verdict prints what the check found about b and returns the problems.
+// verdict prints what the check found about b and returns the problems,
+// as dump.CheckResult.Problems judges them (the restore judges alike).
 func verdict(w io.Writer, b catalog.Backup, res dump.CheckResult, checkErr error) []string {
-	var problems []string
 	fmt.Fprintf(w, "backup     %s (%s)\n", b.Name, b.TimeString())
-	if checkErr != nil && !errors.Is(checkErr, dump.ErrNoTrailer) {
-		// The stream could not be read or decompressed to its end; the
-		// hash and trailer of a partial read mean nothing.
+	if res.Compression == "" {
+		// Not even the header could be read.
 		fmt.Fprintf(w, "stream     DAMAGED: %v\n", checkErr)
-		return append(problems, fmt.Sprintf("cannot read or decompress it: %v", checkErr))
+		return []string{fmt.Sprintf("cannot read or decompress it: %v", checkErr)}
 	}
-
-	fmt.Fprintf(w, "stored     %s (%d bytes), %s\n", cli.Bytes(res.StoredBytes), res.StoredBytes, res.Compression)
-	if res.StoredBytes != b.Size && b.Size >= 0 {
-		problems = append(problems, fmt.Sprintf("read %d bytes, the remote lists %d", res.StoredBytes, b.Size))
-	}
-
 	switch {
 	case b.SHA256 == "":
 		fmt.Fprintf(w, "sha256     %s, none recorded (checked by decompressing only)\n", res.SHA256)
@@ -124,36 +118,30 @@ func verdict(w io.Writer, b catalog.Backup, res dump.CheckResult, checkErr error
 		fmt.Fprintf(w, "sha256     %s, matches the recorded one\n", res.SHA256)
 	default:
 		fmt.Fprintf(w, "sha256     MISMATCH: read %s, recorded %s\n", res.SHA256, b.SHA256)
-		problems = append(problems, "sha256 does not match the recorded checksum")
 	}
-
-	switch {
-	case b.RawSize < 0:
-		fmt.Fprintf(w, "sql        %s (%d bytes), size not recorded\n", cli.Bytes(res.RawBytes), res.RawBytes)
-	case b.RawSize == res.RawBytes:
-		fmt.Fprintf(w, "sql        %s (%d bytes), matches the recorded size\n", cli.Bytes(res.RawBytes), res.RawBytes)
-	default:
-		fmt.Fprintf(w, "sql        MISMATCH: %d bytes, recorded %d\n", res.RawBytes, b.RawSize)
-		problems = append(problems, fmt.Sprintf("decompressed to %d bytes of SQL, %d recorded", res.RawBytes, b.RawSize))
-	}
-
-	if res.Trailer {
-		fmt.Fprintf(w, "trailer    present (%q)\n", dump.Trailer)
+	fmt.Fprintf(w, "stored     %s (%d bytes), %s\n", cli.Bytes(res.StoredBytes), res.StoredBytes, res.Compression)
+	if res.StreamErr != nil {
+		// The stream could not be read or decompressed to its end; the
+		// SQL size and trailer of a partial read mean nothing.
+		fmt.Fprintf(w, "stream     DAMAGED: %v\n", res.StreamErr)
 	} else {
-		fmt.Fprintf(w, "trailer    MISSING: the dump does not end with %q\n", dump.Trailer)
-		problems = append(problems, "the dump is incomplete: no completion trailer")
+		switch {
+		case b.RawSize < 0:
+			fmt.Fprintf(w, "sql        %s (%d bytes), size not recorded\n", cli.Bytes(res.RawBytes), res.RawBytes)
+		case b.RawSize == res.RawBytes:
+			fmt.Fprintf(w, "sql        %s (%d bytes), matches the recorded size\n", cli.Bytes(res.RawBytes), res.RawBytes)
+		default:
+			fmt.Fprintf(w, "sql        MISMATCH: %d bytes, recorded %d\n", res.RawBytes, b.RawSize)
+		}
+		if res.Trailer {
+			fmt.Fprintf(w, "trailer    present (%q)\n", dump.Trailer)
+		} else {
+			fmt.Fprintf(w, "trailer    MISSING: the dump does not end with %q\n", dump.Trailer)
+		}
+	}
+	var problems []string
+	for _, p := range res.Problems(b) {
+		problems = append(problems, p.Error())
 	}
 	return problems
-}
-
-// progressReader counts the bytes read through it, for the progress line.
-type progressReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.n.Add(int64(n))
-	return n, err
 }

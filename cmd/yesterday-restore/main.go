@@ -30,6 +30,7 @@ import (
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/restore"
 	"github.com/backupd/backupd/pkg/selector"
 )
@@ -153,9 +154,9 @@ func (a *app) run(ctx context.Context, args []string) error {
 		Log:          log,
 	}
 	if c.loader == "client" {
-		r.Loader = restore.ClientLoader{Log: log}
+		r.Loader = loader.Client{Log: log}
 	} else {
-		r.Loader = restore.ParallelLoader{Parallel: c.parallel, Log: log}
+		r.Loader = loader.Parallel{Parallel: c.parallel, Log: log}
 	}
 	if !c.dryRun {
 		if err := r.Check(); err != nil {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/rclone/rclone/fs"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/catalog"
-	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
@@ -54,7 +54,7 @@ func AddCommon(s *Set) *Common {
 type Settings struct {
 	Remote    string
 	Prefix    string
-	Conn      dump.Conn
+	Conn      mariadb.Conn
 	Mysqldump string // "" when not needed or not found
 
 	// FolderSource names the setting the remote's Drive folder ID came
@@ -109,7 +109,7 @@ func (c *Common) Resolve(needDump bool) (Settings, error) {
 	if err != nil {
 		return st, err
 	}
-	conn := dump.Conn{Host: c.set.Get(c.host), Socket: c.set.Get(c.socket)}
+	conn := mariadb.Conn{Host: c.set.Get(c.host), Socket: c.set.Get(c.socket)}
 	if conn.Port, err = c.set.Int(c.port, 1, 65535); err != nil {
 		return st, err
 	}
@@ -127,12 +127,12 @@ func (c *Common) Resolve(needDump bool) (Settings, error) {
 	if needDump {
 		prog, src := c.set.Value(c.dumpProgram)
 		if prog == "" {
-			p, err := dump.FindTool("mariadb-dump", "mysqldump")
+			p, err := mariadb.FindTool("mariadb-dump", "mysqldump")
 			if err != nil {
 				return st, Usagef("no dump program: install mariadb-client or set %s", c.dumpProgram.Name())
 			}
 			prog = p
-		} else if _, err := dump.FindTool(prog); err != nil {
+		} else if _, err := mariadb.FindTool(prog); err != nil {
 			return st, Usagef("dump program %q from %s not found", prog, src)
 		}
 		st.Mysqldump = prog

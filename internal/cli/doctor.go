@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/backupd/backupd/internal/count"
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/storage"
 )
@@ -222,42 +223,31 @@ func doctorDatabase(ctx context.Context, c *Common, report func(Check)) {
 		report(Check{Fail, "dump tool", err.Error()})
 		return
 	}
-	out, err := exec.CommandContext(ctx, st.Mysqldump, "--version").Output()
+	version, err := mariadb.Version(ctx, st.Mysqldump)
 	if err != nil {
-		report(Check{Fail, "dump tool", fmt.Sprintf("%s --version: %v", st.Mysqldump, err)})
+		report(Check{Fail, "dump tool", err.Error()})
 		return
 	}
-	report(Check{OK, "dump tool", fmt.Sprintf("%s (%s)", st.Mysqldump, strings.TrimSpace(string(out)))})
+	report(Check{OK, "dump tool", fmt.Sprintf("%s (%s)", st.Mysqldump, version)})
 
 	ctx, cancel := context.WithTimeout(ctx, DoctorTimeout)
 	defer cancel()
-	cnf, remove, err := st.Conn.DefaultsFile("")
+	args := append(append([]string(nil), dump.Flags...), "--no-data", "--", st.Conn.Database)
+	cmd, err := st.Conn.Command(ctx, "", st.Mysqldump, args...)
 	if err != nil {
 		report(Check{Fail, "database", err.Error()})
 		return
 	}
-	defer remove()
-	args := append([]string{"--defaults-extra-file=" + cnf}, dump.Flags...)
-	args = append(args, "--no-data", "--", st.Conn.Database)
-	cmd := exec.CommandContext(ctx, st.Mysqldump, args...)
-	var n countingDiscard
-	cmd.Stdout = &n
-	stderr := &dump.Tail{Max: 2048}
-	cmd.Stderr = stderr
+	n := count.NewWriter(nil, nil)
+	cmd.Cmd.Stdout = n
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			msg = err.Error()
+		var te *mariadb.ToolError
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || !errors.As(err, &te) || te.Stderr == "" {
+			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %v", st.Conn, err)})
+		} else {
+			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %s", st.Conn, te.Stderr)})
 		}
-		report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %s", st.Conn, msg)})
 		return
 	}
-	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, n)})
-}
-
-type countingDiscard int64
-
-func (c *countingDiscard) Write(p []byte) (int, error) {
-	*c += countingDiscard(len(p))
-	return len(p), nil
+	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, n.N.Load())})
 }

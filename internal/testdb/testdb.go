@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/internal/mariadb"
 )
 
 // Server is a running MariaDB server that root can use over its socket.
@@ -134,8 +134,8 @@ func (s *Server) Stop() {
 }
 
 // Root returns a root connection over the socket to database db.
-func (s *Server) Root(db string) dump.Conn {
-	return dump.Conn{Socket: s.Socket, User: "root", Database: db}
+func (s *Server) Root(db string) mariadb.Conn {
+	return mariadb.Conn{Socket: s.Socket, User: "root", Database: db}
 }
 
 // NewDatabase creates an empty database with a unique name starting with
@@ -211,7 +211,7 @@ func (s *Server) LoadFile(t testing.TB, db, path string) {
 
 // Client is the mariadb (or mysql) command-line client.
 func Client() string {
-	p, err := dump.FindTool("mariadb", "mysql")
+	p, err := mariadb.FindTool("mariadb", "mysql")
 	if err != nil {
 		return "mariadb"
 	}

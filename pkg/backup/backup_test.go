@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
@@ -53,7 +54,7 @@ func listNames(t *testing.T, s *storage.Store) []string {
 // and the mode of the option file it was given, then execs the real tool.
 func argvRecorder(t *testing.T, dir string) string {
 	t.Helper()
-	real, err := dump.FindTool("mariadb-dump", "mysqldump")
+	real, err := mariadb.FindTool("mariadb-dump", "mysqldump")
 	if err != nil {
 		testdb.Unavailable(t, err)
 	}
@@ -92,7 +93,7 @@ func TestRoundTrip(t *testing.T) {
 	rec := t.TempDir()
 	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 	job := Job{
-		Dumper: &dump.Dumper{Program: argvRecorder(t, rec), Conn: dump.Conn{Socket: srv.Socket, User: user, Password: trickyPassword, Database: src}, Log: log},
+		Dumper: &dump.Dumper{Program: argvRecorder(t, rec), Conn: mariadb.Conn{Socket: srv.Socket, User: user, Password: trickyPassword, Database: src}, Log: log},
 		Store:  store,
 		Time:   at,
 		Log:    log,
@@ -204,7 +205,7 @@ func TestFailuresPublishNothing(t *testing.T) {
 	db := srv.NewDatabase(t, "fail")
 	srv.Exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v LONGTEXT); INSERT INTO t SELECT seq, REPEAT('x', 1000) FROM seq_1_to_2000")
 	user := srv.NewUser(t, db, trickyPassword)
-	realDump, err := dump.FindTool("mariadb-dump", "mysqldump")
+	realDump, err := mariadb.FindTool("mariadb-dump", "mysqldump")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,14 +225,14 @@ func TestFailuresPublishNothing(t *testing.T) {
 	tests := []struct {
 		name string
 		prog string
-		conn dump.Conn
+		conn mariadb.Conn
 		want string
 	}{
-		{"half a dump then exit 1", fakeDump(t, half+`echo "mariadb-dump: Error 2013: Lost connection to server" >&2; exit 1`), dump.Conn{Database: db}, "Lost connection"},
-		{"killed by a signal", fakeDump(t, half+`kill -KILL $$`), dump.Conn{Database: db}, "signal: killed"},
-		{"exit 0 without the trailer", fakeDump(t, half), dump.Conn{Database: db}, "does not end with"},
-		{"unreachable server", realDump, dump.Conn{Host: "127.0.0.1", Port: closedPort(t), User: user, Password: trickyPassword, Database: db}, "Can't connect"},
-		{"wrong password", realDump, dump.Conn{Socket: srv.Socket, User: user, Password: "wrong", Database: db}, "Access denied"},
+		{"half a dump then exit 1", fakeDump(t, half+`echo "mariadb-dump: Error 2013: Lost connection to server" >&2; exit 1`), mariadb.Conn{Database: db}, "Lost connection"},
+		{"killed by a signal", fakeDump(t, half+`kill -KILL $$`), mariadb.Conn{Database: db}, "signal: killed"},
+		{"exit 0 without the trailer", fakeDump(t, half), mariadb.Conn{Database: db}, "does not end with"},
+		{"unreachable server", realDump, mariadb.Conn{Host: "127.0.0.1", Port: closedPort(t), User: user, Password: trickyPassword, Database: db}, "Can't connect"},
+		{"wrong password", realDump, mariadb.Conn{Socket: srv.Socket, User: user, Password: "wrong", Database: db}, "Access denied"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,7 +266,7 @@ func TestFailuresPublishNothing(t *testing.T) {
 // fails, the dump is stopped and the error names the upload.
 func TestUploadFailureStopsDump(t *testing.T) {
 	job := Job{
-		Dumper: &dump.Dumper{Program: fakeDump(t, `exec od -An -x /dev/urandom`), Conn: dump.Conn{Database: "app"}},
+		Dumper: &dump.Dumper{Program: fakeDump(t, `exec od -An -x /dev/urandom`), Conn: mariadb.Conn{Database: "app"}},
 		Store:  failingPutter{},
 		Time:   time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC),
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/retention"
@@ -301,7 +302,7 @@ func failedDump(ctx context.Context, w io.Writer, c *dump.Counters) (dump.Result
 	if _, err := io.WriteString(w, "half a dump"); err != nil {
 		return dump.Result{}, err
 	}
-	return dump.Result{}, &dump.ExitError{Program: "mariadb-dump", State: "exit status 2", Stderr: "Lost connection"}
+	return dump.Result{}, &mariadb.ToolError{Program: "mariadb-dump", State: "exit status 2", Stderr: "Lost connection"}
 }
 
 func TestRunAndPruneAfterFailedBackupDeletesNothing(t *testing.T) {
@@ -309,7 +310,7 @@ func TestRunAndPruneAfterFailedBackupDeletesNothing(t *testing.T) {
 	before := s.names()
 	job := Job{Dumper: dumperFunc(failedDump), Store: s, Codec: codec, Time: clock}
 	_, _, err := RunAndPrune(t.Context(), job, s, PruneOptions{Policy: policy(1), Now: clock})
-	var ee *dump.ExitError
+	var ee *mariadb.ToolError
 	if !errors.As(err, &ee) {
 		t.Fatalf("RunAndPrune error = %v, want the dump's exit error", err)
 	}

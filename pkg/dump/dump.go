@@ -1,8 +1,9 @@
-// Package dump turns a MariaDB database into a compressed stream and back.
+// Package dump takes a dump and reads one back.
 //
-// The backup side runs mariadb-dump (or mysqldump), compresses its output
-// in-process with zstd and writes it to an io.Writer, hashing and counting on
-// the way. A dump is good only when the tool exited 0, its text ends with the
+// Dumper runs mariadb-dump (or mysqldump), compresses its output in-process
+// with zstd and writes it to an io.Writer, hashing and counting on the way.
+// NewReader decompresses a stored dump (zstd, or the legacy scripts' gzip),
+// and Check reads one to its end and says whether it is complete. A dump is good only when the tool exited 0, its text ends with the
 // "-- Dump completed" trailer and the encoder closed cleanly; anything else
 // is an error, so that a truncated dump can never be published.
 package dump
@@ -16,12 +17,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os/exec"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/backupd/backupd/internal/count"
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -45,7 +45,7 @@ var Flags = []string{
 // Dumper runs one dump program against one database.
 type Dumper struct {
 	Program string // path or name of mariadb-dump or mysqldump
-	Conn    Conn
+	Conn    mariadb.Conn
 	Level   zstd.EncoderLevel // zero means zstd.SpeedDefault
 	TempDir string            // for the 0600 option file; "" is the system default
 	Log     *slog.Logger
@@ -66,22 +66,6 @@ type Result struct {
 	Duration    time.Duration
 }
 
-// ExitError is a dump program that failed. Stderr holds the end of what it
-// wrote to its standard error.
-type ExitError struct {
-	Program string
-	State   string // "exit status 2", "signal: killed", ...
-	Stderr  string
-}
-
-func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("%s failed (%s)", e.Program, e.State)
-	if e.Stderr != "" {
-		msg += ": " + e.Stderr
-	}
-	return msg
-}
-
 // ErrNoTrailer means the dump program exited 0 but its output did not end
 // with the completion trailer, so the dump cannot be trusted.
 var ErrNoTrailer = errors.New(`dump is incomplete: output does not end with "` + Trailer + `"`)
@@ -100,7 +84,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	}
 	prog := d.Program
 	if prog == "" {
-		p, err := FindTool("mariadb-dump", "mysqldump")
+		p, err := mariadb.FindTool("mariadb-dump", "mysqldump")
 		if err != nil {
 			return Result{}, fmt.Errorf("find dump program: %w", err)
 		}
@@ -109,28 +93,19 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	if d.Conn.Database == "" {
 		return Result{}, errors.New("dump: no database named")
 	}
-	cnf, remove, err := d.Conn.DefaultsFile(d.TempDir)
+	args := append(append([]string(nil), Flags...), "--", d.Conn.Database)
+	cmd, err := d.Conn.Command(ctx, d.TempDir, prog, args...)
 	if err != nil {
 		return Result{}, err
 	}
-	defer remove()
-
-	args := append([]string{"--defaults-extra-file=" + cnf}, Flags...)
-	args = append(args, "--", d.Conn.Database)
-	cmd := exec.CommandContext(ctx, prog, args...)
-	// Its own process group keeps a terminal's Ctrl-C away from the dump
-	// program: backupd decides when to stop it (after a shutdown grace).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = ChildEnv()
-	stderr := &Tail{Max: 4096}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
+	defer cmd.Close()
+	stdout, err := cmd.Cmd.StdoutPipe()
 	if err != nil {
 		return Result{}, fmt.Errorf("dump: %w", err)
 	}
 	log.Debug("starting dump", "program", prog, "conn", d.Conn.String())
 	if err := cmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("start %s: %w", prog, err)
+		return Result{}, err
 	}
 
 	level := d.Level
@@ -138,35 +113,30 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		level = zstd.SpeedDefault
 	}
 	hash := sha256.New()
-	out := &countWriter{w: io.MultiWriter(w, hash), n: &c.Stored}
+	out := count.NewWriter(io.MultiWriter(w, hash), &c.Stored)
 	enc, err := zstd.NewWriter(out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(2))
 	if err != nil {
-		_ = cmd.Process.Kill()
+		_ = cmd.Cmd.Process.Kill()
 		_ = cmd.Wait()
 		return Result{}, fmt.Errorf("zstd encoder: %w", err)
 	}
-	tail := &Tail{Max: 256}
-	raw := &countWriter{w: io.MultiWriter(enc, tail), n: &c.Raw}
+	tail := &mariadb.Tail{Max: 256}
+	raw := count.NewWriter(io.MultiWriter(enc, tail), &c.Raw)
 	_, copyErr := io.CopyBuffer(raw, stdout, make([]byte, 256<<10))
 	if copyErr != nil {
 		// The consumer failed (an upload error): stop the dump at once.
-		_ = cmd.Process.Kill()
+		_ = cmd.Cmd.Process.Kill()
 	}
 	waitErr := cmd.Wait()
 	closeErr := enc.Close()
 
-	name := programName(prog)
 	switch {
 	case ctx.Err() != nil:
 		return Result{}, fmt.Errorf("dump cancelled: %w", context.Cause(ctx))
 	case copyErr != nil:
 		return Result{}, fmt.Errorf("write dump: %w", copyErr)
 	case waitErr != nil:
-		var ee *exec.ExitError
-		if errors.As(waitErr, &ee) {
-			return Result{}, &ExitError{Program: name, State: ee.ProcessState.String(), Stderr: LastLines(stderr.String(), 5)}
-		}
-		return Result{}, fmt.Errorf("wait for %s: %w", name, waitErr)
+		return Result{}, waitErr
 	case closeErr != nil:
 		return Result{}, fmt.Errorf("finish zstd stream: %w", closeErr)
 	case !HasTrailer(tail.Bytes()):
@@ -187,60 +157,3 @@ func HasTrailer(end []byte) bool {
 	i := bytes.LastIndexByte(end, '\n')
 	return bytes.HasPrefix(end[i+1:], []byte(Trailer))
 }
-
-func programName(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
-// LastLines returns the last n non-empty lines of s joined by " | ", to
-// quote a tool's standard error in one line.
-func LastLines(s string, n int) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
-}
-
-type countWriter struct {
-	w io.Writer
-	n *atomic.Int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// Tail is an io.Writer that keeps only the last Max bytes written to it.
-type Tail struct {
-	Max int
-	buf []byte
-}
-
-func (t *Tail) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) >= t.Max {
-		t.buf = append(t.buf[:0], p[len(p)-t.Max:]...)
-		return n, nil
-	}
-	if over := len(t.buf) + len(p) - t.Max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	t.buf = append(t.buf, p...)
-	return n, nil
-}
-
-// Bytes returns the kept bytes; the slice is valid until the next Write.
-func (t *Tail) Bytes() []byte { return t.buf }
-
-func (t *Tail) String() string { return string(t.buf) }

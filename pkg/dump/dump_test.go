@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -46,7 +47,7 @@ func decompress(t *testing.T, b []byte) string {
 }
 
 func TestDumpGood(t *testing.T) {
-	d := &Dumper{Program: fakeTool(t, goodDump), Conn: Conn{Database: "app", User: "u", Password: "pw"}}
+	d := &Dumper{Program: fakeTool(t, goodDump), Conn: mariadb.Conn{Database: "app", User: "u", Password: "pw"}}
 	var buf bytes.Buffer
 	var c Counters
 	res, err := d.Dump(context.Background(), &buf, &c)
@@ -89,7 +90,7 @@ func TestDumpFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &Dumper{Program: fakeTool(t, tt.body), Conn: Conn{Database: "app"}}
+			d := &Dumper{Program: fakeTool(t, tt.body), Conn: mariadb.Conn{Database: "app"}}
 			_, err := d.Dump(context.Background(), io.Discard, nil)
 			if err == nil {
 				t.Fatal("Dump succeeded, want error")
@@ -104,19 +105,19 @@ func TestDumpFailures(t *testing.T) {
 func TestDumpErrorCarriesStderr(t *testing.T) {
 	body := `i=0; while [ $i -lt 20 ]; do echo "noise $i" >&2; i=$((i+1)); done
 echo "mariadb-dump: Got error: 1045: Access denied for user 'u'@'localhost'" >&2; exit 2`
-	d := &Dumper{Program: fakeTool(t, body), Conn: Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, body), Conn: mariadb.Conn{Database: "app"}}
 	_, err := d.Dump(context.Background(), io.Discard, nil)
-	var ee *ExitError
-	if !errors.As(err, &ee) {
-		t.Fatalf("error %v is not an ExitError", err)
+	var te *mariadb.ToolError
+	if !errors.As(err, &te) {
+		t.Fatalf("error %v is not a ToolError", err)
 	}
-	if !strings.Contains(ee.Stderr, "Access denied") || strings.Contains(ee.Stderr, "noise 10") {
-		t.Errorf("Stderr should hold only the last lines: %q", ee.Stderr)
+	if !strings.Contains(te.Stderr, "Access denied") || strings.Contains(te.Stderr, "noise 10") || te.Code != 1045 {
+		t.Errorf("ToolError should hold only the error line and its code: %+v", te)
 	}
 }
 
 func TestDumpCancelKillsProgram(t *testing.T) {
-	d := &Dumper{Program: fakeTool(t, `echo "CREATE TABLE t (id int);"; exec sleep 60`), Conn: Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, `echo "CREATE TABLE t (id int);"; exec sleep 60`), Conn: mariadb.Conn{Database: "app"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
@@ -133,7 +134,7 @@ func TestDumpCancelKillsProgram(t *testing.T) {
 
 func TestDumpWriterFailureStopsProgram(t *testing.T) {
 	// A program that would write forever: the failing writer must stop it.
-	d := &Dumper{Program: fakeTool(t, `exec od -An -x /dev/urandom`), Conn: Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, `exec od -An -x /dev/urandom`), Conn: mariadb.Conn{Database: "app"}}
 	boom := errors.New("upload failed")
 	done := make(chan error, 1)
 	go func() { _, err := d.Dump(context.Background(), failAfter{n: 1 << 20, err: boom}, nil); done <- err }()
@@ -153,44 +154,6 @@ type failAfter struct {
 }
 
 func (f failAfter) Write(p []byte) (int, error) { return 0, f.err }
-
-func TestDefaultsFile(t *testing.T) {
-	c := Conn{Host: "db.internal", Port: 3307, User: `ap"p`, Password: `p\a"ss word#;`, Database: "app"}
-	path, remove, err := c.DefaultsFile(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := st.Mode().Perm(); got != 0o600 {
-		t.Errorf("mode = %o, want 600", got)
-	}
-	b, _ := os.ReadFile(path)
-	for _, want := range []string{"[client]", `user="ap\"p"`, `password="p\\a\"ss word#;"`, `host="db.internal"`, "port=3307", "protocol=tcp"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("option file lacks %q:\n%s", want, b)
-		}
-	}
-	remove()
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("option file still there after remove: %v", err)
-	}
-	if s := c.String(); strings.Contains(s, "ss word") || !strings.Contains(s, "redacted") {
-		t.Errorf("String() = %q leaks or hides the password badly", s)
-	}
-}
-
-func TestTail(t *testing.T) {
-	tl := &Tail{Max: 8}
-	for _, s := range []string{"abc", "defgh", "ij", "0123456789xyz", "!"} {
-		tl.Write([]byte(s))
-	}
-	if got, want := tl.String(), "6789xyz!"; got != want {
-		t.Errorf("Tail = %q, want %q", got, want)
-	}
-}
 
 func TestHasTrailer(t *testing.T) {
 	tests := map[string]bool{

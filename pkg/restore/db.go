@@ -7,73 +7,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/backupd/backupd/pkg/dump"
 )
 
-// MariaDB error numbers the restore tells apart.
-const (
-	erDBAccessDenied    = 1044 // access denied for user to database
-	erAccessDenied      = 1045 // bad user or password
-	erTableAccessDenied = 1142 // command denied on a table
-	erSpecificAccess    = 1227 // needs SUPER or similar
-	erDiskFull          = 1021 // disk full, waiting for someone to free space
-	erRecordFileFull    = 1114 // the table is full
-	erOutOfResources    = 1041 // out of memory
-)
-
-// openDB returns a pool for conn without selecting a database, so that the
+// openDB returns a pool for c without selecting a database, so that the
 // target can be created when it is missing. The password stays in memory.
-func openDB(c dump.Conn) (*sql.DB, error) {
-	cfg := mysql.NewConfig()
-	cfg.User = c.User
-	cfg.Passwd = c.Password
-	if c.Socket != "" {
-		cfg.Net, cfg.Addr = "unix", c.Socket
-	} else {
-		host, port := c.Host, c.Port
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		if port == 0 {
-			port = 3306
-		}
-		cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
-	}
-	cfg.Timeout = 10 * time.Second
-	cfg.InterpolateParams = true
-	if err := cfg.Apply(mysql.Charset("utf8mb4", "utf8mb4_general_ci")); err != nil {
-		return nil, fmt.Errorf("database settings: %w", err)
-	}
-	conn, err := mysql.NewConnector(cfg)
+func openDB(c mariadb.Conn, log *slog.Logger) (*sql.DB, error) {
+	db, err := c.OpenDB(log, false)
 	if err != nil {
-		return nil, fmt.Errorf("database settings: %w", err)
+		return nil, err
 	}
-	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
 	return db, nil
-}
-
-// driverLogger sends the driver's own messages (dropped connections and
-// the like) to the restore's log at debug level.
-type driverLogger struct{ log *slog.Logger }
-
-func (d driverLogger) Print(v ...any) {
-	d.log.Debug(strings.TrimSpace(fmt.Sprint(v...)), "component", "mysql-driver")
 }
 
 // waitForDB pings the server until it answers or wait has passed, backing
 // off from a quarter of a second to five seconds between tries. Every
 // error counts as "not up yet": while a MariaDB container initialises, the
 // server can refuse the app's user for a while before it is really ready.
-func waitForDB(ctx context.Context, db *sql.DB, c dump.Conn, wait time.Duration, log *slog.Logger) error {
+func waitForDB(ctx context.Context, db *sql.DB, c mariadb.Conn, wait time.Duration, log *slog.Logger) error {
 	start := time.Now()
 	delay := 250 * time.Millisecond
 	lastLog := time.Time{}
@@ -107,15 +65,6 @@ func waitForDB(ctx context.Context, db *sql.DB, c dump.Conn, wait time.Duration,
 	}
 }
 
-// errCode returns the MariaDB error number of err, 0 when it has none.
-func errCode(err error) uint16 {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number
-	}
-	return 0
-}
-
 // notTheBackup reports whether a load error comes from the local server or
 // the restore user's rights rather than from the backup's content, so that
 // trying the next backup would only fail the same way.
@@ -123,41 +72,26 @@ func notTheBackup(err error) bool {
 	if accessDenied(err) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
 		return true
 	}
-	var ce *ClientError
-	code := errCode(err)
-	if errors.As(err, &ce) {
-		code = uint16(ce.Code)
-	}
-	switch code {
-	case erDBAccessDenied, erAccessDenied, erTableAccessDenied, erSpecificAccess, erDiskFull, erRecordFileFull, erOutOfResources:
+	switch mariadb.Code(err) {
+	case mariadb.ErDBAccessDenied, mariadb.ErAccessDenied, mariadb.ErTableAccessDenied, mariadb.ErSpecificAccess,
+		mariadb.ErDiskFull, mariadb.ErRecordFileFull, mariadb.ErOutOfResources:
 		return true
 	}
 	return false
 }
 
 func accessDenied(err error) bool {
-	switch errCode(err) {
-	case erDBAccessDenied, erAccessDenied, erTableAccessDenied, erSpecificAccess:
+	switch mariadb.Code(err) {
+	case mariadb.ErDBAccessDenied, mariadb.ErAccessDenied, mariadb.ErTableAccessDenied, mariadb.ErSpecificAccess:
 		return true
 	}
 	return false
 }
 
-// ident quotes a name as an SQL identifier.
-func ident(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
-
-// qualified quotes db.name.
-func qualified(db, name string) string { return ident(db) + "." + ident(name) }
-
-// literal quotes a string as an SQL string literal.
-func literal(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`, "\x00", `\0`).Replace(s) + "'"
-}
-
 // grantPattern quotes a database name for GRANT, escaping the wildcards
 // "_" and "%" so that the grant covers that one database.
 func grantPattern(db string) string {
-	return ident(strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(db))
+	return sqltext.Ident(strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(db))
 }
 
 // currentUser returns the account the server matched, quoted for GRANT:
@@ -169,9 +103,9 @@ func currentUser(ctx context.Context, q querier) string {
 	}
 	i := strings.LastIndexByte(u, '@')
 	if i < 0 {
-		return literal(u)
+		return sqltext.Literal(u)
 	}
-	return literal(u[:i]) + "@" + literal(u[i+1:])
+	return sqltext.Literal(u[:i]) + "@" + sqltext.Literal(u[i+1:])
 }
 
 // querier is what *sql.DB and *sql.Conn share.

@@ -8,12 +8,13 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/pkg/loader"
 )
 
 func TestNotTheBackup(t *testing.T) {
 	wrap := func(err error) error {
-		return fmt.Errorf("load dump: %w", &dump.StatementError{Kind: "create trigger", Err: err})
+		return fmt.Errorf("load dump: %w", &loader.StatementError{Kind: "create trigger", Err: err})
 	}
 	tests := []struct {
 		name string
@@ -26,9 +27,9 @@ func TestNotTheBackup(t *testing.T) {
 		{"disk full", wrap(&mysql.MySQLError{Number: 1114, Message: "The table is full"}), true},
 		{"connection lost", wrap(mysql.ErrInvalidConn), true},
 		{"bad connection", wrap(driver.ErrBadConn), true},
-		{"client denied", &ClientError{Code: 1142}, true},
+		{"client denied", &mariadb.ToolError{Code: 1142}, true},
 		{"syntax error in the dump", wrap(&mysql.MySQLError{Number: 1064}), false},
-		{"client syntax error", &ClientError{Code: 1064}, false},
+		{"client syntax error", &mariadb.ToolError{Code: 1064}, false},
 		{"corrupt stream", errors.New("zstd: corrupt input"), false},
 	}
 	for _, tt := range tests {

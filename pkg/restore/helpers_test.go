@@ -7,18 +7,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/selector"
+	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
@@ -111,24 +112,21 @@ func backupdBackup(t *testing.T, srv *testdb.Server, db, dir string, ts time.Tim
 // script did (plus routines and events, so that it compares whole).
 func mysqldumpText(t *testing.T, srv *testdb.Server, db string) []byte {
 	t.Helper()
-	prog, err := dump.FindTool("mariadb-dump", "mysqldump")
+	prog, err := mariadb.FindTool("mariadb-dump", "mysqldump")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cnf, remove, err := srv.Root(db).DefaultsFile(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer remove()
-	cmd := exec.Command(prog, "--defaults-extra-file="+cnf, "--single-transaction", "--quick", "--lock-tables=false",
+	cmd, err := srv.Root(db).Command(context.Background(), t.TempDir(), prog, "--single-transaction", "--quick", "--lock-tables=false",
 		"--routines", "--events", db)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s: %v: %s", prog, err, stderr.String())
+		t.Fatal(err)
 	}
-	return out
+	var out bytes.Buffer
+	cmd.Cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // gzipBytes compresses like the gzip command does.
@@ -207,15 +205,15 @@ func openStore(t *testing.T, dir string, meta map[string]map[string]string) Stor
 
 // limitedUser is the app's own user: all privileges on the target and on
 // the restore's workspace databases, nothing else, no SUPER.
-func limitedUser(t *testing.T, srv *testdb.Server, target string) dump.Conn {
+func limitedUser(t *testing.T, srv *testdb.Server, target string) mariadb.Conn {
 	t.Helper()
 	const pw = "app-pw-42"
 	user := srv.NewUser(t, target, pw)
 	for _, db := range []string{target + StagingSuffix, target + StagingSuffix + AtticSuffix} {
 		srv.Exec(t, "", fmt.Sprintf("GRANT ALL ON %s.* TO '%s'@'localhost'", grantPattern(db), user))
-		t.Cleanup(func() { _, _ = srv.Run("", "DROP DATABASE IF EXISTS "+ident(db)) })
+		t.Cleanup(func() { _, _ = srv.Run("", "DROP DATABASE IF EXISTS "+sqltext.Ident(db)) })
 	}
-	return dump.Conn{Socket: srv.Socket, User: user, Password: pw, Database: target}
+	return mariadb.Conn{Socket: srv.Socket, User: user, Password: pw, Database: target}
 }
 
 func databaseExists(t *testing.T, srv *testdb.Server, db string) bool {

@@ -9,23 +9,21 @@ package restore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
+	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // Lister lists the files of a backup store.
@@ -55,7 +53,12 @@ var ErrLocked = errors.New("another restore of this database is running")
 
 // ErrChecksum means a backup's bytes do not hash to the checksum recorded
 // when it was published.
-var ErrChecksum = errors.New("sha256 does not match the recorded checksum")
+var ErrChecksum = dump.ErrChecksum
+
+// Loader runs the SQL text of a dump into the staging database that
+// conn.Database names (see loader.Loader). It must read r to its end on
+// success, and fail when reading r fails.
+type Loader = loader.Loader
 
 // Choose lists the store and decides what to restore: the backup named
 // name when it is not empty, else selector.Pick's choice at now. An error
@@ -86,12 +89,12 @@ type Restorer struct {
 	Store Store
 	// Conn reaches the local server as the app's own user; Conn.Database is
 	// the database to replace (created when missing).
-	Conn dump.Conn
+	Conn mariadb.Conn
 	// StagingDB is where a backup is loaded first; "" means the target's
 	// name with StagingSuffix. The user needs all privileges on it and on
 	// its attic (the same name with AtticSuffix).
 	StagingDB string
-	Loader    Loader        // nil means ParallelLoader{}
+	Loader    Loader        // nil means loader.Parallel{}
 	Wait      time.Duration // for the database to answer; 0 means DefaultWait
 	// SnapshotFile, when set, receives the restored snapshot's time as
 	// "YYYY-MM-DD HH:MM:SS UTC" and a newline, only after a restore
@@ -178,9 +181,9 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if len(candidates) == 0 {
 		return Report{}, fmt.Errorf("restore: %w", selector.ErrNoBackup)
 	}
-	loader := r.Loader
-	if loader == nil {
-		loader = ParallelLoader{Log: log}
+	ld := r.Loader
+	if ld == nil {
+		ld = loader.Parallel{Log: log}
 	}
 	wait := r.Wait
 	if wait == 0 {
@@ -190,9 +193,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if prog == nil {
 		prog = new(Progress)
 	}
-	_ = mysql.SetLogger(driverLogger{log})
-
-	db, err := openDB(r.Conn)
+	db, err := openDB(r.Conn, log)
 	if err != nil {
 		return Report{}, err
 	}
@@ -223,7 +224,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		prog.begin(b, "loading")
 		blog.Info("restoring", "snapshot", b.TimeString(), "stored_bytes", b.Size, "into", staging)
-		res, err := r.load(ctx, db, loader, b, staging, prog)
+		res, err := r.load(ctx, db, ld, b, staging, prog)
 		var be *backupError
 		if errors.As(err, &be) {
 			blog.Error("backup is unusable; the database was left as it was", "err", be.err)
@@ -276,9 +277,9 @@ type loadResult struct {
 }
 
 // load streams one backup into the staging database and verifies it: the
-// loader consumed the whole dump, the SQL ends with the trailer, and the
-// stored bytes match the recorded size and checksum.
-func (r *Restorer) load(ctx context.Context, db *sql.DB, loader Loader, b catalog.Backup, staging string, prog *Progress) (loadResult, error) {
+// loader consumed the whole dump, and dump.CheckResult.Problems finds
+// nothing wrong (recorded checksum and sizes, trailer).
+func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging string, prog *Progress) (loadResult, error) {
 	var res loadResult
 	bad := func(err error) error { return &backupError{name: b.Name, err: err} }
 	rc, err := r.Store.Open(ctx, b.Name)
@@ -289,26 +290,21 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, loader Loader, b catalo
 		return res, bad(fmt.Errorf("open: %w", err))
 	}
 	defer rc.Close()
-	hash := sha256.New()
-	stored := &countReader{r: io.TeeReader(rc, hash), n: &prog.Stored}
-	dec, comp, err := dump.NewReader(stored)
+	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw)
 	if err != nil {
 		return res, bad(err)
 	}
-	defer dec.Close()
-	res.compression = comp
-	tail := &dump.Tail{Max: 256}
-	raw := &countReader{r: io.TeeReader(dec, tail), n: &prog.Raw}
-	sqlText := dump.StripDefiners(dump.SingleDatabase(raw))
+	sqlText := sqltext.StripDefiners(sqltext.SingleDatabase(stream))
 
 	conn := r.Conn
 	conn.Database = staging
-	if err := loader.Load(ctx, sqlText, conn); err != nil {
+	if err := ld.Load(ctx, sqlText, conn); err != nil {
+		stream.Close()
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))
 		}
-		var ce *ClientError
-		if errors.As(err, &ce) && ce.Unreachable() || notTheBackup(err) {
+		var te *mariadb.ToolError
+		if errors.As(err, &te) && te.Unreachable() || notTheBackup(err) {
 			return res, fmt.Errorf("load %s: %w", b.Name, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -319,43 +315,15 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, loader Loader, b catalo
 		}
 		return res, bad(fmt.Errorf("load: %w", err))
 	}
-	if !raw.eof {
+	chk := stream.Finish()
+	if problems := chk.Problems(b); len(problems) > 0 {
+		return res, bad(errors.Join(problems...))
+	}
+	if !chk.SQLEnded {
 		return res, bad(errors.New("the loader stopped before the end of the dump"))
 	}
-	if _, err := io.Copy(io.Discard, stored); err != nil {
-		return res, bad(fmt.Errorf("read: %w", err))
-	}
-	if !dump.HasTrailer(tail.Bytes()) {
-		return res, bad(dump.ErrNoTrailer)
-	}
-	res.stored, res.raw = stored.total, raw.total
-	res.sha256 = hex.EncodeToString(hash.Sum(nil))
-	if b.SHA256 != "" && !strings.EqualFold(res.sha256, b.SHA256) {
-		return res, bad(fmt.Errorf("%w: got %s, recorded %s", ErrChecksum, res.sha256, b.SHA256))
-	}
-	if b.Size > 0 && res.stored != b.Size {
-		return res, bad(fmt.Errorf("read %d bytes, the store lists %d", res.stored, b.Size))
-	}
+	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	return res, nil
-}
-
-// countReader counts bytes into a shared counter and its own total, and
-// notes a clean end of stream.
-type countReader struct {
-	r     io.Reader
-	n     *atomic.Int64
-	total int64
-	eof   bool
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.total += int64(n)
-	c.n.Add(int64(n))
-	if errors.Is(err, io.EOF) {
-		c.eof = true
-	}
-	return n, err
 }
 
 // Progress is read concurrently while a restore runs, for progress reports.

@@ -15,10 +15,13 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
+	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // prefill gives the target an existing database to replace: the fixture
@@ -65,9 +68,9 @@ func TestRestoreBackupdRoundTrip(t *testing.T) {
 	}
 	direct := conn
 	direct.Database = scratch
-	err = ClientLoader{}.Load(context.Background(), sqlText, direct)
+	err = loader.Client{}.Load(context.Background(), sqlText, direct)
 	rc.Close()
-	var ce *ClientError
+	var ce *mariadb.ToolError
 	if !errors.As(err, &ce) || ce.Code != 1227 {
 		t.Fatalf("loading the unfiltered dump as the app's user: err = %v, want error 1227 (needs SUPER)", err)
 	}
@@ -191,7 +194,7 @@ func TestRestoreFallsBack(t *testing.T) {
 		name string
 		is   error // nil: any error
 	}{
-		{corrupted, nil}, {truncated, nil}, {badSQL, nil}, {mismatch, ErrChecksum}, {otherDB, dump.ErrDatabaseStatement},
+		{corrupted, nil}, {truncated, nil}, {badSQL, nil}, {mismatch, ErrChecksum}, {otherDB, sqltext.ErrDatabaseStatement},
 	}
 	if len(rep.Skipped) != len(wantSkipped) {
 		t.Fatalf("skipped %v, want %d backups", rep.Skipped, len(wantSkipped))
@@ -310,7 +313,7 @@ func TestRestoreNamesMissingGrant(t *testing.T) {
 	backupdBackup(t, srv, src, dir, at(3, 0))
 	target := srv.NewDatabase(t, "app")
 	user := srv.NewUser(t, target, "pw")
-	conn := dump.Conn{Socket: srv.Socket, User: user, Password: "pw", Database: target}
+	conn := mariadb.Conn{Socket: srv.Socket, User: user, Password: "pw", Database: target}
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
 	_, err := restoreNow(t, r, r.Store)
 	want := fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore`.* TO '%s'@'localhost';", strings.ReplaceAll(target, "_", "\\_"), user)
@@ -380,7 +383,7 @@ func TestRestoreWaitsForLateDatabase(t *testing.T) {
 	start := time.Now()
 	r := &Restorer{
 		Store: openStore(t, store, nil),
-		Conn:  dump.Conn{Socket: sock, User: "root", Database: "late_db"},
+		Conn:  mariadb.Conn{Socket: sock, User: "root", Database: "late_db"},
 		Wait:  3 * time.Minute,
 		Log:   testLog(t),
 	}
@@ -403,7 +406,7 @@ func TestRestoreWaitsForLateDatabase(t *testing.T) {
 func TestRestoreGivesUpWaiting(t *testing.T) {
 	r := &Restorer{
 		Store: openStore(t, t.TempDir(), nil),
-		Conn:  dump.Conn{Socket: filepath.Join(t.TempDir(), "none.sock"), User: "app", Password: "secret-pw", Database: "app"},
+		Conn:  mariadb.Conn{Socket: filepath.Join(t.TempDir(), "none.sock"), User: "app", Password: "secret-pw", Database: "app"},
 		Wait:  time.Second,
 		Log:   testLog(t),
 	}
@@ -473,7 +476,7 @@ func TestRestoreUndoesFailedRename(t *testing.T) {
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
 	_, err := restoreNow(t, r, r.Store)
 	var se *swapError
-	if !errors.As(err, &se) || !se.rolledBack || errCode(err) != erTableAccessDenied {
+	if !errors.As(err, &se) || !se.rolledBack || mariadb.Code(err) != mariadb.ErTableAccessDenied {
 		t.Fatalf("err = %v, want an undone swap error caused by the denied rename", err)
 	}
 	if got := srv.Fingerprint(t, target); got != before {
@@ -490,7 +493,7 @@ func TestRestoreLocksTheDatabase(t *testing.T) {
 	target := srv.NewDatabase(t, "app")
 
 	// Another restore of the same database holds the lock.
-	db, err := openDB(srv.Root(""))
+	db, err := openDB(srv.Root(""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

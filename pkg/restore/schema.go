@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // object is a view, trigger, routine or event, with what it takes to
@@ -21,7 +21,7 @@ type object struct {
 	hasSQLMode, hasTimeZone                     bool
 }
 
-func (o object) String() string { return strings.ToLower(o.kind) + " " + ident(o.name) }
+func (o object) String() string { return strings.ToLower(o.kind) + " " + sqltext.Ident(o.name) }
 
 // key identifies an object within its namespace.
 func (o object) key() string {
@@ -53,7 +53,7 @@ func capture(ctx context.Context, conn *sql.Conn, db string) (schema, error) {
 	var s schema
 	// SHOW CREATE VIEW leaves out the database of tables in the current
 	// one: the statement then fits any database.
-	if _, err := conn.ExecContext(ctx, "USE "+ident(db)); err != nil {
+	if _, err := conn.ExecContext(ctx, "USE "+sqltext.Ident(db)); err != nil {
 		return s, fmt.Errorf("use %s: %w", db, err)
 	}
 	if _, err := conn.ExecContext(ctx, "SET SESSION character_set_results = binary"); err != nil {
@@ -160,7 +160,7 @@ func closeRows(rows *sql.Rows) error {
 // name, since the columns differ between kinds.
 func showCreate(ctx context.Context, conn *sql.Conn, kind, name string) (object, error) {
 	o := object{kind: kind, name: name}
-	rows, err := conn.QueryContext(ctx, "SHOW CREATE "+kind+" "+ident(name))
+	rows, err := conn.QueryContext(ctx, "SHOW CREATE "+kind+" "+sqltext.Ident(name))
 	if err != nil {
 		return o, fmt.Errorf("read definition of %s: %w", o, err)
 	}
@@ -194,7 +194,7 @@ func showCreate(ctx context.Context, conn *sql.Conn, kind, name string) (object,
 		case "Create View", "SQL Original Statement", "Create Function", "Create Procedure",
 			"Create Package", "Create Package Body", "Create Event":
 			if v.Valid {
-				o.create = dump.StripDefiner(v.String)
+				o.create = sqltext.StripDefiner(v.String)
 			}
 		case "sql_mode":
 			o.sqlMode, o.hasSQLMode = v.String, true
@@ -241,16 +241,16 @@ func create(ctx context.Context, conn *sql.Conn, o object) error {
 	}
 	var set []string
 	if o.hasSQLMode {
-		set = append(set, "sql_mode = "+literal(o.sqlMode))
+		set = append(set, "sql_mode = "+sqltext.Literal(o.sqlMode))
 	}
 	if o.hasTimeZone {
-		set = append(set, "time_zone = "+literal(o.timeZone))
+		set = append(set, "time_zone = "+sqltext.Literal(o.timeZone))
 	}
 	if o.charsetClient != "" {
-		set = append(set, "character_set_client = "+literal(o.charsetClient))
+		set = append(set, "character_set_client = "+sqltext.Literal(o.charsetClient))
 	}
 	if o.collation != "" {
-		set = append(set, "collation_connection = "+literal(o.collation))
+		set = append(set, "collation_connection = "+sqltext.Literal(o.collation))
 	}
 	if len(set) > 0 {
 		if _, err := conn.ExecContext(ctx, "SET SESSION "+strings.Join(set, ", ")); err != nil {
@@ -297,7 +297,7 @@ func createViews(ctx context.Context, conn *sql.Conn, views []object) error {
 
 // drop removes o from db; it is not an error when it is already gone.
 func drop(ctx context.Context, conn *sql.Conn, db string, o object) error {
-	if _, err := conn.ExecContext(ctx, "DROP "+o.kind+" IF EXISTS "+qualified(db, o.name)); err != nil {
+	if _, err := conn.ExecContext(ctx, "DROP "+o.kind+" IF EXISTS "+sqltext.Qualified(db, o.name)); err != nil {
 		return fmt.Errorf("drop %s from %s: %w", o, db, err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // swapper moves a loaded staging database into the target. The old tables
@@ -97,10 +99,10 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 	}
 	var moves []string
 	for _, t := range prev.tables {
-		moves = append(moves, qualified(s.target, t)+" TO "+qualified(s.attic, t))
+		moves = append(moves, sqltext.Qualified(s.target, t)+" TO "+sqltext.Qualified(s.attic, t))
 	}
 	for _, t := range next.tables {
-		moves = append(moves, qualified(s.staging, t)+" TO "+qualified(s.target, t))
+		moves = append(moves, sqltext.Qualified(s.staging, t)+" TO "+sqltext.Qualified(s.target, t))
 	}
 	if len(moves) > 0 {
 		// One statement: the server renames all tables or none.
@@ -118,7 +120,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 // complete creates the new objects in the target, which now holds the new
 // tables, and removes old routines and events the dump does not have.
 func (s swapper) complete(ctx context.Context, conn *sql.Conn, prev, next schema) error {
-	if _, err := conn.ExecContext(ctx, "USE "+ident(s.target)); err != nil {
+	if _, err := conn.ExecContext(ctx, "USE "+sqltext.Ident(s.target)); err != nil {
 		return fmt.Errorf("use %s: %w", s.target, err)
 	}
 	if err := createViews(ctx, conn, next.views); err != nil {
@@ -167,7 +169,7 @@ func (s swapper) undoBeforeRename(ctx context.Context, db *sql.DB, prev schema, 
 	defer cancel()
 	s.log.Warn("swap failed before the tables moved; restoring the previous views and triggers", "err", cause)
 	err := s.withConn(ctx, db, func(conn *sql.Conn) error {
-		if _, err := conn.ExecContext(ctx, "USE "+ident(s.target)); err != nil {
+		if _, err := conn.ExecContext(ctx, "USE "+sqltext.Ident(s.target)); err != nil {
 			return err
 		}
 		return s.recreate(ctx, conn, prev, false)
@@ -185,7 +187,7 @@ func (s swapper) undoAfterRename(ctx context.Context, db *sql.DB, prev, next sch
 	defer cancel()
 	s.log.Warn("swap failed after the tables moved; putting the previous database back", "err", cause)
 	err := s.withConn(ctx, db, func(conn *sql.Conn) error {
-		if _, err := conn.ExecContext(ctx, "USE "+ident(s.target)); err != nil {
+		if _, err := conn.ExecContext(ctx, "USE "+sqltext.Ident(s.target)); err != nil {
 			return err
 		}
 		// Whatever views and triggers the target has now are new ones, and
@@ -199,10 +201,10 @@ func (s swapper) undoAfterRename(ctx context.Context, db *sql.DB, prev, next sch
 		}
 		var moves []string
 		for _, t := range next.tables {
-			moves = append(moves, qualified(s.target, t)+" TO "+qualified(s.staging, t))
+			moves = append(moves, sqltext.Qualified(s.target, t)+" TO "+sqltext.Qualified(s.staging, t))
 		}
 		for _, t := range prev.tables {
-			moves = append(moves, qualified(s.attic, t)+" TO "+qualified(s.target, t))
+			moves = append(moves, sqltext.Qualified(s.attic, t)+" TO "+sqltext.Qualified(s.target, t))
 		}
 		if len(moves) > 0 {
 			if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(moves, ", ")); err != nil {

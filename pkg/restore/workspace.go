@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // lock takes a server-wide named lock for restores of target, so that a
@@ -44,7 +46,7 @@ func lock(ctx context.Context, db *sql.DB, target string) (unlock func(), err er
 
 // ensureTarget creates the target database when it is missing.
 func ensureTarget(ctx context.Context, db *sql.DB, target string) error {
-	_, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+ident(target)+" CHARACTER SET utf8mb4")
+	_, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+sqltext.Ident(target)+" CHARACTER SET utf8mb4")
 	if accessDenied(err) {
 		return fmt.Errorf("create database %s: %w; the restore user needs all privileges on it: %s",
 			target, err, grantHint(ctx, db, target))
@@ -103,12 +105,12 @@ func (w *workspace) fresh(ctx context.Context, name, marker, cs, coll string) er
 			name, comment, marker)
 	default:
 		w.log.Debug("dropping the workspace of an earlier attempt", "database", name)
-		if _, err := w.db.ExecContext(ctx, "DROP DATABASE "+ident(name)); err != nil {
+		if _, err := w.db.ExecContext(ctx, "DROP DATABASE "+sqltext.Ident(name)); err != nil {
 			return fmt.Errorf("drop old workspace %s: %w", name, err)
 		}
 	}
-	_, err = w.db.ExecContext(ctx, "CREATE DATABASE "+ident(name)+
-		" CHARACTER SET "+literal(cs)+" COLLATE "+literal(coll)+" COMMENT "+literal(marker))
+	_, err = w.db.ExecContext(ctx, "CREATE DATABASE "+sqltext.Ident(name)+
+		" CHARACTER SET "+sqltext.Literal(cs)+" COLLATE "+sqltext.Literal(coll)+" COMMENT "+sqltext.Literal(marker))
 	if accessDenied(err) {
 		return fmt.Errorf("create workspace database %s: %w; the restore user needs all privileges on it: %s",
 			name, err, grantHint(ctx, w.db, name))
@@ -137,7 +139,7 @@ func (w *workspace) cleanup(ctx context.Context) {
 		if !w.created[name] {
 			continue
 		}
-		if _, err := w.db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+ident(name)); err != nil {
+		if _, err := w.db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqltext.Ident(name)); err != nil {
 			w.log.Warn("could not drop a workspace database; the next restore drops it", "database", name, "err", err)
 		}
 	}

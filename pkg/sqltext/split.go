@@ -1,4 +1,4 @@
-package dump
+package sqltext
 
 import (
 	"bytes"
@@ -32,8 +32,8 @@ type Splitter struct {
 	// is an error rather than unbounded memory. Zero means 1 GiB, the
 	// largest max_allowed_packet a server accepts.
 	MaxStatement int
-	// Read, when not nil, counts the bytes read from the stream.
-	Read *atomic.Int64
+	// BytesRead, when not nil, counts the bytes read from the stream.
+	BytesRead *atomic.Int64
 
 	r       io.Reader
 	buf     []byte
@@ -156,8 +156,8 @@ func (s *Splitter) fill() error {
 	}
 	n, err := s.r.Read(s.buf[s.end:])
 	s.end += n
-	if s.Read != nil {
-		s.Read.Add(int64(n))
+	if s.BytesRead != nil {
+		s.BytesRead.Add(int64(n))
 	}
 	if err != nil {
 		s.eof = true

@@ -1,9 +1,15 @@
-package dump
+// Package mariadb is the one place that talks to a MariaDB or MySQL server:
+// the connection settings, the option file that carries them (with the
+// password) to the client tools, finding those tools, the environment they
+// run with, the database/sql connector, the server's error numbers and the
+// error of a failed client tool. Every client tool is started through
+// Conn.Command, so that none can run without the option file or with the
+// process's secrets in its environment.
+package mariadb
 
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -42,11 +48,11 @@ func optionValue(v string) string {
 	return `"` + r.Replace(v) + `"`
 }
 
-// DefaultsFile writes the connection settings (with the password) as a
+// optionFile writes the connection settings (with the password) as a
 // [client] section into a new 0600 file in dir (the system temp dir when
-// empty). The caller passes "--defaults-extra-file=<path>" as the first
-// argument of a client tool and calls remove when the tool has exited.
-func (c Conn) DefaultsFile(dir string) (path string, remove func(), err error) {
+// empty). The tool gets "--defaults-extra-file=<path>" as its first
+// argument; remove deletes the file once the tool has exited.
+func (c Conn) optionFile(dir string) (path string, remove func(), err error) {
 	f, err := os.CreateTemp(dir, "backupd-client-*.cnf")
 	if err != nil {
 		return "", nil, fmt.Errorf("create client option file: %w", err)
@@ -89,35 +95,4 @@ func (c Conn) DefaultsFile(dir string) (path string, remove func(), err error) {
 		return "", nil, fmt.Errorf("write client option file: %w", err)
 	}
 	return f.Name(), remove, nil
-}
-
-// FindTool returns the first of names found on PATH (or the name itself when
-// it contains a slash and exists).
-func FindTool(names ...string) (string, error) {
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("none of %s found on PATH", strings.Join(names, ", "))
-}
-
-// ChildEnv is the environment for the client tools: the process's own,
-// without the secrets it may hold (the database password, the rclone
-// remotes' credentials, the Fly token), which the tools do not need and
-// which would otherwise be readable in their /proc/<pid>/environ.
-func ChildEnv() []string {
-	env := os.Environ()
-	out := env[:0:0]
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case name == "DB_PASSWORD", name == "MYSQL_PWD",
-			strings.HasPrefix(name, "RCLONE_CONFIG_"),
-			strings.HasPrefix(name, "FLY_"):
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }

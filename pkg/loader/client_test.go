@@ -1,4 +1,4 @@
-package restore
+package loader
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/internal/mariadb"
 )
 
 // fakeClient writes a shell script that stands in for the mariadb client.
@@ -23,7 +23,7 @@ func fakeClient(t *testing.T, body string) string {
 	return p
 }
 
-var fakeConn = dump.Conn{Socket: "/nonexistent.sock", User: "app", Password: "s3cret pw", Database: "app_restore"}
+var fakeConn = mariadb.Conn{Socket: "/nonexistent.sock", User: "app", Password: "s3cret pw", Database: "app_restore"}
 
 func TestClientLoaderArgumentsAndOptionFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "seen")
@@ -31,7 +31,7 @@ func TestClientLoaderArgumentsAndOptionFile(t *testing.T) {
 	// content, and what it read.
 	prog := fakeClient(t, `cnf=${1#--defaults-extra-file=}
 { echo "args: $*"; stat -c 'mode: %a' "$cnf"; cat "$cnf"; echo "stdin:"; cat; } > `+out)
-	err := ClientLoader{Program: prog}.Load(context.Background(), strings.NewReader("SELECT 1;\n"), fakeConn)
+	err := Client{Program: prog}.Load(context.Background(), strings.NewReader("SELECT 1;\n"), fakeConn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +60,8 @@ func TestClientLoaderFailures(t *testing.T) {
 	ctx := context.Background()
 	t.Run("server error", func(t *testing.T) {
 		prog := fakeClient(t, `cat >/dev/null; echo "--------------" >&2; echo "INSERT INTO t VALUES ('row data')" >&2; echo "ERROR 1064 (42000) at line 3: You have an error" >&2; exit 1`)
-		err := ClientLoader{Program: prog}.Load(ctx, strings.NewReader("x"), fakeConn)
-		var ce *ClientError
+		err := Client{Program: prog}.Load(ctx, strings.NewReader("x"), fakeConn)
+		var ce *mariadb.ToolError
 		if !errors.As(err, &ce) || ce.Code != 1064 || ce.Unreachable() {
 			t.Fatalf("err = %#v, want a ClientError with code 1064", err)
 		}
@@ -71,16 +71,16 @@ func TestClientLoaderFailures(t *testing.T) {
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		prog := fakeClient(t, `echo "ERROR 2002 (HY000): Can't connect to local server through socket" >&2; exit 1`)
-		err := ClientLoader{Program: prog}.Load(ctx, strings.NewReader("x"), fakeConn)
-		var ce *ClientError
+		err := Client{Program: prog}.Load(ctx, strings.NewReader("x"), fakeConn)
+		var ce *mariadb.ToolError
 		if !errors.As(err, &ce) || ce.Code != 2002 || !ce.Unreachable() {
 			t.Fatalf("err = %v, want an unreachable ClientError", err)
 		}
 	})
 	t.Run("killed", func(t *testing.T) {
 		prog := fakeClient(t, `cat >/dev/null; kill -9 $$`)
-		err := ClientLoader{Program: prog}.Load(ctx, strings.NewReader("x"), fakeConn)
-		var ce *ClientError
+		err := Client{Program: prog}.Load(ctx, strings.NewReader("x"), fakeConn)
+		var ce *mariadb.ToolError
 		if !errors.As(err, &ce) || !strings.Contains(ce.State, "killed") {
 			t.Fatalf("err = %v, want a killed client", err)
 		}
@@ -91,14 +91,14 @@ func TestClientLoaderFailures(t *testing.T) {
 		prog := fakeClient(t, `cat >/dev/null`)
 		boom := errors.New("decompress: corrupt input")
 		r := io.MultiReader(strings.NewReader(strings.Repeat("x", 1<<20)), iotest.ErrReader(boom))
-		err := ClientLoader{Program: prog}.Load(ctx, r, fakeConn)
+		err := Client{Program: prog}.Load(ctx, r, fakeConn)
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want the source's error", err)
 		}
 	})
 	t.Run("stops reading", func(t *testing.T) {
 		prog := fakeClient(t, `exec 0<&-; sleep 0.2; exit 0`)
-		err := ClientLoader{Program: prog}.Load(ctx, strings.NewReader(strings.Repeat("x", 4<<20)), fakeConn)
+		err := Client{Program: prog}.Load(ctx, strings.NewReader(strings.Repeat("x", 4<<20)), fakeConn)
 		if err == nil || !strings.Contains(err.Error(), "stopped reading") {
 			t.Fatalf("err = %v, want a client that stopped reading", err)
 		}
@@ -106,7 +106,7 @@ func TestClientLoaderFailures(t *testing.T) {
 	t.Run("no database", func(t *testing.T) {
 		c := fakeConn
 		c.Database = ""
-		if err := (ClientLoader{Program: "/bin/true"}).Load(ctx, strings.NewReader(""), c); err == nil {
+		if err := (Client{Program: "/bin/true"}).Load(ctx, strings.NewReader(""), c); err == nil {
 			t.Fatal("load without a database succeeded")
 		}
 	})

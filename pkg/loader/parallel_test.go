@@ -1,4 +1,4 @@
-package dump_test
+package loader_test
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,8 +16,10 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/loader"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
@@ -46,32 +47,28 @@ func dumpSQL(t *testing.T, srv *testdb.Server, db string) []byte {
 
 // runDump runs the dump program with the backup's flags and extra ones,
 // the password in an option file.
-func runDump(t *testing.T, c dump.Conn, extra ...string) []byte {
+func runDump(t *testing.T, c mariadb.Conn, extra ...string) []byte {
 	t.Helper()
-	prog, err := dump.FindTool("mariadb-dump", "mysqldump")
+	prog, err := mariadb.FindTool("mariadb-dump", "mysqldump")
 	if err != nil {
 		testdb.Unavailable(t, err)
 	}
-	cnf, remove, err := c.DefaultsFile(t.TempDir())
+	args := append(append([]string(nil), dump.Flags...), extra...)
+	cmd, err := c.Command(context.Background(), t.TempDir(), prog, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer remove()
-	args := append([]string{"--defaults-extra-file=" + cnf}, dump.Flags...)
-	args = append(args, extra...)
-	cmd := exec.Command(prog, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: %v: %s", prog, err, stderr.String())
+	var out bytes.Buffer
+	cmd.Cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return out.Bytes()
 }
 
-func load(t *testing.T, sql []byte, c dump.Conn, opts dump.LoadOptions) dump.LoadStats {
+func load(t *testing.T, sql []byte, c mariadb.Conn, opts loader.Options) loader.Stats {
 	t.Helper()
-	st, err := dump.Load(context.Background(), bytes.NewReader(sql), c, opts)
+	st, err := loader.Load(context.Background(), bytes.NewReader(sql), c, opts)
 	if err != nil {
 		t.Fatalf("load into %s with %d connections: %v", c.Database, opts.Parallel, err)
 	}
@@ -93,7 +90,7 @@ func TestLoadFixtureMatchesClient(t *testing.T) {
 
 	for _, n := range []int{1, 4} {
 		db := srv.NewDatabase(t, "load")
-		st := load(t, sql, srv.Root(db), dump.LoadOptions{Parallel: n})
+		st := load(t, sql, srv.Root(db), loader.Options{Parallel: n})
 		if got := srv.Fingerprint(t, db); got != want {
 			t.Errorf("parallel %d: fingerprint differs from the mariadb client's load\n got: %s\nwant: %s", n, got, want)
 		}
@@ -282,7 +279,7 @@ func TestLoadGeneratedParallel(t *testing.T) {
 	for _, n := range []int{1, 2, 4} {
 		db := srv.NewDatabase(t, "gload")
 		var raw, executed atomic.Int64
-		st := load(t, sql, srv.Root(db), dump.LoadOptions{Parallel: n, Raw: &raw, Executed: &executed})
+		st := load(t, sql, srv.Root(db), loader.Options{Parallel: n, Raw: &raw, Executed: &executed})
 		if got := srv.Fingerprint(t, db); got != want {
 			t.Errorf("parallel %d: fingerprint differs from the mariadb client's load\n got: %s\nwant: %s", n, got, want)
 		}
@@ -320,7 +317,7 @@ func TestLoadDatabasesDump(t *testing.T) {
 	srcAfter := srv.Fingerprint(t, src)
 
 	db := srv.NewDatabase(t, "dload")
-	load(t, sql, srv.Root(db), dump.LoadOptions{Parallel: 2})
+	load(t, sql, srv.Root(db), loader.Options{Parallel: 2})
 	if got := srv.Fingerprint(t, db); got != want {
 		t.Errorf("fingerprint differs from the source\n got: %s\nwant: %s", got, want)
 	}
@@ -331,7 +328,7 @@ func TestLoadDatabasesDump(t *testing.T) {
 	other := srv.NewDatabase(t, "dother")
 	srv.Exec(t, other, "CREATE TABLE x (a INT)")
 	two := runDump(t, srv.Root(""), "--databases", src, other)
-	_, err := dump.Load(context.Background(), bytes.NewReader(two), srv.Root(srv.NewDatabase(t, "dtwo")), dump.LoadOptions{Parallel: 2})
+	_, err := loader.Load(context.Background(), bytes.NewReader(two), srv.Root(srv.NewDatabase(t, "dtwo")), loader.Options{Parallel: 2})
 	if err == nil || !strings.Contains(err.Error(), "several databases") {
 		t.Errorf("two databases: err = %v", err)
 	}
@@ -356,8 +353,8 @@ func TestLoadLimitedUser(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := dump.Conn{Host: "127.0.0.1", Port: srv.Port, User: user, Password: pw, Database: db}
-	load(t, sql, c, dump.LoadOptions{Parallel: 2, Log: log})
+	c := mariadb.Conn{Host: "127.0.0.1", Port: srv.Port, User: user, Password: pw, Database: db}
+	load(t, sql, c, loader.Options{Parallel: 2, Log: log})
 	if got, want := srv.Fingerprint(t, db), srv.Fingerprint(t, src); got != want {
 		t.Errorf("fingerprint differs from the source\n got: %s\nwant: %s", got, want)
 	}
@@ -403,7 +400,7 @@ func TestLoadRestoresServerSetting(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sql := "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\n"
-	load(t, []byte(sql), srv.Root(db), dump.LoadOptions{Parallel: 2, Log: log})
+	load(t, []byte(sql), srv.Root(db), loader.Options{Parallel: 2, Log: log})
 	if !strings.Contains(logs.String(), "innodb_flush_log_at_trx_commit set to 2") {
 		t.Errorf("the setting was not changed for the load:\n%s", logs.String())
 	}
@@ -428,8 +425,8 @@ func TestLoadStatementError(t *testing.T) {
 	sql := b.String()
 	wantLine := int64(strings.Count(sql[:strings.Index(sql, "INSERT INTO t1 VALUES (1,'one")], "\n") + 1)
 
-	st, err := dump.Load(context.Background(), strings.NewReader(sql), srv.Root(srv.NewDatabase(t, "fail")), dump.LoadOptions{Parallel: 2})
-	var se *dump.StatementError
+	st, err := loader.Load(context.Background(), strings.NewReader(sql), srv.Root(srv.NewDatabase(t, "fail")), loader.Options{Parallel: 2})
+	var se *loader.StatementError
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a StatementError", err)
 	}
@@ -457,8 +454,8 @@ func TestLoadStatementError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := dump.Load(context.Background(), strings.NewReader(tt.sql), srv.Root(srv.NewDatabase(t, "fail")), dump.LoadOptions{Parallel: 2})
-			var se *dump.StatementError
+			_, err := loader.Load(context.Background(), strings.NewReader(tt.sql), srv.Root(srv.NewDatabase(t, "fail")), loader.Options{Parallel: 2})
+			var se *loader.StatementError
 			if !errors.As(err, &se) || se.Kind != tt.kind {
 				t.Errorf("err = %v, want a StatementError of kind %q", err, tt.kind)
 			}
@@ -472,7 +469,7 @@ func TestLoadTruncated(t *testing.T) {
 	srv.LoadFile(t, src, "../../testdata/fixture.sql")
 	sql := dumpSQL(t, srv, src)
 	cut := bytes.Index(sql, []byte("INSERT INTO `users`")) + 100
-	_, err := dump.Load(context.Background(), bytes.NewReader(sql[:cut]), srv.Root(srv.NewDatabase(t, "trunc")), dump.LoadOptions{Parallel: 2})
+	_, err := loader.Load(context.Background(), bytes.NewReader(sql[:cut]), srv.Root(srv.NewDatabase(t, "trunc")), loader.Options{Parallel: 2})
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("err = %v, want a truncated dump error", err)
 	}
@@ -497,7 +494,7 @@ func (e *endless) Read(p []byte) (int, error) {
 func TestLoadCancelled(t *testing.T) {
 	srv := testdb.Get(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := dump.Load(ctx, &endless{cancel: cancel}, srv.Root(srv.NewDatabase(t, "cancel")), dump.LoadOptions{Parallel: 2})
+	_, err := loader.Load(ctx, &endless{cancel: cancel}, srv.Root(srv.NewDatabase(t, "cancel")), loader.Options{Parallel: 2})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}

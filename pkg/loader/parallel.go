@@ -1,30 +1,30 @@
-package dump
+// Package loader runs the SQL text of one mysqldump or mariadb-dump stream
+// into a database: Load (and Parallel) over several connections of the Go
+// driver, Client through the mariadb command-line client.
+package loader
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/pkg/sqltext"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 )
 
-// LoadOptions tune Load. The zero value is ready to use.
-type LoadOptions struct {
+// Options tune Load. The zero value is ready to use.
+type Options struct {
 	// Parallel is the number of connections that run data statements.
 	// Zero means the number of CPUs, and at least 2.
 	Parallel int
@@ -41,8 +41,8 @@ type LoadOptions struct {
 	Executed *atomic.Int64
 }
 
-// LoadStats describes a finished load.
-type LoadStats struct {
+// Stats describes a finished load.
+type Stats struct {
 	Bytes      int64 // SQL bytes read
 	Statements int64 // statements run, not counting session settings replayed on each connection
 	Inserts    int64 // data statements
@@ -95,10 +95,10 @@ func (e *StatementError) Unwrap() error { return e.Err }
 // is set to 2 for the load and put back afterwards where the user may set
 // it. Load does not create or empty the database, and on error leaves what
 // it loaded so far.
-func Load(ctx context.Context, r io.Reader, conn Conn, opts LoadOptions) (LoadStats, error) {
+func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (Stats, error) {
 	start := time.Now()
 	if conn.Database == "" {
-		return LoadStats{}, errors.New("load dump: no database named")
+		return Stats{}, errors.New("load dump: no database named")
 	}
 	n := opts.Parallel
 	if n <= 0 {
@@ -112,11 +112,10 @@ func Load(ctx context.Context, r io.Reader, conn Conn, opts LoadOptions) (LoadSt
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	connector, err := newConnector(conn, log)
+	db, err := conn.OpenDB(log, true)
 	if err != nil {
-		return LoadStats{}, fmt.Errorf("load dump: %w", err)
+		return Stats{}, fmt.Errorf("load dump: %w", err)
 	}
-	db := sql.OpenDB(connector)
 	defer db.Close()
 	db.SetMaxOpenConns(n + 3)
 	db.SetMaxIdleConns(n + 3)
@@ -155,14 +154,14 @@ func Load(ctx context.Context, r io.Reader, conn Conn, opts LoadOptions) (LoadSt
 		defer workers[i].close()
 	}
 
-	sp := NewSplitter(r)
+	sp := sqltext.NewSplitter(r)
 	sp.MaxStatement = maxPacket
 	read := opts.Raw
 	if read == nil {
 		read = new(atomic.Int64)
 	}
 	before := read.Load()
-	sp.Read = read
+	sp.BytesRead = read
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, w := range workers {
@@ -199,39 +198,6 @@ func isStatementError(err error) bool {
 	return errors.As(err, &se)
 }
 
-func newConnector(c Conn, log *slog.Logger) (driver.Connector, error) {
-	cfg := mysql.NewConfig()
-	cfg.User = c.User
-	cfg.Passwd = c.Password
-	if c.Socket != "" {
-		cfg.Net = "unix"
-		cfg.Addr = c.Socket
-	} else {
-		host, port := c.Host, c.Port
-		if host == "" {
-			host = "localhost"
-		}
-		if port == 0 {
-			port = 3306
-		}
-		cfg.Net = "tcp"
-		cfg.Addr = net.JoinHostPort(host, strconv.Itoa(port))
-	}
-	cfg.DBName = c.Database
-	// Zero asks the server for its max_allowed_packet, so that the longest
-	// statement the server takes can be sent.
-	cfg.MaxAllowedPacket = 0
-	cfg.MultiStatements = false
-	cfg.InterpolateParams = false
-	cfg.Timeout = 30 * time.Second
-	cfg.Logger = driverLogger{log}
-	return mysql.NewConnector(cfg)
-}
-
-type driverLogger struct{ log *slog.Logger }
-
-func (d driverLogger) Print(v ...any) { d.log.Debug("mysql driver: " + fmt.Sprint(v...)) }
-
 // loader is the state of one Load.
 type loader struct {
 	db       *sql.DB
@@ -257,7 +223,7 @@ type loader struct {
 	allDone    counter // data statements done
 	statements atomic.Int64
 	inserts    atomic.Int64
-	stats      LoadStats
+	stats      Stats
 }
 
 // sessionStmt is a session setting of the dump, replayed on every
@@ -361,7 +327,7 @@ func (l *loader) open(ctx context.Context) (*lconn, error) {
 	}
 	if l.binlog {
 		if _, err := c.ExecContext(ctx, "SET SESSION sql_log_bin = 0"); err != nil {
-			if !isServerError(err) {
+			if !mariadb.IsServerError(err) {
 				c.Close()
 				return nil, fmt.Errorf("load dump: session settings: %w", err)
 			}
@@ -370,14 +336,6 @@ func (l *loader) open(ctx context.Context) (*lconn, error) {
 		}
 	}
 	return &lconn{c: c}, nil
-}
-
-// errDeadlock is ER_LOCK_DEADLOCK.
-const errDeadlock = 1213
-
-func isServerError(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me)
 }
 
 // tuneServer makes commits cheaper for the load where the user may, and
@@ -425,8 +383,7 @@ func (l *loader) exec(ctx context.Context, c *lconn, it *item) error {
 		}
 		// A data statement runs in a transaction of its own, so a deadlock
 		// victim, rolled back whole, can run again.
-		var me *mysql.MySQLError
-		if it.table != nil && attempt < 3 && errors.As(err, &me) && me.Number == errDeadlock {
+		if it.table != nil && attempt < 3 && mariadb.Code(err) == mariadb.ErLockDeadlock {
 			l.log.Warn("deadlock; running the statement again", "statement", it.kind, "line", it.line, "attempt", attempt)
 			continue
 		}
@@ -533,7 +490,7 @@ func (l *loader) snapshot() []sessionStmt {
 }
 
 // dispatch reads the statements and hands each to its connection.
-func (l *loader) dispatch(ctx context.Context, sp *Splitter) error {
+func (l *loader) dispatch(ctx context.Context, sp *sqltext.Splitter) error {
 	for {
 		stmt, err := sp.Next()
 		if errors.Is(err, io.EOF) {
@@ -543,22 +500,22 @@ func (l *loader) dispatch(ctx context.Context, sp *Splitter) error {
 			return fmt.Errorf("load dump: %w", err)
 		}
 		line := sp.Line()
-		st := classify(stmt, l.views)
-		switch st.class {
-		case classSession:
+		st := sqltext.Classify(stmt, l.views)
+		switch st.Class {
+		case sqltext.ClassSession:
 			l.session = append(l.session, sessionStmt{string(stmt), line})
-		case classSkip:
+		case sqltext.ClassSkip:
 			l.stats.Skipped++
-		case classUse:
+		case sqltext.ClassUse:
 			l.stats.Skipped++
 			if l.database == "" {
-				l.database = st.table
-			} else if st.table != l.database {
-				return fmt.Errorf("load dump: line %d: USE %q after USE %q: a dump of several databases cannot be loaded into one", line, st.table, l.database)
+				l.database = st.Table
+			} else if st.Table != l.database {
+				return fmt.Errorf("load dump: line %d: USE %q after USE %q: a dump of several databases cannot be loaded into one", line, st.Table, l.database)
 			}
-		case classData:
-			t := l.table(st.table)
-			it := &item{sql: string(stmt), kind: st.kind, line: line, session: l.snapshot(), table: t, ready: t.ready}
+		case sqltext.ClassData:
+			t := l.table(st.Table)
+			it := &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot(), table: t, ready: t.ready}
 			if t.empty {
 				// The first INSERT into an empty table, with unique and
 				// foreign key checks off, takes InnoDB's bulk path and
@@ -581,13 +538,13 @@ func (l *loader) dispatch(ctx context.Context, sp *Splitter) error {
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
-		case classTable, classDisableKeys:
-			t := l.table(st.table)
+		case sqltext.ClassTable, sqltext.ClassDisableKeys:
+			t := l.table(st.Table)
 			done := make(chan struct{})
-			it := &item{sql: string(stmt), kind: st.kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
+			it := &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
 			t.ready = done
 			t.empty = true
-			if st.create {
+			if st.Create {
 				l.stats.Tables++
 			}
 			select {
@@ -595,16 +552,16 @@ func (l *loader) dispatch(ctx context.Context, sp *Splitter) error {
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
-		case classEnableKeys:
-			l.enableKeys = append(l.enableKeys, &item{sql: string(stmt), kind: st.kind, line: line, session: l.snapshot(), waitFor: l.table(st.table)})
-		case classObject:
+		case sqltext.ClassEnableKeys:
+			l.enableKeys = append(l.enableKeys, &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
+		case sqltext.ClassObject:
 			l.stats.Objects++
 			sql := string(stmt)
-			if st.rewrite != nil {
-				sql = string(st.rewrite)
+			if st.Rewrite != nil {
+				sql = string(st.Rewrite)
 			}
-			l.deferred = append(l.deferred, &item{sql: sql, kind: st.kind, line: line, session: l.snapshot()})
-		case classOther:
+			l.deferred = append(l.deferred, &item{sql: sql, kind: st.Kind, line: line, session: l.snapshot()})
+		case sqltext.ClassOther:
 			if err := l.barrier(ctx); err != nil {
 				return err
 			}
@@ -612,7 +569,7 @@ func (l *loader) dispatch(ctx context.Context, sp *Splitter) error {
 			if err != nil {
 				return err
 			}
-			if err := l.exec(ctx, obj, &item{sql: string(stmt), kind: st.kind, line: line, session: l.snapshot()}); err != nil {
+			if err := l.exec(ctx, obj, &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot()}); err != nil {
 				return err
 			}
 		}
@@ -675,421 +632,4 @@ func (l *loader) objConn(ctx context.Context) (*lconn, error) {
 		l.obj = c
 	}
 	return l.obj, nil
-}
-
-// stmtClass says where a statement runs.
-type stmtClass int
-
-const (
-	classOther       stmtClass = iota // waits for everything before it, then runs alone
-	classSession                      // replayed on every connection
-	classData                         // spread over the workers
-	classTable                        // in order on the control connection
-	classDisableKeys                  // like classTable
-	classEnableKeys                   // once the table's data is in
-	classObject                       // after all data, in order
-	classSkip                         // not run
-	classUse                          // not run; checked
-)
-
-// stmtInfo is what classify found out about a statement.
-type stmtInfo struct {
-	class   stmtClass
-	kind    string // for error messages
-	table   string // the table (or, for USE, the database)
-	create  bool   // CREATE TABLE
-	rewrite []byte // the statement to run instead, when not nil
-}
-
-// classify looks at the first words of a statement. views holds the names
-// seen in view statements: mysqldump makes a stand-in table for each view
-// early and drops it just before creating the view, and those table
-// statements must stay in order with the view's.
-func classify(stmt []byte, views map[string]bool) stmtInfo {
-	lx := lexer{b: stmt}
-	other := stmtInfo{class: classOther, kind: "statement"}
-	first := lx.next()
-	if first.kind != tokWord {
-		return other
-	}
-	switch first.upper() {
-	case "SET":
-		t := lx.next()
-		if t.is('@') {
-			if !lx.next().is('@') {
-				return stmtInfo{class: classSession, kind: "session setting"} // a user variable
-			}
-			t = lx.next()
-			if u := t.upper(); u == "SESSION" || u == "LOCAL" {
-				lx.next() // .
-				t = lx.next()
-			}
-		} else if u := t.upper(); u == "SESSION" || u == "LOCAL" {
-			t = lx.next()
-		}
-		switch t.upper() {
-		case "GLOBAL", "PASSWORD", "ROLE", "DEFAULT", "STATEMENT":
-			return other
-		case "SQL_LOG_BIN":
-			// The load sets it itself, where the user may.
-			return stmtInfo{class: classSkip}
-		case "AUTOCOMMIT":
-			// --no-autocommit dumps: each data statement commits on its own
-			// here, so the COMMITs that go with it are dropped too.
-			return stmtInfo{class: classSkip}
-		}
-		return stmtInfo{class: classSession, kind: "session setting"}
-	case "INSERT", "REPLACE":
-		t := lx.next()
-		for t.kind == tokWord {
-			u := t.upper()
-			if u != "LOW_PRIORITY" && u != "DELAYED" && u != "HIGH_PRIORITY" && u != "IGNORE" && u != "INTO" {
-				break
-			}
-			t = lx.next()
-		}
-		name, ok := lx.name(t)
-		if !ok {
-			return other
-		}
-		t = lx.next()
-		if t.is('(') {
-			if !lx.skipParens() {
-				return other
-			}
-			t = lx.next()
-		}
-		if u := t.upper(); u != "VALUES" && u != "VALUE" {
-			// INSERT ... SELECT reads other tables: keep it in order.
-			return other
-		}
-		return stmtInfo{class: classData, kind: "insert into " + quoteName(name), table: name}
-	case "SELECT":
-		// mariadb-dump restores a sequence's position with SELECT SETVAL.
-		if lx.next().upper() == "SETVAL" && lx.next().is('(') {
-			if name, ok := lx.name(lx.next()); ok {
-				return stmtInfo{class: classData, kind: "setval of " + quoteName(name), table: name}
-			}
-		}
-		return other
-	case "LOCK", "UNLOCK":
-		if u := lx.next().upper(); u == "TABLES" || u == "TABLE" {
-			return stmtInfo{class: classSkip}
-		}
-		return other
-	case "COMMIT":
-		return stmtInfo{class: classSkip}
-	case "START":
-		if lx.next().upper() == "TRANSACTION" {
-			return stmtInfo{class: classSkip}
-		}
-		return other
-	case "BEGIN":
-		// BEGIN NOT ATOMIC is a compound statement, not a transaction.
-		if t := lx.next(); t.kind == tokEOF || t.upper() == "WORK" {
-			return stmtInfo{class: classSkip}
-		}
-		return other
-	case "USE":
-		if name, ok := lx.name(lx.next()); ok {
-			return stmtInfo{class: classUse, table: name}
-		}
-		return other
-	case "CREATE", "ALTER", "DROP":
-		return classifyDDL(first.upper(), &lx, stmt, views)
-	}
-	return other
-}
-
-func classifyDDL(verb string, lx *lexer, stmt []byte, views map[string]bool) stmtInfo {
-	other := stmtInfo{class: classOther, kind: "statement"}
-	t := lx.skipDefinition()
-	switch u := t.upper(); u {
-	case "TABLE", "SEQUENCE":
-		t = lx.next()
-		if verb == "DROP" || verb == "CREATE" {
-			t = lx.skipIfExists(t)
-		}
-		name, ok := lx.name(t)
-		if !ok {
-			return other
-		}
-		if verb == "DROP" {
-			if next := lx.next(); next.is(',') {
-				return other
-			}
-		}
-		kind := strings.ToLower(verb) + " " + strings.ToLower(u) + " " + quoteName(name)
-		if views[name] {
-			return stmtInfo{class: classObject, kind: kind}
-		}
-		if verb == "ALTER" {
-			if w := lx.next().upper(); (w == "DISABLE" || w == "ENABLE") && lx.next().upper() == "KEYS" {
-				if w == "DISABLE" {
-					return stmtInfo{class: classDisableKeys, kind: kind, table: name}
-				}
-				return stmtInfo{class: classEnableKeys, kind: kind, table: name}
-			}
-		}
-		return stmtInfo{class: classTable, kind: kind, table: name, create: verb == "CREATE"}
-	case "VIEW":
-		t = lx.skipIfExists(lx.next())
-		for {
-			name, ok := lx.name(t)
-			if !ok {
-				break
-			}
-			views[name] = true
-			if verb != "DROP" {
-				break
-			}
-			if t = lx.next(); !t.is(',') {
-				break
-			}
-			t = lx.next()
-		}
-		return stmtInfo{class: classObject, kind: "view"}
-	case "TRIGGER":
-		return stmtInfo{class: classObject, kind: "trigger"}
-	case "PROCEDURE", "FUNCTION":
-		return stmtInfo{class: classObject, kind: "routine"}
-	case "EVENT":
-		return stmtInfo{class: classObject, kind: "event"}
-	case "DATABASE", "SCHEMA":
-		if verb != "ALTER" {
-			return stmtInfo{class: classSkip}
-		}
-		// Dump programs switch the database's collation around routines
-		// made under another one. The statement names the dumped
-		// database; the load's own is the current one, which ALTER
-		// DATABASE changes when it names none.
-		at := lx.i
-		n := lx.next()
-		if _, ok := lx.name(n); !ok || n.upper() == "CHARACTER" || n.upper() == "COLLATE" || n.upper() == "DEFAULT" || n.upper() == "CHARSET" {
-			return stmtInfo{class: classObject, kind: "database options"}
-		}
-		rewrite := append(append([]byte(nil), stmt[:at]...), stmt[lx.i:]...)
-		return stmtInfo{class: classObject, kind: "database options", rewrite: rewrite}
-	}
-	return other
-}
-
-func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-
-// The kinds of token the lexer returns.
-const (
-	tokEOF = iota
-	tokWord
-	tokIdent  // a backtick-quoted identifier, unquoted
-	tokString // a quoted string, with its quotes
-	tokPunct
-)
-
-type token struct {
-	kind int
-	text []byte
-}
-
-func (t token) upper() string {
-	if t.kind != tokWord {
-		return ""
-	}
-	return strings.ToUpper(string(t.text))
-}
-
-func (t token) is(c byte) bool { return t.kind == tokPunct && t.text[0] == c }
-
-// lexer reads the first tokens of a statement, taking comments as blanks
-// and the markers of conditional comments ("/*!50003", "*/") as nothing,
-// so that "/*!50003 CREATE*/ /*!50017 DEFINER=...*/ /*!50003 TRIGGER" reads
-// as CREATE DEFINER = ... TRIGGER.
-type lexer struct {
-	b []byte
-	i int
-}
-
-func (lx *lexer) next() token {
-	b := lx.b
-	for lx.i < len(b) {
-		c := b[lx.i]
-		switch {
-		case isSpace(c):
-			lx.i++
-		case c == '#' || (c == '-' && lx.i+1 < len(b) && b[lx.i+1] == '-' && (lx.i+2 == len(b) || isCommentDash(b[lx.i+2]))):
-			k := bytes.IndexByte(b[lx.i:], '\n')
-			if k < 0 {
-				lx.i = len(b)
-			} else {
-				lx.i += k + 1
-			}
-		case c == '*' && lx.i+1 < len(b) && b[lx.i+1] == '/':
-			lx.i += 2
-		case c == '/' && lx.i+1 < len(b) && b[lx.i+1] == '*':
-			if cond, _, _ := conditionalVersion(b[lx.i:], true); cond {
-				lx.i += 2
-				if b[lx.i] == 'M' {
-					lx.i++
-				}
-				lx.i++
-				for lx.i < len(b) && b[lx.i] >= '0' && b[lx.i] <= '9' {
-					lx.i++
-				}
-				continue
-			}
-			k := bytes.Index(b[lx.i+2:], []byte("*/"))
-			if k < 0 {
-				lx.i = len(b)
-			} else {
-				lx.i += 2 + k + 2
-			}
-		default:
-			return lx.token()
-		}
-	}
-	return token{kind: tokEOF}
-}
-
-func (lx *lexer) token() token {
-	b := lx.b
-	start := lx.i
-	c := b[start]
-	switch {
-	case isWordByte(c):
-		for lx.i < len(b) && isWordByte(b[lx.i]) {
-			lx.i++
-		}
-		return token{kind: tokWord, text: b[start:lx.i]}
-	case c == '`':
-		var name []byte
-		lx.i++
-		for lx.i < len(b) {
-			k := bytes.IndexByte(b[lx.i:], '`')
-			if k < 0 {
-				lx.i = len(b)
-				break
-			}
-			name = append(name, b[lx.i:lx.i+k]...)
-			lx.i += k + 1
-			if lx.i < len(b) && b[lx.i] == '`' {
-				name = append(name, '`')
-				lx.i++
-				continue
-			}
-			break
-		}
-		return token{kind: tokIdent, text: name}
-	case c == '\'' || c == '"':
-		lx.i++
-		for lx.i < len(b) {
-			switch b[lx.i] {
-			case '\\':
-				lx.i += 2
-				continue
-			case c:
-				lx.i++
-				if lx.i < len(b) && b[lx.i] == c {
-					lx.i++
-					continue
-				}
-				return token{kind: tokString, text: b[start:min(lx.i, len(b))]}
-			}
-			lx.i++
-		}
-		lx.i = min(lx.i, len(b))
-		return token{kind: tokString, text: b[start:]}
-	}
-	lx.i++
-	return token{kind: tokPunct, text: b[start:lx.i]}
-}
-
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c >= 0x80
-}
-
-// name reads a table name starting with t, "t" or "db.t", and returns the
-// table part.
-func (lx *lexer) name(t token) (string, bool) {
-	if t.kind != tokWord && t.kind != tokIdent {
-		return "", false
-	}
-	name := string(t.text)
-	at := lx.i
-	if dot := lx.next(); dot.is('.') {
-		if t2 := lx.next(); t2.kind == tokWord || t2.kind == tokIdent {
-			return string(t2.text), true
-		}
-		return "", false
-	}
-	lx.i = at
-	return name, true
-}
-
-// skipParens skips a parenthesised list after its opening parenthesis.
-func (lx *lexer) skipParens() bool {
-	depth := 1
-	for {
-		t := lx.next()
-		switch {
-		case t.kind == tokEOF:
-			return false
-		case t.is('('):
-			depth++
-		case t.is(')'):
-			if depth--; depth == 0 {
-				return true
-			}
-		}
-	}
-}
-
-// skipIfExists skips "IF [NOT] EXISTS" starting with t and returns the
-// token after it.
-func (lx *lexer) skipIfExists(t token) token {
-	if t.upper() != "IF" {
-		return t
-	}
-	t = lx.next()
-	if t.upper() == "NOT" {
-		t = lx.next()
-	}
-	if t.upper() == "EXISTS" {
-		t = lx.next()
-	}
-	return t
-}
-
-// skipDefinition skips what may stand between CREATE, ALTER or DROP and the
-// kind of object: OR REPLACE, ALGORITHM=..., DEFINER=..., SQL SECURITY ...,
-// TEMPORARY and the like. It returns the token naming the kind.
-func (lx *lexer) skipDefinition() token {
-	for {
-		t := lx.next()
-		switch t.upper() {
-		case "OR":
-			lx.next() // REPLACE
-		case "ALGORITHM":
-			if e := lx.next(); e.is('=') {
-				lx.next()
-			}
-		case "DEFINER":
-			if e := lx.next(); e.is('=') {
-				u := lx.next()
-				at := lx.i
-				switch n := lx.next(); {
-				case n.is('@'):
-					lx.next()
-				case n.is('(') && u.upper() == "CURRENT_USER":
-					lx.next() // )
-				default:
-					lx.i = at
-				}
-			}
-		case "SQL":
-			lx.next() // SECURITY
-			lx.next() // DEFINER or INVOKER
-		case "ONLINE", "OFFLINE", "IGNORE", "AGGREGATE", "DEFINITIONS":
-		default:
-			return t
-		}
-	}
 }

@@ -1,0 +1,123 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/backupd/backupd/internal/mariadb"
+)
+
+// Loader runs the SQL text of a dump against the database conn names
+// (conn.Database). It returns when the load has finished or failed. It reads
+// r to its end on success, and fails when reading r fails, so that a
+// corrupt stream never counts as loaded.
+type Loader interface {
+	Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error
+}
+
+var (
+	_ Loader = Client{}
+	_ Loader = Parallel{}
+)
+
+// Parallel loads the dump over several connections with Load: tables and
+// their data in parallel, views, triggers, routines and events after all
+// data.
+type Parallel struct {
+	Parallel int // connections for data; 0 means the number of CPUs, at least 2
+	Log      *slog.Logger
+}
+
+// Load runs Load into conn.Database.
+func (l Parallel) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error {
+	_, err := Load(ctx, r, conn, Options{Parallel: l.Parallel, Log: l.Log})
+	return err
+}
+
+// Client pipes the SQL into the mariadb (or mysql) command-line client, one
+// connection, stopping at the first error. It starts the client through
+// mariadb.Conn.Command (option file, filtered environment). --binary-mode
+// keeps the client from interpreting its own commands (such as \! shell)
+// inside the dump.
+type Client struct {
+	Program string // path or name of the client; "" finds mariadb, else mysql
+	TempDir string // for the option file; "" is the system default
+	Log     *slog.Logger
+}
+
+// Load runs the client on conn.Database and feeds it r. A client that
+// failed is a *mariadb.ToolError.
+func (l Client) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error {
+	prog := l.Program
+	if prog == "" {
+		p, err := mariadb.FindTool("mariadb", "mysql")
+		if err != nil {
+			return fmt.Errorf("find database client: %w", err)
+		}
+		prog = p
+	}
+	if conn.Database == "" {
+		return errors.New("load: no database named")
+	}
+	cmd, err := conn.Command(ctx, l.TempDir, prog,
+		"--default-character-set=utf8mb4",
+		"--binary-mode",
+		// The client's own limit (16 MiB by default) must not be the one
+		// that stops a long extended INSERT; the server's still applies.
+		"--max-allowed-packet=1G",
+		"--", conn.Database,
+	)
+	if err != nil {
+		return err
+	}
+	defer cmd.Close()
+	stdin, err := cmd.Cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if l.Log != nil {
+		l.Log.Debug("starting database client", "program", prog, "conn", conn.String())
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	src := &readErrReader{r: r}
+	_, copyErr := io.CopyBuffer(stdin, src, make([]byte, 256<<10))
+	if src.err != nil {
+		// The dump is bad: make sure the client does not take a cut-off
+		// stream for the whole dump.
+		_ = cmd.Cmd.Process.Kill()
+	}
+	_ = stdin.Close()
+	waitErr := cmd.Wait()
+
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("load cancelled: %w", context.Cause(ctx))
+	case src.err != nil:
+		return fmt.Errorf("read dump: %w", src.err)
+	case waitErr != nil:
+		return waitErr
+	case copyErr != nil:
+		return fmt.Errorf("%s stopped reading the dump: %w", cmd.Name, copyErr)
+	}
+	return nil
+}
+
+// readErrReader remembers the error its reader returned, so that a failed
+// source can be told from a client that stopped reading.
+type readErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		e.err = err
+	}
+	return n, err
+}
