@@ -1,19 +1,20 @@
 package fakedrive
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/oauth2/jws"
 )
 
 // account is a service account the fake knows.
@@ -140,19 +141,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	assertion := r.PostForm.Get("assertion")
-	claims, err := jws.Decode(assertion)
+	jwt, err := parseJWT(assertion)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, tokenError{"invalid_grant", "Invalid JWT: malformed assertion."})
 		return
 	}
 	s.mu.Lock()
+	claims := jwt.claims
 	a := s.accounts[claims.Iss]
 	s.mu.Unlock()
 	switch {
 	case a == nil || a.disabled:
 		writeJSON(w, http.StatusBadRequest, tokenError{"invalid_grant", "Invalid grant: account not found"})
 		return
-	case jws.Verify(assertion, a.key) != nil || headerKeyID(assertion) != a.keyID:
+	case jwt.verify(a.key) != nil || jwt.header.KeyID != a.keyID:
 		writeJSON(w, http.StatusBadRequest, tokenError{"invalid_grant", "Invalid JWT Signature."})
 		return
 	case claims.Aud != s.tokenURI:
@@ -174,20 +176,54 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": 3599, "token_type": "Bearer"})
 }
 
-func headerKeyID(assertion string) string {
-	h, _, ok := strings.Cut(assertion, ".")
-	if !ok {
-		return ""
+// jwt is a JSON Web Token as Google's token endpoint reads one: an RS256
+// signed header and claim set.
+type jwt struct {
+	header struct {
+		Alg   string `json:"alg"`
+		KeyID string `json:"kid"`
 	}
-	b, err := base64.RawURLEncoding.DecodeString(h)
+	claims struct {
+		Iss   string `json:"iss"`
+		Scope string `json:"scope"`
+		Aud   string `json:"aud"`
+		Exp   int64  `json:"exp"`
+		Iat   int64  `json:"iat"`
+	}
+	signed    string // header.claims, as sent
+	signature []byte
+}
+
+func parseJWT(s string) (*jwt, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("jwt: want three parts")
+	}
+	t := &jwt{signed: parts[0] + "." + parts[1]}
+	for i, v := range []any{&t.header, &t.claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return nil, err
+		}
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
-		return ""
+		return nil, err
 	}
-	var hdr jws.Header
-	if json.Unmarshal(b, &hdr) != nil {
-		return ""
+	t.signature = sig
+	return t, nil
+}
+
+// verify checks the RS256 signature with key.
+func (t *jwt) verify(key *rsa.PublicKey) error {
+	if t.header.Alg != "RS256" {
+		return errors.New("jwt: not RS256")
 	}
-	return hdr.KeyID
+	sum := sha256.Sum256([]byte(t.signed))
+	return rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], t.signature)
 }
 
 // caller returns the account a request's bearer token was issued to.
