@@ -39,6 +39,7 @@ var testOnly = map[string]bool{
 	"internal/flytest":     true,
 	"internal/testdb":      true,
 	"internal/layers":      true,
+	"internal/testreport":  true,
 }
 
 func goList(t *testing.T, args ...string) []string {
