@@ -49,7 +49,7 @@ type Parser struct {
 	prog   Program
 	k      *kong.Kong
 	envs   map[*kong.Value][]string // the `env` tags, taken over from kong
-	long   map[string]bool          // every long flag name
+	long   map[string]bool          // every long flag name -> it takes a value
 	getenv func(string) string
 
 	// From the last Parse.
@@ -81,6 +81,9 @@ func NewParser(prog Program) (*Parser, error) {
 		kong.Writers(p.prog.Stdout, io.Discard),
 		kong.Exit(func(int) {}), // nothing in kong may end the process
 		kong.NoDefaultHelp(),    // HelpFlag stops with ErrHelp instead
+		// As the Go flag package did, a flag that takes a value takes the
+		// next argument even when it starts with a dash ("--keep -3").
+		kong.WithHyphenPrefixedParameters(true),
 		kong.ValueFormatter(p.formatValue),
 		kong.ConfigureHelp(kong.HelpOptions{WrapUpperBound: 100, Compact: true}),
 		kong.Resolvers(kong.ResolverFunc(p.resolve)),
@@ -103,9 +106,9 @@ func (p *Parser) takeOver(n *kong.Node) {
 			p.envs[f.Value] = append([]string(nil), f.Tag.Envs...)
 			f.Envs, f.Tag.Envs = nil, nil
 		}
-		p.long[f.Name] = true
+		p.long[f.Name] = !f.IsBool()
 		for _, a := range f.Aliases {
-			p.long[a] = true
+			p.long[a] = !f.IsBool()
 		}
 		if f.Tag.PlaceHolder == "" {
 			f.PlaceHolder = typeName(f.Target.Type())
@@ -207,20 +210,23 @@ func (p *Parser) Parse(args []string) (*kong.Context, error) {
 
 // normalize turns the single-dash long flags the Go flag package accepted
 // ("-remote x", "-debug") into kong's "--remote x", so that scripts
-// written against earlier versions keep working.
+// written against earlier versions keep working. The value of a flag that
+// takes one is left alone, even when it starts with a dash.
 func (p *Parser) normalize(args []string) []string {
 	out := make([]string, 0, len(args))
+	value := false // args[i] is the value of the flag before it
 	for i, a := range args {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
-			name, _, _ := strings.Cut(a[1:], "=")
-			if len(name) > 1 && p.long[name] {
+		if !value && len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			if name, _, _ := strings.Cut(a[1:], "="); len(name) > 1 {
 				a = "-" + a
 			}
 		}
 		out = append(out, a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		value = !value && strings.HasPrefix(a, "--") && !hasValue && p.long[name]
 	}
 	return out
 }
