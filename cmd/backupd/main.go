@@ -98,7 +98,7 @@ func (a *app) main(args []string) int {
 	var grammar commands
 	parser, err := cli.NewParser(cli.Program{
 		Name:        "backupd",
-		Description: "Hourly MariaDB backups into a Google Shared Drive folder or any rclone remote. Flags win over the environment.",
+		Description: "Hourly MariaDB backups into a Google Shared Drive folder or any rclone remote. Flags win over the environment. Run \"backupd help CMD\" for the flags of a command.",
 		Grammar:     &grammar,
 		Getenv:      a.getenv,
 		Stdout:      a.stdout,
