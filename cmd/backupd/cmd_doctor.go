@@ -7,18 +7,17 @@ import (
 	"github.com/backupd/backupd/internal/cli"
 )
 
-// runDoctor checks the configuration without taking a backup, one line per
-// check; it fails when any check failed.
-func runDoctor(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("doctor", a.getenv)
-	common := cli.AddCommon(set)
-	debug := set.Bool("debug", "log debugging detail")
-	if err := a.parse(set, args); err != nil {
-		return err
-	}
-	log := cli.NewLogger(a.stderr, *debug)
+// doctorCmd checks the configuration without taking a backup, one line
+// per check; it fails when any check failed.
+type doctorCmd struct {
+	Common cli.Common `embed:""`
+	Debug  bool       `help:"log debugging detail"`
+}
+
+func (c *doctorCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	log := cli.NewLogger(a.stderr, c.Debug)
 	failed := 0
-	cli.Doctor(ctx, common, log, func(c cli.Check) {
+	cli.Doctor(ctx, p, &c.Common, log, func(c cli.Check) {
 		fmt.Fprintln(a.stdout, c)
 		if c.Status == cli.Fail {
 			failed++

@@ -38,37 +38,34 @@ func newListItem(b catalog.Backup) listItem {
 	return it
 }
 
-func runList(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("list", a.getenv)
-	common := cli.AddCommon(set)
-	asJSON := set.Bool("json", "print a JSON array of the backups")
-	partials := set.Bool("partials", "with --json, also list unfinished uploads (marked \"partial\": true)")
-	debug := set.Bool("debug", "log debugging detail")
-	if err := a.parse(set, args); err != nil {
+// listCmd lists the backups, newest first.
+type listCmd struct {
+	Remote   cli.RemoteFlags `embed:""`
+	JSON     bool            `name:"json" help:"print a JSON array of the backups"`
+	Partials bool            `help:"with --json, also list unfinished uploads (marked \"partial\": true)"`
+	Debug    bool            `help:"log debugging detail"`
+}
+
+func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	st := c.Remote.Resolve(p)
+	if err := p.Err(); err != nil {
 		return err
 	}
-	if set.FS.NArg() > 0 {
-		return cli.Usagef("unexpected arguments: %q", set.FS.Args())
-	}
-	st, err := common.Remote()
-	if err != nil {
-		return err
-	}
-	store, l, err := listBackups(ctx, st, cli.NewLogger(a.stderr, *debug))
+	store, l, err := listBackups(ctx, st, cli.NewLogger(a.stderr, c.Debug))
 	if err != nil {
 		return err
 	}
 	slices.Reverse(l.Backups)
 	slices.Reverse(l.Partials)
 
-	if *asJSON {
+	if c.JSON {
 		// Unfinished uploads stay out unless asked for, so that the first
 		// element is always the newest complete backup.
 		items := make([]listItem, 0, len(l.Backups))
 		for _, b := range l.Backups {
 			items = append(items, newListItem(b))
 		}
-		if *partials {
+		if c.Partials {
 			for _, b := range l.Partials {
 				items = append(items, newListItem(b))
 			}

@@ -11,25 +11,27 @@ import (
 	"github.com/backupd/backupd/pkg/dump"
 )
 
-func runNow(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("now", a.getenv)
-	common := cli.AddCommon(set)
-	ret := addRetention(set)
-	locking := addLockFlags(set, true)
-	debug := set.Bool("debug", "log debugging detail")
-	if err := a.parse(set, args); err != nil {
+// nowCmd takes one backup in the foreground.
+type nowCmd struct {
+	Common    cli.Common     `embed:""`
+	Retention retentionFlags `embed:""`
+	Lock      lockFlags      `embed:""`
+	Wait      time.Duration  `help:"if another backup holds the lock, wait up to this long (e.g. 10m) instead of failing at once" env:"BACKUPD_LOCK_WAIT"`
+	Debug     bool           `help:"log debugging detail"`
+}
+
+func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	policy := c.Retention.policy(p)
+	st := c.Common.Resolve(p)
+	lockPath := c.Lock.path(p)
+	if c.Wait < 0 {
+		p.Invalid("wait", c.Wait, "want a duration of 0 or more")
+	}
+	if err := p.Err(); err != nil {
 		return err
 	}
-	policy, err := ret.policy()
-	if err != nil {
-		return err
-	}
-	st, err := common.Resolve(true)
-	if err != nil {
-		return err
-	}
-	log := cli.NewLogger(a.stderr, *debug)
-	held, err := locking.acquire(ctx, log, "backupd now")
+	log := cli.NewLogger(a.stderr, c.Debug)
+	held, err := acquire(ctx, log, lockPath, "backupd now", c.Wait)
 	if err != nil {
 		return err
 	}

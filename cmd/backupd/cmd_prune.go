@@ -3,33 +3,28 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
 )
 
-func runPrune(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("prune", a.getenv)
-	common := cli.AddCommon(set)
-	ret := addRetention(set)
-	dryRun := set.Bool("dry-run", "print what would be deleted and why; delete nothing")
-	verbose := set.Bool("v", "also print what is kept and why")
-	debug := set.Bool("debug", "log debugging detail")
-	if err := a.parse(set, args); err != nil {
+// pruneCmd applies the retention policy now.
+type pruneCmd struct {
+	Remote    cli.RemoteFlags `embed:""`
+	Retention retentionFlags  `embed:""`
+	DryRun    bool            `help:"print what would be deleted and why; delete nothing"`
+	Verbose   bool            `name:"v" short:"v" help:"also print what is kept and why"`
+	Debug     bool            `help:"log debugging detail"`
+}
+
+func (c *pruneCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	policy := c.Retention.policy(p)
+	st := c.Remote.Resolve(p)
+	if err := p.Err(); err != nil {
 		return err
 	}
-	if set.FS.NArg() > 0 {
-		return cli.Usagef("unexpected arguments: %q", set.FS.Args())
-	}
-	policy, err := ret.policy()
-	if err != nil {
-		return err
-	}
-	st, err := common.Remote()
-	if err != nil {
-		return err
-	}
-	log := cli.NewLogger(a.stderr, *debug)
+	log := cli.NewLogger(a.stderr, c.Debug)
 	store, err := cli.OpenStore(ctx, st, log)
 	if err != nil {
 		return err
@@ -38,18 +33,64 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	rep, err := backup.Prune(ctx, store, backup.PruneOptions{
 		Codec:  st.Codec(),
 		Policy: policy,
-		DryRun: *dryRun,
-		Log:    quieter(log, *debug),
+		DryRun: c.DryRun,
+		Log:    cli.Quieter(log, c.Debug),
 	})
-	printPrune(a.stdout, rep, *verbose)
+	printPrune(a.stdout, rep, c.Verbose)
 	switch {
 	case len(rep.Plan.Keep)+len(rep.Plan.Delete)+len(rep.Plan.Foreign) > 0:
 		fmt.Fprintln(a.stdout, pruneSummary(rep))
 	case err == nil:
 		fmt.Fprintln(a.stdout, "no backups: nothing to do")
 	}
-	if err == nil && *dryRun {
+	if err == nil && c.DryRun {
 		fmt.Fprintln(a.stdout, "dry run: nothing was deleted")
 	}
 	return err
+}
+
+// pruneSummary is one line about a prune: what stays and what went.
+func pruneSummary(rep backup.PruneReport) string {
+	verb := "deleted"
+	if rep.DryRun {
+		verb = "would delete"
+	}
+	s := fmt.Sprintf("kept %d %s, %s %d", rep.Plan.Complete(), plural(rep.Plan.Complete(), "backup"), verb, len(rep.Deleted))
+	if n := len(rep.Failed); n > 0 {
+		s += fmt.Sprintf(", %d could not be deleted", n)
+	}
+	if n := len(rep.Plan.Keep) - rep.Plan.Complete(); n > 0 {
+		s += fmt.Sprintf(", %d unfinished %s left alone", n, plural(n, "upload"))
+	}
+	if n := len(rep.Plan.Foreign); n > 0 {
+		s += fmt.Sprintf(", %d other %s not touched", n, plural(n, "file"))
+	}
+	return s
+}
+
+// printPrune writes a prune's decisions: what went (or would go) and why,
+// what failed, and with verbose what stays and why.
+func printPrune(w io.Writer, rep backup.PruneReport, verbose bool) {
+	if verbose {
+		for _, d := range rep.Plan.Keep {
+			fmt.Fprintf(w, "keep          %s  %s\n", d.Backup.Name, d.Reason)
+		}
+	}
+	verb := "deleted     "
+	if rep.DryRun {
+		verb = "would delete"
+	}
+	for _, d := range rep.Deleted {
+		fmt.Fprintf(w, "%s  %s  %s\n", verb, d.Backup.Name, d.Reason)
+	}
+	for _, f := range rep.Failed {
+		fmt.Fprintf(w, "NOT DELETED   %s  %v\n", f.Backup.Name, f.Err)
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

@@ -15,54 +15,43 @@ const tokenEnv = "FLY_YESTERDAY_RESTART_TOKEN"
 
 // refreshFlags are the settings of the yesterday refresh.
 type refreshFlags struct {
-	set      *cli.Set
-	app, api *cli.Setting
-}
-
-func addRefreshFlags(set *cli.Set) *refreshFlags {
-	return &refreshFlags{
-		set: set,
-		app: set.String("refresh-app", []string{"BACKUPD_REFRESH_APP"}, "",
-			"Fly app whose machines are restarted to reload a fresh snapshot (the token comes from env "+tokenEnv+")"),
-		api: set.String("fly-api", []string{"FLY_API_URL"}, fly.DefaultAPI, "Fly Machines API base URL; default "+fly.DefaultAPI),
-	}
+	RefreshApp string `help:"Fly app whose machines are restarted to reload a fresh snapshot; the token comes from FLY_YESTERDAY_RESTART_TOKEN" env:"BACKUPD_REFRESH_APP"`
+	FlyAPI     string `name:"fly-api" help:"Fly Machines API base URL" default:"${fly_api}" env:"FLY_API_URL"`
 }
 
 // client returns the Machines API client and app, or a nil client when no
-// app is configured. An app without a token, or a malformed API URL, is a
-// usage error.
-func (r *refreshFlags) client() (*fly.Client, string, error) {
-	app := r.set.Get(r.app)
-	if app == "" {
-		return nil, "", nil
+// app is configured. An app without a token, or a malformed API URL, is
+// recorded in p.
+func (r *refreshFlags) client(p *cli.Problems) (*fly.Client, string) {
+	if r.RefreshApp == "" {
+		return nil, ""
 	}
-	token := r.set.Getenv(tokenEnv)
+	token := p.Getenv(tokenEnv)
 	if token == "" {
-		return nil, "", cli.Usagef("%s is set but %s is not: the refresh needs the Machines API token", r.app.Name(), tokenEnv)
+		p.Addf("%s is set but %s is not: the refresh needs the Machines API token", p.Name("refresh-app"), tokenEnv)
 	}
-	api, src := r.set.Value(r.api)
-	u, err := url.Parse(api)
+	u, err := url.Parse(r.FlyAPI)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", cli.Usagef("invalid fly-api=%q from %s: want an http or https URL", api, src)
+		p.Invalid("fly-api", r.FlyAPI, "want an http or https URL")
 	}
-	return &fly.Client{API: api, Token: token}, app, nil
+	return &fly.Client{API: r.FlyAPI, Token: token}, r.RefreshApp
 }
 
-func runRefresh(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("refresh", a.getenv)
-	flags := addRefreshFlags(set)
-	debug := set.Bool("debug", "log debugging detail")
-	if err := a.parse(set, args); err != nil {
-		return err
-	}
-	client, app, err := flags.client()
-	if err != nil {
-		return err
-	}
+// refreshCmd restarts the yesterday app's machines once.
+type refreshCmd struct {
+	Refresh refreshFlags `embed:""`
+	Debug   bool         `help:"log debugging detail"`
+}
+
+func (c *refreshCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	client, app := c.Refresh.client(p)
 	if client == nil {
-		return cli.Usagef("missing app to refresh: set %s", flags.app.Name())
+		p.Missing("refresh-app", "app to refresh")
 	}
-	client.Log = cli.NewLogger(a.stderr, *debug)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	client.Log = cli.NewLogger(a.stderr, c.Debug)
 	restarted, err := client.RestartAll(ctx, app)
 	for _, id := range restarted {
 		fmt.Fprintf(a.stdout, "restarted machine %s\n", id)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,77 +18,54 @@ const (
 	defaultListen          = "127.0.0.1:9187"
 )
 
-func runServe(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("serve", a.getenv)
-	common := cli.AddCommon(set)
-	ret := addRetention(set)
-	locking := addLockFlags(set, false)
-	refresh := addRefreshFlags(set)
-	schedule := set.String("schedule", []string{"BACKUPD_SCHEDULE"}, defaultSchedule,
-		"when to take backups: 5 cron fields (minute hour day-of-month month day-of-week), UTC; default \""+defaultSchedule+"\"")
-	refreshSchedule := set.String("refresh-schedule", []string{"BACKUPD_REFRESH_SCHEDULE"}, defaultRefreshSchedule,
-		"when to refresh the yesterday app: 5 cron fields, UTC; default \""+defaultRefreshSchedule+"\"")
-	grace := set.String("shutdown-grace", []string{"BACKUPD_SHUTDOWN_GRACE"}, daemon.DefaultGrace.String(),
-		"on SIGTERM or SIGINT, how long a running backup may go on before it is cancelled; default "+daemon.DefaultGrace.String())
-	listen := set.String("listen", []string{"BACKUPD_LISTEN"}, defaultListen,
-		`address serving /healthz and /metrics, default `+defaultListen+`; "" or "off" serves nothing`)
-	pingURL := set.String("ping-url", []string{"BACKUPD_PING_URL"}, "",
-		"heartbeat URL (healthchecks.io style): <url>/start, <url> on success, <url>/fail")
-	atStart := set.Bool("backup-at-start", "also take a backup as soon as serve starts (env "+atStartEnv+"=true)")
-	debug := set.Bool("debug", "log debugging detail")
-	if err := a.parse(set, args); err != nil {
-		return err
-	}
+// serveCmd is the daemon.
+type serveCmd struct {
+	Common          cli.Common     `embed:""`
+	Retention       retentionFlags `embed:""`
+	Lock            lockFlags      `embed:""`
+	Refresh         refreshFlags   `embed:""`
+	Schedule        string         `help:"when to take backups: 5 cron fields (minute hour day-of-month month day-of-week), UTC" default:"${schedule}" env:"BACKUPD_SCHEDULE"`
+	RefreshSchedule string         `help:"when to refresh the yesterday app: 5 cron fields, UTC" default:"${refresh_schedule}" env:"BACKUPD_REFRESH_SCHEDULE"`
+	ShutdownGrace   time.Duration  `help:"on SIGTERM or SIGINT, how long a running backup may go on before it is cancelled" default:"${grace}" env:"BACKUPD_SHUTDOWN_GRACE"`
+	Listen          string         `help:"address serving /healthz and /metrics; \"\" or \"off\" serves nothing" default:"${listen}" env:"BACKUPD_LISTEN"`
+	PingURL         string         `name:"ping-url" help:"heartbeat URL (healthchecks.io style): <url>/start, <url> on success, <url>/fail" env:"BACKUPD_PING_URL"`
+	BackupAtStart   bool           `help:"also take a backup as soon as serve starts" env:"BACKUPD_BACKUP_AT_START"`
+	Debug           bool           `help:"log debugging detail"`
+}
 
-	policy, err := ret.policy()
-	if err != nil {
-		return err
-	}
-	st, err := common.Resolve(true)
-	if err != nil {
-		return err
-	}
+func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	policy := c.Retention.policy(p)
+	st := c.Common.Resolve(p)
+	lockPath := c.Lock.path(p)
 	now := time.Now()
-	cfg := daemon.Config{}
-	if cfg.Schedule, err = parseSchedule(set, schedule, now); err != nil {
-		return err
+	cfg := daemon.Config{Grace: c.ShutdownGrace, Listen: c.Listen, BackupAtStart: c.BackupAtStart}
+	cfg.Schedule = parseSchedule(p, "schedule", c.Schedule, now)
+	if c.ShutdownGrace < 0 {
+		p.Invalid("shutdown-grace", c.ShutdownGrace, "want a duration of 0 or more")
 	}
-	lockPath, err := locking.path()
-	if err != nil {
-		return err
-	}
-	if cfg.Grace, err = set.Duration(grace); err != nil {
-		return err
-	}
-	cfg.Listen = set.Get(listen)
 	if strings.EqualFold(cfg.Listen, "off") {
 		cfg.Listen = ""
 	}
-	if cfg.BackupAtStart, err = boolOrEnv(set, "backup-at-start", *atStart, atStartEnv); err != nil {
-		return err
-	}
-	if u, src := set.Value(pingURL); u != "" {
-		if err := daemon.ParsePingURL(u); err != nil {
-			return cli.Usagef("invalid ping URL from %s: %v", src, err)
+	if c.PingURL != "" {
+		if err := daemon.ParsePingURL(c.PingURL); err != nil {
+			p.Addf("invalid ping URL from %s: %v", p.Source("ping-url"), err)
 		}
-		cfg.Ping = &daemon.Pinger{URL: u}
+		cfg.Ping = &daemon.Pinger{URL: c.PingURL}
 	}
-	client, app, err := refresh.client()
-	if err != nil {
-		return err
-	}
+	client, app := c.Refresh.client(p)
 	if client != nil {
-		if cfg.RefreshSchedule, err = parseSchedule(set, refreshSchedule, now); err != nil {
-			return err
-		}
+		cfg.RefreshSchedule = parseSchedule(p, "refresh-schedule", c.RefreshSchedule, now)
+	}
+	if err := p.Err(); err != nil {
+		return err
 	}
 
-	log := cli.NewLogger(a.stderr, *debug)
+	log := cli.NewLogger(a.stderr, c.Debug)
 	if cfg.Ping != nil {
 		cfg.Ping.Log = log.With("component", "ping")
 	}
-	if client == nil && a.getenv(tokenEnv) != "" {
-		log.Info("refresh job off: " + tokenEnv + " is set but no app is named (" + refresh.app.Name() + ")")
+	if client == nil && p.Getenv(tokenEnv) != "" {
+		log.Info("refresh job off: " + tokenEnv + " is set but no app is named (" + p.Name("refresh-app") + ")")
 	}
 	// The store outlives the signal: a backup still running at SIGTERM
 	// keeps its remote (and its credentials) through the grace period.
@@ -145,34 +120,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	return d.Run(ctx)
 }
 
-const atStartEnv = "BACKUPD_BACKUP_AT_START"
-
-// boolOrEnv is a boolean flag that falls back to an environment variable
-// when the flag is not given.
-func boolOrEnv(set *cli.Set, name string, val bool, env string) (bool, error) {
-	given := false
-	set.FS.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	if given {
-		return val, nil
-	}
-	v := set.Getenv(env)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
+// parseSchedule reads a cron setting, recording a bad expression in p.
+func parseSchedule(p *cli.Problems, flag, value string, now time.Time) daemon.Schedule {
+	sched, err := daemon.ParseSchedule(value, now)
 	if err != nil {
-		return false, cli.Usagef("invalid %s=%q: want true or false", env, v)
+		p.Addf("invalid %s from %s: %v", flag, p.Source(flag), err)
 	}
-	return b, nil
-}
-
-// parseSchedule reads a cron setting, turning a bad expression into a
-// usage error that names the setting.
-func parseSchedule(set *cli.Set, s *cli.Setting, now time.Time) (daemon.Schedule, error) {
-	v, src := set.Value(s)
-	sched, err := daemon.ParseSchedule(v, now)
-	if err != nil {
-		return daemon.Schedule{}, cli.Usagef("invalid %s from %s: %v", s.Flag, src, err)
-	}
-	return sched, nil
+	return sched
 }

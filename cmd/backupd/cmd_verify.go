@@ -16,46 +16,31 @@ import (
 	"github.com/backupd/backupd/pkg/storage"
 )
 
-func runVerify(ctx context.Context, a *app, args []string) error {
-	set := cli.NewSet("verify", a.getenv)
-	common := cli.AddCommon(set)
-	debug := set.Bool("debug", "log debugging detail")
-	// The name may come before or after the flags.
-	var names []string
-	for rest := args; ; {
-		if err := a.parse(set, rest); err != nil {
-			return err
-		}
-		if set.FS.NArg() == 0 {
-			break
-		}
-		names = append(names, set.FS.Arg(0))
-		rest = set.FS.Args()[1:]
-	}
-	if len(names) > 1 {
-		return cli.Usagef("verify takes at most one backup name, got %q", names)
-	}
-	var name string
-	if len(names) == 1 {
-		name = names[0]
-	}
-	st, err := common.Remote()
-	if err != nil {
+// verifyCmd checks one backup end to end without writing it anywhere.
+type verifyCmd struct {
+	Remote cli.RemoteFlags `embed:""`
+	Debug  bool            `help:"log debugging detail"`
+	Name   string          `arg:"" optional:"" help:"the backup to check (a file name); default the newest"`
+}
+
+func (c *verifyCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
+	st := c.Remote.Resolve(p)
+	if err := p.Err(); err != nil {
 		return err
 	}
-	log := cli.NewLogger(a.stderr, *debug)
+	log := cli.NewLogger(a.stderr, c.Debug)
 	store, l, err := listBackups(ctx, st, log)
 	if err != nil {
 		return err
 	}
-	b, err := findBackup(l, name, store.String())
+	b, err := findBackup(l, c.Name, store.String())
 	if err != nil {
 		return err
 	}
 
 	rc, err := store.Open(ctx, b.Name)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%w named %s in %s: it was deleted while verifying", errNoBackup, b.Name, store)
+		return fmt.Errorf("%w named %s in %s: it was deleted while verifying", cli.ErrNoBackup, b.Name, store)
 	}
 	if err != nil {
 		return err
@@ -81,11 +66,11 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 }
 
 // findBackup picks the named complete backup, or the newest when name is
-// empty; it returns an error wrapping errNoBackup when there is none.
+// empty; it returns an error wrapping cli.ErrNoBackup when there is none.
 func findBackup(l catalog.Listing, name, remote string) (catalog.Backup, error) {
 	if name == "" {
 		if len(l.Backups) == 0 {
-			return catalog.Backup{}, fmt.Errorf("%w in %s", errNoBackup, remote)
+			return catalog.Backup{}, fmt.Errorf("%w in %s", cli.ErrNoBackup, remote)
 		}
 		return l.Backups[len(l.Backups)-1], nil
 	}
@@ -96,10 +81,10 @@ func findBackup(l catalog.Listing, name, remote string) (catalog.Backup, error) 
 	}
 	for _, b := range l.Partials {
 		if b.Name == name {
-			return catalog.Backup{}, fmt.Errorf("%w named %s in %s: it is an unfinished upload", errNoBackup, name, remote)
+			return catalog.Backup{}, fmt.Errorf("%w named %s in %s: it is an unfinished upload", cli.ErrNoBackup, name, remote)
 		}
 	}
-	return catalog.Backup{}, fmt.Errorf("%w named %q in %s (run \"backupd list\" for the names)", errNoBackup, name, remote)
+	return catalog.Backup{}, fmt.Errorf("%w named %q in %s (run \"backupd list\" for the names)", cli.ErrNoBackup, name, remote)
 }
 
 // verdict prints what the check found about b and returns the problems,

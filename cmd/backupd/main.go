@@ -8,44 +8,83 @@
 //	backupd verify     check a backup end to end without writing it anywhere
 //	backupd refresh    restart the yesterday app's machines once
 //	backupd doctor     check the configuration without taking a backup
+//	backupd version    print the version and VCS revision
 //
 // Settings come from flags or the environment the old scripts used; flags
-// win. Run "backupd help" for the commands and "backupd CMD -h" for flags.
+// win. Run "backupd help" for the commands and "backupd help CMD" (or
+// "backupd CMD --help") for a command's flags, their types, defaults and
+// environment variables.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/pkg/daemon"
+	"github.com/backupd/backupd/pkg/fly"
 	"github.com/backupd/backupd/pkg/lock"
+	"github.com/backupd/backupd/pkg/retention"
 )
 
 // app is what every command gets from main.
 type app struct {
 	stdout, stderr *os.File
 	getenv         func(string) string
+	buildInfo      func() (*debug.BuildInfo, bool) // nil: debug.ReadBuildInfo
+	parser         *cli.Parser
 }
 
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, a *app, args []string) error
+// commands is backupd's command line: each command with the flags it uses.
+type commands struct {
+	Help    cli.HelpFlag `short:"h" help:"show help: the commands, or after a command its flags"`
+	Now     nowCmd       `cmd:"" help:"take one backup now, in the foreground"`
+	Serve   serveCmd     `cmd:"" help:"run the daemon: scheduled backups, retention, refresh, health, metrics"`
+	Prune   pruneCmd     `cmd:"" help:"delete the backups the retention policy no longer keeps"`
+	List    listCmd      `cmd:"" help:"list the backups, newest first"`
+	Verify  verifyCmd    `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
+	Refresh refreshCmd   `cmd:"" help:"restart the yesterday app's machines now"`
+	Doctor  doctorCmd    `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
+	Version versionCmd   `cmd:"" help:"print the version and VCS revision"`
+	HelpCmd helpCmd      `cmd:"" name:"help" help:"show the commands, or one command's flags"`
 }
 
-var commands = []command{
-	{"now", "take one backup now, in the foreground", runNow},
-	{"serve", "run the daemon: scheduled backups, retention, refresh, health, metrics", runServe},
-	{"prune", "delete the backups the retention policy no longer keeps", runPrune},
-	{"list", "list the backups, newest first", runList},
-	{"verify", "download a backup and check its checksum, compression and trailer", runVerify},
-	{"refresh", "restart the yesterday app's machines now", runRefresh},
-	{"doctor", "check the configuration (Drive, credentials, database) without taking a backup", runDoctor},
+// runner is a command: it runs with its flags parsed, resolving the
+// settings that need more than a parse through p.
+type runner interface {
+	run(ctx context.Context, a *app, p *cli.Problems) error
+}
+
+var (
+	_ runner = (*nowCmd)(nil)
+	_ runner = (*serveCmd)(nil)
+	_ runner = (*pruneCmd)(nil)
+	_ runner = (*listCmd)(nil)
+	_ runner = (*verifyCmd)(nil)
+	_ runner = (*refreshCmd)(nil)
+	_ runner = (*doctorCmd)(nil)
+	_ runner = (*versionCmd)(nil)
+	_ runner = (*helpCmd)(nil)
+)
+
+// vars are the defaults the grammar's tags name as ${name}.
+var vars = kong.Vars{
+	"lock_file":        lock.DefaultPath,
+	"keep":             strconv.Itoa(retention.DefaultKeep),
+	"grace":            daemon.DefaultGrace.String(),
+	"fly_api":          fly.DefaultAPI,
+	"schedule":         defaultSchedule,
+	"refresh_schedule": defaultRefreshSchedule,
+	"listen":           defaultListen,
 }
 
 func main() {
@@ -56,58 +95,56 @@ func main() {
 func (a *app) main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		a.usage(a.stdout)
-		if len(args) == 0 {
+	var grammar commands
+	parser, err := cli.NewParser(cli.Program{
+		Name:        "backupd",
+		Description: "Hourly MariaDB backups into a Google Shared Drive folder or any rclone remote. Flags win over the environment. Run \"backupd help CMD\" for the flags of a command.",
+		Grammar:     &grammar,
+		Getenv:      a.getenv,
+		Stdout:      a.stdout,
+		BuildInfo:   a.buildInfo,
+		Vars:        vars,
+	})
+	if err != nil {
+		return cli.Exit(a.stderr, "backupd", err)
+	}
+	a.parser = parser
+	if len(args) == 0 {
+		parser.PrintHelp()
+		return cli.ExitUsage
+	}
+	prefix := "backupd"
+	if !strings.HasPrefix(args[0], "-") {
+		if !slices.Contains(parser.Commands(), args[0]) {
+			fmt.Fprintf(a.stderr, "backupd: unknown command %q (run \"backupd help\")\n", args[0])
 			return cli.ExitUsage
 		}
-		return cli.ExitOK
+		prefix += " " + args[0]
 	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			return a.exit(c.name, c.run(ctx, a, args[1:]))
-		}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return cli.Exit(a.stderr, prefix, err)
 	}
-	fmt.Fprintf(a.stderr, "backupd: unknown command %q (run \"backupd help\")\n", args[0])
-	return cli.ExitUsage
+	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
+	if !ok {
+		return cli.Exit(a.stderr, prefix, cli.Usagef("no command: run \"backupd help\""))
+	}
+	return cli.Exit(a.stderr, prefix, cmd.run(ctx, a, parser.Problems()))
 }
 
-func (a *app) usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: backupd COMMAND [flags]")
-	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun \"backupd COMMAND -h\" for the flags of a command.")
+// versionCmd prints the version line.
+type versionCmd struct{}
+
+func (c *versionCmd) run(_ context.Context, a *app, _ *cli.Problems) error {
+	fmt.Fprintln(a.stdout, a.parser.Version())
+	return nil
 }
 
-// exit maps a command's error to its exit status, printing one line.
-func (a *app) exit(name string, err error) int {
-	switch {
-	case err == nil:
-		return cli.ExitOK
-	case errors.Is(err, flag.ErrHelp):
-		return cli.ExitOK
-	case cli.IsUsage(err):
-		fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
-		return cli.ExitUsage
-	case errors.Is(err, lock.ErrLocked):
-		fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
-		return cli.ExitLocked
-	}
-	fmt.Fprintf(a.stderr, "backupd %s: %v\n", name, err)
-	if code, ok := retentionExit(err); ok {
-		return code
-	}
-	return cli.ExitFailure
+// helpCmd prints the help of backupd or of one command.
+type helpCmd struct {
+	Command []string `arg:"" optional:"" help:"the command to describe"`
 }
 
-// parse parses a command's flags, printing its help for -h.
-func (a *app) parse(set *cli.Set, args []string) error {
-	err := set.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(a.stdout, "usage: backupd %s [flags]\n\n", set.FS.Name())
-		set.Usage(a.stdout)
-	}
-	return err
+func (c *helpCmd) run(_ context.Context, a *app, _ *cli.Problems) error {
+	return a.parser.PrintHelp(c.Command...)
 }

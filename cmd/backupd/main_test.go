@@ -61,7 +61,7 @@ func TestNowSettingsErrors(t *testing.T) {
 		{"two passwords", map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "DB_PASSWORD": "x", "DB_PASSWORD_FILE": pwFile}, nil, "set DB_PASSWORD or DB_PASSWORD_FILE, not both"},
 		{"missing password file", map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app"}, []string{"--db-password-file", "/nonexistent/pw"}, "cannot read the password file named by --db-password-file"},
 		{"missing dump program", map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "BACKUPD_MYSQLDUMP": "/nonexistent/mysqldump"}, nil, `dump program "/nonexistent/mysqldump" from BACKUPD_MYSQLDUMP not found`},
-		{"unknown flag", nil, []string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{"unknown flag", nil, []string{"--bogus"}, "backupd now: unknown flag --bogus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

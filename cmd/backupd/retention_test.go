@@ -19,7 +19,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/backupd/backupd/internal/cli"
-	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/storage"
 )
@@ -323,19 +322,6 @@ func changes(before, after map[string]string) (added, removed []string) {
 	slices.Sort(added)
 	slices.Sort(removed)
 	return added, removed
-}
-
-func TestExitStatusOfPruneFailure(t *testing.T) {
-	err := fmt.Errorf("now: %w", &backup.PruneError{Backup: "db-backup-20250101-000000.sql.zst", Err: os.ErrPermission})
-	if code, ok := retentionExit(err); !ok || code != exitPruneFailed {
-		t.Errorf("retentionExit(prune failure) = %d, %v; want %d", code, ok, exitPruneFailed)
-	}
-	if code, ok := retentionExit(fmt.Errorf("x: %w", errNoBackup)); !ok || code != cli.ExitNoBackup {
-		t.Errorf("retentionExit(no backup) = %d, %v; want %d", code, ok, cli.ExitNoBackup)
-	}
-	if _, ok := retentionExit(os.ErrPermission); ok {
-		t.Errorf("retentionExit maps an unrelated error")
-	}
 }
 
 // sqlText is a small dump, about 100 KiB, ending with the trailer when

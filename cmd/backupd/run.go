@@ -29,43 +29,10 @@ func newJob(st cli.Settings, store *storage.Store, counters *dump.Counters, log 
 	}
 }
 
-// lockFlags are the settings of the lock that keeps backups to one at a
-// time across processes.
-type lockFlags struct {
-	set        *cli.Set
-	file, wait *cli.Setting
-}
-
-// addLockFlags declares --lock-file, and --wait when withWait.
-func addLockFlags(set *cli.Set, withWait bool) *lockFlags {
-	l := &lockFlags{set: set}
-	l.file = set.String("lock-file", []string{"BACKUPD_LOCK_FILE"}, lock.DefaultPath,
-		"lock file shared by every backupd on the machine, so that only one backup runs at a time; default "+lock.DefaultPath)
-	if withWait {
-		l.wait = set.String("wait", []string{"BACKUPD_LOCK_WAIT"}, "",
-			"if another backup holds the lock, wait up to this long (e.g. 10m) instead of failing at once")
-	}
-	return l
-}
-
-func (l *lockFlags) path() (string, error) {
-	return l.set.Required(l.file, "lock file")
-}
-
-// acquire takes the lock for command ("backupd now"), waiting as --wait
-// says. A lock held elsewhere is an error matching lock.ErrLocked, which
-// main turns into exit status cli.ExitLocked.
-func (l *lockFlags) acquire(ctx context.Context, log *slog.Logger, command string) (*lock.Lock, error) {
-	path, err := l.path()
-	if err != nil {
-		return nil, err
-	}
-	var wait time.Duration
-	if l.wait != nil {
-		if wait, err = l.set.Duration(l.wait); err != nil {
-			return nil, err
-		}
-	}
+// acquire takes the lock at path for command ("backupd now"), waiting up
+// to wait for it. A lock held elsewhere is an error matching lock.ErrLocked,
+// which the exit table turns into cli.ExitLocked.
+func acquire(ctx context.Context, log *slog.Logger, path, command string, wait time.Duration) (*lock.Lock, error) {
 	held, err := lock.TryAcquire(path, command)
 	if errors.Is(err, lock.ErrLocked) && wait > 0 {
 		log.Info("waiting for the running backup to finish", "lock", err.Error(), "wait", wait.String())

@@ -9,6 +9,7 @@
 //
 //	yesterday-restore [flags]
 //	yesterday-restore --dry-run [--json]   show the choice, change nothing
+//	yesterday-restore --version            print the version and VCS revision
 //
 // Exit status: 0 restored, 1 failed (the database is left as it was,
 // unless the message says the swap could not be undone or that only the
@@ -19,14 +20,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/catalog"
@@ -38,6 +40,7 @@ import (
 type app struct {
 	stdout, stderr *os.File
 	getenv         func(string) string
+	buildInfo      func() (*debug.BuildInfo, bool) // nil: debug.ReadBuildInfo
 }
 
 func main() {
@@ -48,96 +51,83 @@ func main() {
 func (a *app) main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return a.exit(a.run(ctx, args))
+	return cli.Exit(a.stderr, "yesterday-restore", a.run(ctx, args))
 }
 
-// config is everything the flags and the environment say.
-type config struct {
-	common       *cli.Common
-	name         string
-	now          time.Time
-	policy       selector.Policy
-	wait         time.Duration
-	stagingDB    string
-	snapshotFile string
-	statusFile   string
-	loader       string // "parallel" or "client"
-	parallel     int
-	dryRun, json bool
-	debug        bool
+// flags is yesterday-restore's command line.
+type flags struct {
+	Help     cli.HelpFlag      `short:"h" help:"show help"`
+	Version  cli.VersionFlag   `help:"print the version and VCS revision"`
+	Remote   cli.RemoteFlags   `embed:""`
+	Database cli.DatabaseFlags `embed:""`
+
+	Name         string        `help:"restore this backup (a file name) instead of choosing one"`
+	Now          time.Time     `help:"decide as if it were this time, RFC 3339 such as 2026-03-15T06:00:00Z; when unset, now" format:"2006-01-02T15:04:05Z07:00"`
+	At           string        `help:"preferred snapshot time of day yesterday, HH:MM UTC" default:"03:00" env:"RESTORE_AT"`
+	Wait         time.Duration `help:"how long to wait for the database to answer" default:"${wait}" env:"RESTORE_WAIT"`
+	StagingDB    string        `name:"staging-db" help:"database to load into before the swap; when unset, <db>${staging_suffix}" env:"RESTORE_STAGING_DB"`
+	SnapshotFile string        `help:"write the restored snapshot's time here, \"YYYY-MM-DD HH:MM:SS UTC\"" env:"YESTERDAY_SNAPSHOT_FILE"`
+	StatusFile   string        `help:"write a JSON record of the restore here" env:"YESTERDAY_STATUS_FILE"`
+	Loader       string        `help:"\"parallel\" (several connections) or \"client\" (the mariadb client, one connection)" default:"parallel" env:"RESTORE_LOADER"`
+	Parallel     int           `help:"connections loading data with the parallel loader, 0 to 64; 0 means the number of CPUs, at least 2" default:"0" env:"RESTORE_PARALLEL"`
+	DryRun       bool          `help:"print the choice, its reason and the candidates; change nothing"`
+	JSON         bool          `name:"json" help:"print the result as one JSON object"`
+	Debug        bool          `help:"log debugging detail"`
 }
 
-func (a *app) parse(args []string) (config, error) {
-	set := cli.NewSet("yesterday-restore", a.getenv)
-	c := config{common: cli.AddCommon(set)}
-	name := set.String("name", nil, "", "restore this backup (a file name) instead of choosing one")
-	now := set.String("now", nil, "", "decide as if it were this time (RFC 3339, default now)")
-	at := set.String("at", []string{"RESTORE_AT"}, "03:00", "preferred snapshot time of day yesterday, HH:MM UTC")
-	wait := set.String("wait", []string{"RESTORE_WAIT"}, restore.DefaultWait.String(), "how long to wait for the database to answer")
-	staging := set.String("staging-db", []string{"RESTORE_STAGING_DB"}, "", "database to load into before the swap (default <db>"+restore.StagingSuffix+")")
-	snapshot := set.String("snapshot-file", []string{"YESTERDAY_SNAPSHOT_FILE"}, "", "write the restored snapshot's time here, \"YYYY-MM-DD HH:MM:SS UTC\"")
-	status := set.String("status-file", []string{"YESTERDAY_STATUS_FILE"}, "", "write a JSON record of the restore here")
-	loader := set.String("loader", []string{"RESTORE_LOADER"}, "parallel", `"parallel" (several connections) or "client" (the mariadb client, one connection)`)
-	parallel := set.String("parallel", []string{"RESTORE_PARALLEL"}, "0", "connections loading data with the parallel loader (0: the number of CPUs, at least 2)")
-	dryRun := set.Bool("dry-run", "print the choice, its reason and the candidates; change nothing")
-	asJSON := set.Bool("json", "print the result as one JSON object")
-	debug := set.Bool("debug", "log debugging detail")
-	if err := set.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(a.stdout, "usage: yesterday-restore [flags]")
-			fmt.Fprintln(a.stdout)
-			set.Usage(a.stdout)
-		}
-		return c, err
-	}
-	if set.FS.NArg() > 0 {
-		return c, cli.Usagef("unexpected arguments %q", set.FS.Args())
-	}
-	c.name, c.dryRun, c.json, c.debug = set.Get(name), *dryRun, *asJSON, *debug
-	c.stagingDB, c.snapshotFile, c.statusFile = set.Get(staging), set.Get(snapshot), set.Get(status)
-
-	c.now = time.Now()
-	if v := set.Get(now); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return c, cli.Usagef("invalid --now %q: want RFC 3339, such as 2026-03-15T06:00:00Z", v)
-		}
-		c.now = t
-	}
-	atVal, src := set.Value(at)
-	d, err := selector.ParseAt(atVal)
+// parse parses the command line and environment; it returns ErrHelp after
+// printing help or the version.
+func (a *app) parse(args []string) (*flags, *cli.Problems, error) {
+	var f flags
+	parser, err := cli.NewParser(cli.Program{
+		Name:        "yesterday-restore",
+		Description: "Load the backup closest to yesterday 03:00 UTC into the local MariaDB, all or nothing. Flags win over the environment.",
+		Grammar:     &f,
+		Getenv:      a.getenv,
+		Stdout:      a.stdout,
+		BuildInfo:   a.buildInfo,
+		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix},
+	})
 	if err != nil {
-		return c, cli.Usagef("invalid --at %q from %s: want HH:MM, 00:00 to 23:59", atVal, src)
+		return nil, nil, err
 	}
-	c.policy = selector.Policy{At: d}
-	if c.wait, err = set.Duration(wait); err != nil {
-		return c, err
+	if _, err := parser.Parse(args); err != nil {
+		return nil, nil, err
 	}
-	if c.parallel, err = set.Int(parallel, 0, 64); err != nil {
-		return c, err
-	}
-	c.loader, src = set.Value(loader)
-	if c.loader != "parallel" && c.loader != "client" {
-		return c, cli.Usagef("invalid --loader %q from %s: want parallel or client", c.loader, src)
-	}
-	return c, nil
+	return &f, parser.Problems(), nil
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
-	c, err := a.parse(args)
+	c, p, err := a.parse(args)
 	if err != nil {
 		return err
 	}
-	var st cli.Settings
-	if c.dryRun {
-		st, err = c.common.Remote() // a dry run needs no database
-	} else {
-		st, err = c.common.Resolve(false)
+	now := c.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
+	at, err := selector.ParseAt(c.At)
 	if err != nil {
+		p.Invalid("at", c.At, "want HH:MM, 00:00 to 23:59")
+	}
+	policy := selector.Policy{At: at}
+	if c.Wait < 0 {
+		p.Invalid("wait", c.Wait, "want a duration of 0 or more")
+	}
+	if c.Parallel < 0 || c.Parallel > 64 {
+		p.Invalid("parallel", c.Parallel, "want a whole number from 0 to 64")
+	}
+	if c.Loader != "parallel" && c.Loader != "client" {
+		p.Invalid("loader", c.Loader, "want parallel or client")
+	}
+	st := c.Remote.Resolve(p)
+	if !c.DryRun { // a dry run needs no database
+		st.Conn = c.Database.Resolve(p)
+	}
+	if err := p.Err(); err != nil {
 		return err
 	}
-	log := cli.NewLogger(a.stderr, c.debug)
+	log := cli.NewLogger(a.stderr, c.Debug)
 	store, err := cli.OpenStore(ctx, st, log)
 	if err != nil {
 		return err
@@ -146,29 +136,29 @@ func (a *app) run(ctx context.Context, args []string) error {
 	r := &restore.Restorer{
 		Store:        store,
 		Conn:         st.Conn,
-		StagingDB:    c.stagingDB,
-		Wait:         c.wait,
-		SnapshotFile: c.snapshotFile,
-		StatusFile:   c.statusFile,
+		StagingDB:    c.StagingDB,
+		Wait:         c.Wait,
+		SnapshotFile: c.SnapshotFile,
+		StatusFile:   c.StatusFile,
 		Progress:     prog,
 		Log:          log,
 	}
-	if c.loader == "client" {
+	if c.Loader == "client" {
 		r.Loader = loader.Client{Log: log}
 	} else {
-		r.Loader = loader.Parallel{Parallel: c.parallel, Log: log}
+		r.Loader = loader.Parallel{Parallel: c.Parallel, Log: log}
 	}
-	if !c.dryRun {
+	if !c.DryRun {
 		if err := r.Check(); err != nil {
 			return cli.Usagef("%v", err)
 		}
 	}
-	choice, err := restore.Choose(ctx, store, st.Codec(), c.now, c.policy, c.name)
+	choice, err := restore.Choose(ctx, store, st.Codec(), now, policy, c.Name)
 	if err != nil {
 		return err
 	}
-	if c.dryRun {
-		return a.printChoice(choice, c.json)
+	if c.DryRun {
+		return a.printChoice(choice, c.JSON)
 	}
 	log.Info("chose a backup", "backup", choice.Backup.Name, "snapshot", choice.Backup.TimeString(),
 		"reason", choice.Reason, "candidates", len(choice.Candidates))
@@ -178,7 +168,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.printReport(rep, c.json)
+	return a.printReport(rep, c.JSON)
 }
 
 // progressLine describes a running restore: bytes, rate and, from the
@@ -272,23 +262,4 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
-}
-
-// exit maps an error to the exit status, printing one line.
-func (a *app) exit(err error) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return cli.ExitOK
-	case cli.IsUsage(err):
-		fmt.Fprintf(a.stderr, "yesterday-restore: %v\n", err)
-		return cli.ExitUsage
-	case errors.Is(err, selector.ErrNoBackup):
-		fmt.Fprintf(a.stderr, "yesterday-restore: %v\n", err)
-		return cli.ExitNoBackup
-	case errors.Is(err, restore.ErrLocked):
-		fmt.Fprintf(a.stderr, "yesterday-restore: %v\n", err)
-		return cli.ExitLocked
-	}
-	fmt.Fprintf(a.stderr, "yesterday-restore: %v\n", err)
-	return cli.ExitFailure
 }

@@ -48,7 +48,11 @@ var DoctorTimeout = time.Minute
 // database. It reports each check as it completes and stops a line of
 // checks at the first failure that makes the rest meaningless. It never
 // prints a secret.
-func Doctor(ctx context.Context, c *Common, log *slog.Logger, report func(Check)) {
+//
+// The settings come from c, resolved through p: a problem with the remote's
+// settings fails the remote's checks, one with the database's the
+// database's, and both are reported.
+func Doctor(ctx context.Context, p *Problems, c *Common, log *slog.Logger, report func(Check)) {
 	warnings := RcloneWarnings(os.Environ())
 	for _, w := range warnings {
 		report(Check{Warn, "rclone env", w})
@@ -56,12 +60,13 @@ func Doctor(ctx context.Context, c *Common, log *slog.Logger, report func(Check)
 	if len(warnings) == 0 {
 		report(Check{OK, "rclone env", "no RCLONE_* setting weakens security"})
 	}
-	if st, err := c.Remote(); err != nil {
-		report(Check{Fail, "remote", err.Error()})
+	pr := p.Fresh()
+	if st := c.Remote.Resolve(pr); pr.Err() != nil {
+		report(Check{Fail, "remote", pr.Err().Error()})
 	} else {
 		doctorRemote(ctx, st, log, report)
 	}
-	doctorDatabase(ctx, c, report)
+	doctorDatabase(ctx, p.Fresh(), c, report)
 }
 
 func doctorRemote(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) {
@@ -217,9 +222,9 @@ func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func
 
 // doctorDatabase finds the dump tool and has it dump the schema, with the
 // same options as a backup, to nowhere.
-func doctorDatabase(ctx context.Context, c *Common, report func(Check)) {
-	st, err := c.Resolve(true)
-	if err != nil {
+func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Check)) {
+	st := Settings{Conn: c.Database.Resolve(p), Mysqldump: c.Dump.Resolve(p)}
+	if err := p.Err(); err != nil {
 		report(Check{Fail, "dump tool", err.Error()})
 		return
 	}

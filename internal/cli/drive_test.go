@@ -58,12 +58,19 @@ func TestRemoteFromEnvironment(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			set := NewSet("test", func(k string) string { return tc.env[k] })
-			c := AddCommon(set)
-			if err := set.Parse(tc.args); err != nil {
+			var g struct {
+				Remote RemoteFlags `embed:""`
+			}
+			parser, err := NewParser(Program{Name: "test", Grammar: &g, Getenv: func(k string) string { return tc.env[k] }})
+			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := c.Remote()
+			if _, err := parser.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			p := parser.Problems()
+			st := g.Remote.Resolve(p)
+			err = p.Err()
 			if tc.usageWords != nil {
 				if !IsUsage(err) {
 					t.Fatalf("Remote() = %+v, %v; want a usage error", st, err)
