@@ -47,7 +47,7 @@ type Dumper struct {
 	Program string // path or name of mariadb-dump or mysqldump
 	Conn    mariadb.Conn
 	Level   zstd.EncoderLevel // zero means zstd.SpeedDefault
-	TempDir string            // for the 0600 option file; "" is the system default
+	TempDir string            // where stale option files of older versions are swept; "" is the system default
 	Log     *slog.Logger
 }
 
