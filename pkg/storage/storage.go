@@ -151,6 +151,9 @@ func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
 // The producer behind r signals failure by making r return an error (for
 // example io.PipeWriter.CloseWithError).
 //
+// On a local folder, the backup is 0600 in a 0700 folder from its first
+// byte on, whatever the umask (see prepareLocal).
+//
 // On Google Drive, Put first looks the partial name up in the folder, before
 // reading r, so that a missing folder or a refused key fails at once (see
 // preflight).
@@ -159,6 +162,12 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 	if s.hints != nil {
 		if err := s.preflight(ctx, partial); err != nil {
 			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
+		}
+	}
+	if s.f.Features().IsLocal {
+		if err := s.prepareLocal(partial); err != nil {
+			s.removePartial(partial)
+			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, err)
 		}
 	}
 	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
