@@ -104,6 +104,12 @@ func runList(ctx context.Context, a *app, args []string) error {
 		}
 		tw.Flush()
 	}
+	if len(l.Ignored) > 0 {
+		fmt.Fprintln(a.stdout, "\nnamed like backups but not backups (never restored, counted or deleted):")
+		for _, i := range l.Ignored {
+			fmt.Fprintf(a.stdout, "%s\t%s\n", i.Backup.Name, i.Reason)
+		}
+	}
 	if n := len(l.Foreign); n > 0 {
 		fmt.Fprintf(a.stdout, "%d other %s in the folder not shown\n", n, plural(n, "file"))
 	}

@@ -123,7 +123,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return daemon.Inventory{}, err
 		}
-		l := st.Codec().Scan(entries)
+		l := st.Codec().Scan(entries, time.Now())
 		inv := daemon.Inventory{Backups: len(l.Backups)}
 		if n := len(l.Backups); n > 0 {
 			inv.Newest = l.Backups[n-1].Time
