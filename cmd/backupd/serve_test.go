@@ -254,7 +254,11 @@ func TestSecondBackupFailsWithExitLockedOrWaits(t *testing.T) {
 func entries(t *testing.T, e *env) []catalog.Entry {
 	var es []catalog.Entry
 	for _, n := range e.remoteFiles(t) {
-		es = append(es, catalog.Entry{Name: n})
+		st, err := os.Stat(filepath.Join(e.remote, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, catalog.Entry{Name: n, Size: st.Size()})
 	}
 	return es
 }
