@@ -101,6 +101,12 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		}
 		tw.Flush()
 	}
+	if len(l.Ignored) > 0 {
+		fmt.Fprintln(a.stdout, "\nnamed like backups but not backups (never restored, counted or deleted):")
+		for _, i := range l.Ignored {
+			fmt.Fprintf(a.stdout, "%s\t%s\n", i.Backup.Name, i.Reason)
+		}
+	}
 	if n := len(l.Foreign); n > 0 {
 		fmt.Fprintf(a.stdout, "%d other %s in the folder not shown\n", n, plural(n, "file"))
 	}

@@ -98,7 +98,7 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		if err != nil {
 			return daemon.Inventory{}, err
 		}
-		l := st.Codec().Scan(entries)
+		l := st.Codec().Scan(entries, time.Now())
 		inv := daemon.Inventory{Backups: len(l.Backups)}
 		if n := len(l.Backups); n > 0 {
 			inv.Newest = l.Backups[n-1].Time

@@ -84,6 +84,11 @@ func findBackup(l catalog.Listing, name, remote string) (catalog.Backup, error) 
 			return catalog.Backup{}, fmt.Errorf("%w named %s in %s: it is an unfinished upload", cli.ErrNoBackup, name, remote)
 		}
 	}
+	for _, i := range l.Ignored {
+		if i.Backup.Name == name {
+			return catalog.Backup{}, fmt.Errorf("%w named %s in %s: it is not a backup: %s", cli.ErrNoBackup, name, remote, i.Reason)
+		}
+	}
 	return catalog.Backup{}, fmt.Errorf("%w named %q in %s (run \"backupd list\" for the names)", cli.ErrNoBackup, name, remote)
 }
 

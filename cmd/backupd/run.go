@@ -52,5 +52,5 @@ func listBackups(ctx context.Context, st cli.Settings, log *slog.Logger) (*stora
 	if err != nil {
 		return nil, catalog.Listing{}, fmt.Errorf("list backups: %w", err)
 	}
-	return store, st.Codec().Scan(entries), nil
+	return store, st.Codec().Scan(entries, time.Now()), nil
 }

@@ -245,7 +245,7 @@ func TestSecondBackupFailsWithExitLockedOrWaits(t *testing.T) {
 	if got := third.wait(t, bound); got != 0 {
 		t.Fatalf("waiting backupd now exited %d:\n%s", got, third.stderr)
 	}
-	l := catalog.Codec{}.Scan(entries(t, e))
+	l := catalog.Codec{}.Scan(entries(t, e), time.Now())
 	if len(l.Backups) != 2 || len(l.Partials) != 0 || len(l.Foreign) != 0 {
 		t.Errorf("remote holds %v, want two backups and nothing else", e.remoteFiles(t))
 	}
@@ -254,7 +254,11 @@ func TestSecondBackupFailsWithExitLockedOrWaits(t *testing.T) {
 func entries(t *testing.T, e *env) []catalog.Entry {
 	var es []catalog.Entry
 	for _, n := range e.remoteFiles(t) {
-		es = append(es, catalog.Entry{Name: n})
+		st, err := os.Stat(filepath.Join(e.remote, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, catalog.Entry{Name: n, Size: st.Size()})
 	}
 	return es
 }
@@ -344,7 +348,7 @@ func TestSIGTERMWithinGraceLetsTheBackupFinish(t *testing.T) {
 	if got := serve.wait(t, bound); got != 0 {
 		t.Errorf("serve exited %d, want 0:\n%s", got, serve.stderr)
 	}
-	l := catalog.Codec{}.Scan(entries(t, e))
+	l := catalog.Codec{}.Scan(entries(t, e), time.Now())
 	if len(l.Backups) != 1 || len(l.Partials) != 0 {
 		t.Errorf("remote holds %v, want exactly one published backup", e.remoteFiles(t))
 	}
@@ -448,7 +452,7 @@ func TestServePrunesAfterEachBackup(t *testing.T) {
 	if got := serve.wait(t, bound); got != 0 {
 		t.Errorf("serve exited %d:\n%s", got, serve.stderr)
 	}
-	l := codec.Scan(entries(t, e))
+	l := codec.Scan(entries(t, e), time.Now())
 	if len(l.Backups) != 3 || len(l.Foreign) != 1 {
 		t.Fatalf("remote holds %v, want the 3 newest backups and the foreign file", e.remoteFiles(t))
 	}

@@ -64,6 +64,28 @@ func RateLimited() *Fault {
 		Message: "User Rate Limit Exceeded. Rate of requests for user exceed configured project quota."}
 }
 
+// UploadLimit is Google's answer once an account has uploaded 750 GB in a
+// day: a 403 with the same reason as RateLimited but its own message,
+// which is all that tells the two apart (rclone's stop_on_upload_limit
+// compares it). Uploads resume after up to a day.
+func UploadLimit() *Fault {
+	return &Fault{Status: http.StatusForbidden, Reason: "userRateLimitExceeded", Message: "User rate limit exceeded."}
+}
+
+// ItemLimit is a Shared Drive's answer to a new file once it holds the
+// most items Google allows (trashed items count).
+func ItemLimit() *Fault {
+	return &Fault{Status: http.StatusForbidden, Reason: "teamDriveFileLimitExceeded",
+		Message: "The file limit for this shared drive has been exceeded."}
+}
+
+// StorageQuota is the answer to an upload when the storage it counts
+// against (the organisation's, for a Shared Drive) is full.
+func StorageQuota() *Fault {
+	return &Fault{Status: http.StatusForbidden, Reason: "storageQuotaExceeded",
+		Message: "The user's Drive storage quota has been exceeded."}
+}
+
 // BadRequest is a permanent 400 error.
 func BadRequest(msg string) *Fault {
 	return &Fault{Status: http.StatusBadRequest, Reason: "badRequest", Message: msg}

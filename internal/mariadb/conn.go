@@ -8,14 +8,21 @@
 package mariadb
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Conn says how to reach a MariaDB server. The password is handed to the
-// client tools only through a 0600 option file, never on a command line.
+// client tools only through an option file that lives in memory (see
+// Command), never on a command line or on disk.
 type Conn struct {
 	Host     string // ignored when Socket is set
 	Port     int    // 0 means the client's default
@@ -48,16 +55,9 @@ func optionValue(v string) string {
 	return `"` + r.Replace(v) + `"`
 }
 
-// optionFile writes the connection settings (with the password) as a
-// [client] section into a new 0600 file in dir (the system temp dir when
-// empty). The tool gets "--defaults-extra-file=<path>" as its first
-// argument; remove deletes the file once the tool has exited.
-func (c Conn) optionFile(dir string) (path string, remove func(), err error) {
-	f, err := os.CreateTemp(dir, "backupd-client-*.cnf")
-	if err != nil {
-		return "", nil, fmt.Errorf("create client option file: %w", err)
-	}
-	remove = func() { _ = os.Remove(f.Name()) }
+// optionText is the [client] section with the connection settings (and
+// the password).
+func (c Conn) optionText() string {
 	var b strings.Builder
 	b.WriteString("[client]\n")
 	if c.User != "" {
@@ -78,21 +78,122 @@ func (c Conn) optionFile(dir string) (path string, remove func(), err error) {
 		}
 		b.WriteString("protocol=tcp\n")
 	}
-	// CreateTemp already makes the file 0600; Chmod keeps that true under
-	// any umask and documents the intent.
+	return b.String()
+}
+
+// optionFD is the descriptor number the option file has in the client
+// tool: exec.Cmd.ExtraFiles[0].
+const optionFD = 3
+
+// optionFile puts the connection settings (with the password) into a file
+// that lives only in memory (memfd_create): it has no name on any disk, so
+// no crash, not even SIGKILL, can leave the password behind; it goes away
+// when the last process holding it exits. The client tool gets it as
+// descriptor 3 and reads it as /dev/fd/3. The file is 0600 (MariaDB
+// ignores a world-writable option file) and sealed against change.
+func (c Conn) optionFile() (*os.File, error) {
+	fd, err := unix.MemfdCreate("backupd-client.cnf", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("create client option file in memory: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "backupd-client.cnf")
+	fail := func(op string, err error) (*os.File, error) {
+		f.Close()
+		return nil, fmt.Errorf("%s client option file: %w", op, err)
+	}
 	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		remove()
-		return "", nil, fmt.Errorf("protect client option file: %w", err)
+		return fail("protect", err)
 	}
-	if _, err := f.WriteString(b.String()); err != nil {
-		f.Close()
-		remove()
-		return "", nil, fmt.Errorf("write client option file: %w", err)
+	if _, err := f.WriteString(c.optionText()); err != nil {
+		return fail("write", err)
 	}
-	if err := f.Close(); err != nil {
-		remove()
-		return "", nil, fmt.Errorf("write client option file: %w", err)
+	if _, err := f.Seek(0, 0); err != nil {
+		return fail("rewind", err)
 	}
-	return f.Name(), remove, nil
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		return fail("seal", err)
+	}
+	return f, nil
+}
+
+// StaleOptionPattern is the name the option files of earlier versions had
+// in the temp dir ("*" is a number): such a version wrote the password
+// there, and a crash left the file behind.
+const StaleOptionPattern = "backupd-client-*.cnf"
+
+// RemoveStaleOptionFiles deletes the option files that an earlier crash
+// left in dir (the system temp dir when ""): regular files named like
+// StaleOptionPattern and owned by the current user. Symbolic links are
+// never followed, other files are never touched, and a missing dir holds
+// nothing. It returns how many files it removed. Command calls it once
+// per process and dir; the commands may call it at start-up.
+func RemoveStaleOptionFiles(dir string) (int, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("look for stale client option files: %w", err)
+	}
+	uid := os.Getuid()
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		if !staleOptionName(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			continue // gone meanwhile
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != uid {
+			continue
+		}
+		// unlink removes the name only, whatever it names by now; it never
+		// follows a link and never removes a directory.
+		if err := unix.Unlink(p); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("remove stale client option file %s: %w", p, err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+func staleOptionName(name string) bool {
+	mid, ok := strings.CutPrefix(name, "backupd-client-")
+	if !ok {
+		return false
+	}
+	mid, ok = strings.CutSuffix(mid, ".cnf")
+	if !ok || mid == "" {
+		return false
+	}
+	for _, r := range mid {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var swept sync.Map // dir -> struct{}: RemoveStaleOptionFiles ran there
+
+// sweepOnce runs RemoveStaleOptionFiles on dir the first time a process
+// starts a client tool with it. A failure is not the tool's: it is ignored
+// here and reported by the commands that call RemoveStaleOptionFiles
+// themselves.
+func sweepOnce(dir string) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if _, done := swept.LoadOrStore(dir, struct{}{}); done {
+		return
+	}
+	_, _ = RemoveStaleOptionFiles(dir)
 }

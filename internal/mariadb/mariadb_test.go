@@ -1,6 +1,7 @@
 package mariadb
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -8,26 +9,33 @@ import (
 
 func TestOptionFile(t *testing.T) {
 	c := Conn{Host: "db.internal", Port: 3307, User: `ap"p`, Password: `p\a"ss word#;`, Database: "app"}
-	path, remove, err := c.optionFile(t.TempDir())
+	f, err := c.optionFile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := os.Stat(path)
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := st.Mode().Perm(); got != 0o600 {
 		t.Errorf("mode = %o, want 600", got)
 	}
-	b, _ := os.ReadFile(path)
+	// The tool opens it by its /dev/fd name, as a new open file.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"[client]", `user="ap\"p"`, `password="p\\a\"ss word#;"`, `host="db.internal"`, "port=3307", "protocol=tcp"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("option file lacks %q:\n%s", want, b)
 		}
 	}
-	remove()
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("option file still there after remove: %v", err)
+	if target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err != nil || !strings.HasPrefix(target, "/memfd:") {
+		t.Errorf("option file is %q (%v), want a memory file", target, err)
+	}
+	if _, err := f.WriteString("password=other\n"); err == nil {
+		t.Error("option file can be changed after it was written")
 	}
 	if s := c.String(); strings.Contains(s, "ss word") || !strings.Contains(s, "redacted") {
 		t.Errorf("String() = %q leaks or hides the password badly", s)

@@ -62,47 +62,58 @@ func Version(ctx context.Context, program string) (string, error) {
 // Cmd is a client tool prepared by Conn.Command.
 type Cmd struct {
 	// Cmd is the process; the caller may set Stdin and Stdout (or take
-	// pipes) before Start. Its Stderr is kept in Stderr.
+	// pipes) before Start, but not ExtraFiles: descriptor 3 is the
+	// option file. Its Stderr is kept in Stderr.
 	Cmd *exec.Cmd
 	// Name is the program's base name, for messages.
 	Name string
 	// Stderr keeps the end of what the tool wrote to its standard error.
 	Stderr *Tail
 
-	remove func()
+	cnf *os.File // the option file in memory; nil once closed
 }
 
 // Command prepares program (a path or a name on PATH) to run against c with
-// args. Its first argument names an option file with the connection
-// settings, so the password is never on a command line; its environment is
-// ChildEnv; it runs in a process group of its own, so that a terminal's
-// Ctrl-C reaches only backupd, which decides when to stop it. Cancelling ctx
-// kills it. The option file is created in tempDir ("" is the system
-// default) and removed by Wait, Run or Close.
+// args. Its first argument is --defaults-extra-file=/dev/fd/3, an option
+// file with the connection settings that exists only in memory and is
+// handed to the tool as its descriptor 3: the password is never on a
+// command line, in an environment or on a disk, and nothing is left behind
+// however the process ends. Its environment is ChildEnv; it runs in a
+// process group of its own, so that a terminal's Ctrl-C reaches only
+// backupd, which decides when to stop it. Cancelling ctx kills it.
+//
+// tempDir ("" is the system default) is where earlier versions wrote the
+// option file: the first Command of a process with a given tempDir removes
+// the files a crash of such a version left there (RemoveStaleOptionFiles).
+// Start, Wait, Run and Close release the option file.
 func (c Conn) Command(ctx context.Context, tempDir, program string, args ...string) (*Cmd, error) {
-	cnf, remove, err := c.optionFile(tempDir)
+	sweepOnce(tempDir)
+	cnf, err := c.optionFile()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, program, append([]string{"--defaults-extra-file=" + cnf}, args...)...)
+	cmd := exec.CommandContext(ctx, program, append([]string{"--defaults-extra-file=/dev/fd/" + strconv.Itoa(optionFD)}, args...)...)
+	cmd.ExtraFiles = []*os.File{cnf}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = ChildEnv()
 	tail := &Tail{Max: 8192}
 	cmd.Stderr = tail
-	return &Cmd{Cmd: cmd, Name: programName(program), Stderr: tail, remove: remove}, nil
+	return &Cmd{Cmd: cmd, Name: programName(program), Stderr: tail, cnf: cnf}, nil
 }
 
-// Start starts the tool; on error the option file is removed.
+// Start starts the tool. The tool has its own copy of the option file, so
+// this process lets go of its own whether or not the start succeeded.
 func (c *Cmd) Start() error {
-	if err := c.Cmd.Start(); err != nil {
-		c.Close()
+	err := c.Cmd.Start()
+	c.Close()
+	if err != nil {
 		return fmt.Errorf("start %s: %w", c.Name, err)
 	}
 	return nil
 }
 
-// Wait waits for the tool to exit and removes the option file. A tool that
-// exited non-zero or was killed is a *ToolError.
+// Wait waits for the tool to exit. A tool that exited non-zero or was
+// killed is a *ToolError.
 func (c *Cmd) Wait() error {
 	err := c.Cmd.Wait()
 	c.Close()
@@ -124,11 +135,12 @@ func (c *Cmd) Run() error {
 	return c.Wait()
 }
 
-// Close removes the option file; it may be called more than once.
+// Close releases this process's copy of the option file (a tool that was
+// started keeps its own); it may be called more than once.
 func (c *Cmd) Close() {
-	if c.remove != nil {
-		c.remove()
-		c.remove = nil
+	if c.cnf != nil {
+		_ = c.cnf.Close()
+		c.cnf = nil
 	}
 }
 

@@ -63,7 +63,7 @@ func argvRecorder(t *testing.T, dir string) string {
 tr '\0' '\n' < /proc/$$/cmdline > %[1]s/argv
 tr '\0' '\n' < /proc/$$/environ > %[1]s/environ
 for a in "$@"; do
-  case "$a" in --defaults-extra-file=*) stat -c %%a "${a#--defaults-extra-file=}" > %[1]s/mode ;; esac
+  case "$a" in --defaults-extra-file=*) stat -L -c %%a "${a#--defaults-extra-file=}" > %[1]s/mode ;; esac
 done
 exec %[2]s "$@"
 `, dir, real)
@@ -132,7 +132,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	// The listing carries the checksum, and it matches the stored bytes.
-	l := catalog.Codec{}.Scan(mustList(t, store))
+	l := catalog.Codec{}.Scan(mustList(t, store), at)
 	if len(l.Backups) != 1 {
 		t.Fatalf("listing = %+v", l)
 	}

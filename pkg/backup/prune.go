@@ -78,7 +78,7 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 	if now.IsZero() {
 		now = time.Now()
 	}
-	plan, err := retention.Plan(opts.Codec.Scan(entries), opts.Policy, now)
+	plan, err := retention.Plan(opts.Codec.Scan(entries, now), opts.Policy, now)
 	if err != nil {
 		return rep, fmt.Errorf("prune: %w", err)
 	}

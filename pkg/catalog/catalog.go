@@ -5,6 +5,14 @@
 // that names sort in time order and match the files the old shell scripts
 // wrote (which end in .sql.gz and are still recognised). An upload in progress
 // carries the suffix ".partial" and is never taken for a backup.
+//
+// This package is the one definition of a backup that listing, retention,
+// health, restore selection and verification share: a published file with
+// a backup's name is a backup only if it is not empty and its name is not
+// dated more than FutureTolerance ahead of the clock (see Backup.Problem).
+// Anything else with a backup's name is listed as ignored, with the reason,
+// and is never counted, deleted, restored or taken for the newest backup.
+// The clock is always passed in; this package never reads it.
 package catalog
 
 import (
@@ -120,17 +128,52 @@ func (c Codec) Parse(name string) (Backup, bool) {
 	return b, true
 }
 
-// Listing is a store listing sorted into backups, partial uploads and
-// foreign files.
-type Listing struct {
-	Backups  []Backup // complete backups, oldest first (ties by name)
-	Partials []Backup // unpublished uploads, oldest first
-	Foreign  []Entry  // anything else, in the order listed
+// FutureTolerance is how far ahead of the clock a backup's name may be
+// dated and still be a backup. A backup is named for the time its run
+// started, before it is published, so a real one is never ahead of the
+// clock of the machine that made it; the tolerance covers clocks of
+// different machines that disagree a little. A name further ahead (a file
+// named for 2099, or made by a machine whose clock is wrong) would
+// otherwise be the "newest backup" for years: retention would keep it and
+// count it in place of a real one, and health would report a negative age.
+const FutureTolerance = 10 * time.Minute
+
+// Problem says why b, a published file with a backup's name, is not a
+// backup at the time now: it is empty (a file of 0 bytes; a size the store
+// does not know, negative, is no reason), or its name is dated more than
+// FutureTolerance after now. It returns "" for a backup. The zero now is
+// before every name, so without a clock nothing is a backup.
+func (b Backup) Problem(now time.Time) string {
+	switch {
+	case b.Size == 0:
+		return "empty (0 bytes)"
+	case b.Time.Sub(now) > FutureTolerance:
+		return fmt.Sprintf("dated %s, %s ahead of the clock (%s; more than %s ahead is not a backup)",
+			b.TimeString(), b.Time.Sub(now).Round(time.Second), now.UTC().Format("2006-01-02 15:04:05 UTC"), FutureTolerance)
+	}
+	return ""
 }
 
-// Scan classifies a store listing. Recorded metadata is read into the
-// backups; a malformed raw size is treated as unknown.
-func (c Codec) Scan(entries []Entry) Listing {
+// Ignored is a file with a backup's name that is not a backup, and why.
+type Ignored struct {
+	Backup Backup
+	Reason string
+}
+
+// Listing is a store listing sorted into backups, partial uploads, files
+// with a backup's name that are not backups, and foreign files.
+type Listing struct {
+	Backups  []Backup  // complete backups, oldest first (ties by name)
+	Partials []Backup  // unpublished uploads, oldest first
+	Ignored  []Ignored // named like backups but not backups (Backup.Problem), oldest first
+	Foreign  []Entry   // anything else, in the order listed
+}
+
+// Scan classifies a store listing at the time now (the caller's clock).
+// Recorded metadata is read into the backups; a malformed raw size is
+// treated as unknown. A published file for which Backup.Problem reports a
+// reason goes to Ignored, never to Backups.
+func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 	var l Listing
 	for _, e := range entries {
 		b, ok := c.Parse(e.Name)
@@ -145,15 +188,30 @@ func (c Codec) Scan(entries []Entry) Listing {
 				b.RawSize = n
 			}
 		}
-		if b.Partial {
+		switch {
+		case b.Partial:
 			l.Partials = append(l.Partials, b)
-		} else {
+		case b.Problem(now) != "":
+			l.Ignored = append(l.Ignored, Ignored{Backup: b, Reason: b.Problem(now)})
+		default:
 			l.Backups = append(l.Backups, b)
 		}
 	}
 	Sort(l.Backups)
 	Sort(l.Partials)
+	SortIgnored(l.Ignored)
 	return l
+}
+
+// SortIgnored orders ignored files as Sort orders backups.
+func SortIgnored(is []Ignored) {
+	sort.SliceStable(is, func(i, j int) bool {
+		a, b := is[i].Backup, is[j].Backup
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return a.Name < b.Name
+	})
 }
 
 // Sort orders backups oldest first; backups of the same second are ordered

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,7 +79,7 @@ func TestScan(t *testing.T) {
 		{Name: "db-backup-20260103-030000.sql.zst.partial", Size: 3},
 		{Name: "db-backup-20260101-030000.sql.zst", Size: 7, Meta: map[string]string{MetaRawSize: "bogus"}},
 	}
-	l := c.Scan(entries)
+	l := c.Scan(entries, time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC))
 	var names []string
 	for _, b := range l.Backups {
 		names = append(names, b.Name)
@@ -103,6 +104,74 @@ func TestScan(t *testing.T) {
 	}
 	if len(l.Foreign) != 1 || l.Foreign[0].Name != "README" {
 		t.Errorf("Foreign = %+v", l.Foreign)
+	}
+}
+
+// TestProblem is the one definition of a backup, at fixed clocks.
+func TestProblem(t *testing.T) {
+	now := time.Date(2025, 3, 10, 12, 30, 0, 0, time.UTC)
+	c := Codec{}
+	tests := []struct {
+		name string
+		at   time.Time
+		size int64
+		want string // "" for a backup, else a word of the reason
+	}{
+		{"an hour old", now.Add(-time.Hour), 100, ""},
+		{"now", now, 100, ""},
+		{"size unknown", now.Add(-time.Hour), -1, ""},
+		{"just within the tolerance", now.Add(FutureTolerance), 100, ""},
+		{"just beyond the tolerance", now.Add(FutureTolerance + time.Second), 100, "ahead of the clock"},
+		{"2099", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), 100, "ahead of the clock"},
+		{"empty", now.Add(-time.Hour), 0, "empty"},
+		{"empty and in the future", now.Add(24 * time.Hour), 0, "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := c.Parse(c.Name(tt.at, Zstd))
+			b.Size = tt.size
+			got := b.Problem(now)
+			if (got == "") != (tt.want == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("Problem = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	b, _ := c.Parse(c.Name(now.Add(-time.Hour), Zstd))
+	b.Size = 100
+	if b.Problem(time.Time{}) == "" {
+		t.Error("without a clock a backup passed")
+	}
+}
+
+// TestScanIgnored: empty files and names dated in the future are listed
+// apart, with the reason, oldest first; partials are not judged.
+func TestScanIgnored(t *testing.T) {
+	now := time.Date(2025, 3, 10, 12, 30, 0, 0, time.UTC)
+	c := Codec{}
+	entries := []Entry{
+		{Name: "db-backup-20990101-000000.sql.zst", Size: 100},
+		{Name: "db-backup-20250310-120000.sql.zst", Size: 100},
+		{Name: "db-backup-20250310-110000.sql.gz", Size: 0},
+		{Name: "db-backup-20250310-123500.sql.zst", Size: 100}, // 5 minutes ahead: a backup
+		{Name: "db-backup-20250311-000000.sql.zst.partial", Size: 0},
+	}
+	l := c.Scan(entries, now)
+	var backups, ignored []string
+	for _, b := range l.Backups {
+		backups = append(backups, b.Name)
+	}
+	for _, i := range l.Ignored {
+		ignored = append(ignored, i.Backup.Name+": "+i.Reason)
+	}
+	if got, want := strings.Join(backups, " "), "db-backup-20250310-120000.sql.zst db-backup-20250310-123500.sql.zst"; got != want {
+		t.Errorf("Backups = %s, want %s", got, want)
+	}
+	if len(ignored) != 2 || !strings.HasPrefix(ignored[0], "db-backup-20250310-110000.sql.gz: empty") ||
+		!strings.HasPrefix(ignored[1], "db-backup-20990101-000000.sql.zst: dated 2099-01-01 00:00:00 UTC") {
+		t.Errorf("Ignored = %q", ignored)
+	}
+	if len(l.Partials) != 1 {
+		t.Errorf("Partials = %+v", l.Partials)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/backupd/backupd/pkg/catalog"
 )
 
 // state is what the daemon knows about its backups, for /healthz.
@@ -62,9 +64,22 @@ func (s *state) finish(result string, snapshot time.Time, err error) {
 	if err != nil {
 		s.lastError = clip(err.Error(), maxReason)
 	}
-	if result == ResultSuccess && snapshot.After(s.lastSuccess) {
+	// A newest time more than catalog.FutureTolerance after a backup just
+	// made was never a backup's (a listing taken without the catalog's
+	// rules, or a clock that has since been put right): the new one wins.
+	if result == ResultSuccess && (snapshot.After(s.lastSuccess) || s.lastSuccess.Sub(snapshot) > catalog.FutureTolerance) {
 		s.lastSuccess = snapshot
 	}
+}
+
+// newest is the snapshot time of the newest backup as judged at now: a
+// time more than catalog.FutureTolerance after now is no backup's (see
+// catalog.Backup.Problem) and counts as none.
+func (s *state) newest(now time.Time) time.Time {
+	if s.lastSuccess.Sub(now) > catalog.FutureTolerance {
+		return time.Time{}
+	}
+	return s.lastSuccess
 }
 
 // health judges the state at now: healthy while the last run did not fail
@@ -78,18 +93,19 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 	if !s.lastAttempt.IsZero() {
 		h.LastAttempt = s.lastAttempt.UTC().Format(time.RFC3339)
 	}
-	if !s.lastSuccess.IsZero() {
-		h.NewestBackup = s.lastSuccess.UTC().Format(time.RFC3339)
-		h.Age = now.Sub(s.lastSuccess).Round(time.Second).String()
+	newest := s.newest(now)
+	if !newest.IsZero() {
+		h.NewestBackup = newest.UTC().Format(time.RFC3339)
+		h.Age = now.Sub(newest).Round(time.Second).String()
 	}
 	switch {
 	case s.lastResult == ResultFailure || s.lastResult == ResultCancelled:
 		h.Status = "unhealthy"
 		h.Reason = fmt.Sprintf("the last backup run (%s) did not succeed: %s", h.LastAttempt, s.lastError)
-	case s.lastSuccess.IsZero() && now.Sub(s.started) >= maxAge:
+	case newest.IsZero() && now.Sub(s.started) >= maxAge:
 		h.Status = "unhealthy"
 		h.Reason = fmt.Sprintf("no successful backup since start-up %s ago (max age %s)", now.Sub(s.started).Round(time.Second), maxAge)
-	case !s.lastSuccess.IsZero() && now.Sub(s.lastSuccess) >= maxAge:
+	case !newest.IsZero() && now.Sub(newest) >= maxAge:
 		h.Status = "unhealthy"
 		h.Reason = fmt.Sprintf("the newest backup is %s old, older than %s", h.Age, maxAge)
 	}

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -42,13 +44,28 @@ var Flags = []string{
 	"--default-character-set=utf8mb4",
 }
 
+// Limits of the dump tool's client-side packet size (its
+// --max-allowed-packet): a row larger than it stops the dump with "Error
+// 2013: Lost connection ... when dumping table ... at row: N". The tools'
+// own default is 16 MiB; backupd's is the tools' maximum, 1 GiB, which only
+// costs memory when such a row exists.
+const (
+	DefaultMaxAllowedPacket int64 = 1 << 30
+	MinMaxAllowedPacket     int64 = 4 << 10
+	MaxMaxAllowedPacket     int64 = 1 << 30
+)
+
 // Dumper runs one dump program against one database.
 type Dumper struct {
 	Program string // path or name of mariadb-dump or mysqldump
 	Conn    mariadb.Conn
 	Level   zstd.EncoderLevel // zero means zstd.SpeedDefault
-	TempDir string            // for the 0600 option file; "" is the system default
-	Log     *slog.Logger
+	// MaxAllowedPacket is the largest row the dump tool accepts, in bytes
+	// (its --max-allowed-packet); zero means DefaultMaxAllowedPacket. The
+	// server's own max_allowed_packet must be as large for such a row.
+	MaxAllowedPacket int64
+	TempDir          string // where stale option files of older versions are swept; "" is the system default
+	Log              *slog.Logger
 }
 
 // Counters are updated while a dump runs, for progress reports. They may be
@@ -93,7 +110,16 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	if d.Conn.Database == "" {
 		return Result{}, errors.New("dump: no database named")
 	}
-	args := append(append([]string(nil), Flags...), "--", d.Conn.Database)
+	packet := d.MaxAllowedPacket
+	if packet == 0 {
+		packet = DefaultMaxAllowedPacket
+	}
+	if packet < MinMaxAllowedPacket || packet > MaxMaxAllowedPacket {
+		return Result{}, fmt.Errorf("dump: max allowed packet %d is out of range: give %d to %d bytes (4K to 1G)",
+			packet, MinMaxAllowedPacket, MaxMaxAllowedPacket)
+	}
+	args := append(append([]string(nil), Flags...),
+		"--max-allowed-packet="+strconv.FormatInt(packet, 10), "--", d.Conn.Database)
 	cmd, err := d.Conn.Command(ctx, d.TempDir, prog, args...)
 	if err != nil {
 		return Result{}, err
@@ -156,4 +182,27 @@ func HasTrailer(end []byte) bool {
 	end = bytes.TrimRight(end, "\r\n \t")
 	i := bytes.LastIndexByte(end, '\n')
 	return bytes.HasPrefix(end[i+1:], []byte(Trailer))
+}
+
+// ParseSize reads a byte count for a setting such as --max-allowed-packet:
+// a number of bytes, or one with the suffix K, M or G (powers of 1024, as
+// the MariaDB tools read them), for example "1G" or "64M".
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k', 'K':
+			mult, t = 1<<10, t[:n-1]
+		case 'm', 'M':
+			mult, t = 1<<20, t[:n-1]
+		case 'g', 'G':
+			mult, t = 1<<30, t[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q: give a number of bytes, or one ending in K, M or G (for example 1G)", s)
+	}
+	return v * mult, nil
 }

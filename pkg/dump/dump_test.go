@@ -198,3 +198,56 @@ func TestNewReaderRejectsUnknown(t *testing.T) {
 		t.Error("empty stream accepted")
 	}
 }
+
+func TestDumpMaxAllowedPacket(t *testing.T) {
+	tool := fakeTool(t, `echo "-- args: $*"`+"\n"+goodDump)
+	tests := []struct {
+		set  int64
+		want string // argument, or error text
+		ok   bool
+	}{
+		{0, "--max-allowed-packet=1073741824 ", true},
+		{64 << 20, "--max-allowed-packet=67108864 ", true},
+		{1 << 31, "out of range", false},
+		{100, "out of range", false},
+	}
+	for _, tt := range tests {
+		d := &Dumper{Program: tool, Conn: mariadb.Conn{Database: "app"}, MaxAllowedPacket: tt.set}
+		var buf bytes.Buffer
+		_, err := d.Dump(context.Background(), &buf, nil)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("MaxAllowedPacket %d: %v", tt.set, err)
+		case tt.ok && !strings.Contains(decompress(t, buf.Bytes()), tt.want):
+			t.Errorf("MaxAllowedPacket %d: tool's arguments lack %q: %s", tt.set, tt.want, decompress(t, buf.Bytes()))
+		case !tt.ok && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("MaxAllowedPacket %d: error %v, want %q", tt.set, err, tt.want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1G", 1 << 30, true},
+		{"64M", 64 << 20, true},
+		{"16k", 16 << 10, true},
+		{"4096", 4096, true},
+		{" 1g ", 1 << 30, true},
+		{"", 0, false},
+		{"G", 0, false},
+		{"-1M", 0, false},
+		{"1.5G", 0, false},
+		{"1T", 0, false},
+		{"99999999999999999G", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

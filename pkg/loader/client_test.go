@@ -30,7 +30,7 @@ func TestClientLoaderArgumentsAndOptionFile(t *testing.T) {
 	// The script records its arguments, the option file's mode and
 	// content, and what it read.
 	prog := fakeClient(t, `cnf=${1#--defaults-extra-file=}
-{ echo "args: $*"; stat -c 'mode: %a' "$cnf"; cat "$cnf"; echo "stdin:"; cat; } > `+out)
+{ echo "args: $*"; stat -L -c 'mode: %a' "$cnf"; cat "$cnf"; echo "stdin:"; cat; } > `+out)
 	err := Client{Program: prog}.Load(context.Background(), strings.NewReader("SELECT 1;\n"), fakeConn)
 	if err != nil {
 		t.Fatal(err)

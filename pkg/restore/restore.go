@@ -61,25 +61,27 @@ var ErrChecksum = dump.ErrChecksum
 type Loader = loader.Loader
 
 // Choose lists the store and decides what to restore: the backup named
-// name when it is not empty, else selector.Pick's choice at now. An error
+// name when it is a backup at now (catalog.Backup.Problem), else
+// selector.Pick's choice at now. An error
 // wraps selector.ErrNoBackup when there is nothing to restore.
 func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Time, p selector.Policy, name string) (selector.Choice, error) {
 	entries, err := store.List(ctx)
 	if err != nil {
 		return selector.Choice{}, fmt.Errorf("list backups: %w", err)
 	}
-	l := codec.Scan(entries)
+	l := codec.Scan(entries, now)
 	if name == "" {
 		return selector.Pick(l.Backups, now, p)
 	}
 	for _, b := range l.Backups {
-		if b.Name != name {
-			continue
+		if b.Name == name && selector.Eligible(b, now) {
+			return selector.Choice{Backup: b, Target: b.Time, Reason: "chosen by name", Candidates: []catalog.Backup{b}}, nil
 		}
-		if !selector.Eligible(b) {
-			return selector.Choice{}, fmt.Errorf("%w: %s is empty", selector.ErrNoBackup, name)
+	}
+	for _, i := range l.Ignored {
+		if i.Backup.Name == name {
+			return selector.Choice{}, fmt.Errorf("%w: %s is not a backup: %s", selector.ErrNoBackup, name, i.Reason)
 		}
-		return selector.Choice{Backup: b, Target: b.Time, Reason: "chosen by name", Candidates: []catalog.Backup{b}}, nil
 	}
 	return selector.Choice{}, fmt.Errorf("%w: no complete backup named %q", selector.ErrNoBackup, name)
 }

@@ -7,8 +7,10 @@
 // The rule is a count, not an age: the newest Keep complete backups stay,
 // however old they are, so an outage of several days never empties the
 // folder. The newest complete backup is never deleted. Unfinished uploads
-// (".partial") are deleted only once they are clearly abandoned, and files
-// that are not backups of the configured prefix are never touched.
+// (".partial") are deleted only once they are clearly abandoned. Files that
+// are not backups of the configured prefix, and files with a backup's name
+// that are not backups (empty, or dated ahead of the clock: see
+// catalog.Backup.Problem), are never counted and never touched.
 package retention
 
 import (
@@ -99,6 +101,10 @@ type Result struct {
 	// interrupted prune has removed the oldest backups; unfinished uploads
 	// come after the complete backups.
 	Delete []Decision
+	// Ignored holds the files with a backup's name that are not backups,
+	// oldest first, with the reason. They are never counted or deleted;
+	// they are here only for reports.
+	Ignored []catalog.Ignored
 	// Foreign holds the files that are not backups of this prefix, sorted
 	// by name. They are never deleted; they are here only for reports.
 	Foreign []catalog.Entry
@@ -125,8 +131,19 @@ func Plan(l catalog.Listing, p Policy, now time.Time) (Result, error) {
 	}
 	var res Result
 
+	// Only backups count: a listing built by hand may hold files that
+	// catalog.Scan would have ignored at now.
+	var backups []catalog.Backup
+	res.Ignored = slices.Clone(l.Ignored)
+	for _, b := range l.Backups {
+		if why := b.Problem(now); why != "" {
+			res.Ignored = append(res.Ignored, catalog.Ignored{Backup: b, Reason: why})
+			continue
+		}
+		backups = append(backups, b)
+	}
+	catalog.SortIgnored(res.Ignored)
 	// Newest first, with the same total order as catalog.Sort.
-	backups := slices.Clone(l.Backups)
 	catalog.Sort(backups)
 	slices.Reverse(backups)
 

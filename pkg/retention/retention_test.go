@@ -199,7 +199,7 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			l := codec.Scan(tc.entries)
+			l := codec.Scan(tc.entries, now)
 			before := deepCopy(l)
 			res, err := Plan(l, tc.policy, now)
 			if err != nil {
@@ -231,7 +231,7 @@ func TestPlan(t *testing.T) {
 			rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) {
 				shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
 			})
-			again, err := Plan(codec.Scan(shuffled), tc.policy, now)
+			again, err := Plan(codec.Scan(shuffled, now), tc.policy, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -383,7 +383,7 @@ func TestPlanDuplicatesAreDeterministic(t *testing.T) {
 	for i := range 20 {
 		es := slices.Clone(entries)
 		rand.New(rand.NewPCG(uint64(i), 7)).Shuffle(len(es), func(a, b int) { es[a], es[b] = es[b], es[a] })
-		res, err := Plan(codec.Scan(es), Policy{Keep: 1, StalePartialAge: time.Hour}, now)
+		res, err := Plan(codec.Scan(es, now), Policy{Keep: 1, StalePartialAge: time.Hour}, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,7 +410,7 @@ func TestPlanPartialAgeBoundary(t *testing.T) {
 	} {
 		t.Run(tc.age.String(), func(t *testing.T) {
 			started := now.Add(-tc.age)
-			l := codec.Scan([]catalog.Entry{entry(codec.Name(started, catalog.Zstd)+catalog.PartialSuffix, started)})
+			l := codec.Scan([]catalog.Entry{entry(codec.Name(started, catalog.Zstd)+catalog.PartialSuffix, started)}, now)
 			res, err := Plan(l, p, now)
 			if err != nil {
 				t.Fatal(err)
@@ -444,7 +444,7 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
 			}
 			// An invalid policy plans nothing, even for a full listing.
-			res, perr := Plan(codec.Scan(hourly(now, 5, catalog.Zstd)), tc.policy, now)
+			res, perr := Plan(codec.Scan(hourly(now, 5, catalog.Zstd), now), tc.policy, now)
 			if (perr == nil) != tc.ok {
 				t.Errorf("Plan error = %v, want ok=%v", perr, tc.ok)
 			}

@@ -64,15 +64,18 @@ func Target(now time.Time, p Policy) time.Time {
 	return time.Date(y.Year(), y.Month(), y.Day(), 0, 0, 0, 0, time.UTC).Add(p.At)
 }
 
-// Eligible reports whether b may be restored at all: it is published (not
-// a ".partial" upload) and not empty. A size the store does not know
-// (negative) does not disqualify a backup; reading it will tell.
-func Eligible(b catalog.Backup) bool {
-	return !b.Partial && b.Size != 0
+// Eligible reports whether b may be restored at all at the time now: it is
+// published (not a ".partial" upload) and a backup by catalog's one
+// definition (catalog.Backup.Problem: not empty, not dated ahead of the
+// clock). A size the store does not know (negative) does not disqualify a
+// backup; reading it will tell.
+func Eligible(b catalog.Backup, now time.Time) bool {
+	return !b.Partial && b.Problem(now) == ""
 }
 
 // Pick chooses the backup to restore at time now. Among the eligible
-// backups taken on the target's day it takes the one closest to the target;
+// backups (see Eligible) taken on the target's day it takes the one closest
+// to the target;
 // when that day has none, the one closest to the target overall (the oldest
 // when backups only started after it, the newest when they stopped before
 // it). Ties go to the earlier backup; a zstd backup wins over a legacy gzip
@@ -86,12 +89,12 @@ func Pick(backups []catalog.Backup, now time.Time, p Policy) (Choice, error) {
 	target := Target(now, p)
 	var cands []catalog.Backup
 	for _, b := range backups {
-		if Eligible(b) {
+		if Eligible(b, now) {
 			cands = append(cands, b)
 		}
 	}
 	if len(cands) == 0 {
-		return Choice{}, fmt.Errorf("%w: %d backups listed, none complete and non-empty", ErrNoBackup, len(backups))
+		return Choice{}, fmt.Errorf("%w: %d backups listed, none complete, non-empty and dated before the clock", ErrNoBackup, len(backups))
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return better(cands[i], cands[j], target) })
 

@@ -200,7 +200,7 @@ func TestPick(t *testing.T) {
 				t.Errorf("candidates do not start with the choice: %v", c.Candidates)
 			}
 			for _, b := range c.Candidates {
-				if !Eligible(b) {
+				if !Eligible(b, tc.now) {
 					t.Errorf("ineligible candidate %s (partial %v, size %d)", b.Name, b.Partial, b.Size)
 				}
 			}
@@ -219,7 +219,7 @@ func render(now time.Time, p Policy, in []catalog.Backup, c Choice) string {
 	fmt.Fprintf(&b, "snapshot    %s\n", c.Backup.TimeString())
 	fmt.Fprintf(&b, "reason      %s\n", c.Reason)
 	for _, x := range in {
-		if !Eligible(x) {
+		if !Eligible(x, now) {
 			fmt.Fprintf(&b, "ignored     %s (size %d)\n", x.Name, x.Size)
 		}
 	}

@@ -330,6 +330,17 @@ func transientTokenError(err error) bool {
 	return strings.Contains(err.Error(), "oauth2: cannot fetch token")
 }
 
+// uploadLimit reports whether a 403 is the daily upload limit, not a rate
+// limit to back off from: the two share their reason and differ only in
+// the message, which rclone's stop_on_upload_limit compares.
+func uploadLimit(ge *googleapi.Error) bool {
+	if len(ge.Errors) == 0 {
+		return false
+	}
+	e := ge.Errors[0]
+	return (e.Reason == "userRateLimitExceeded" || e.Reason == "rateLimitExceeded") && e.Message == "User rate limit exceeded."
+}
+
 // driveHints is what a Drive error message needs to say what to fix.
 type driveHints struct {
 	settings DriveSettings
@@ -363,6 +374,8 @@ const (
 	PermissionDenied                            // the account's role is too weak
 	BadCredentials                              // the key or account was refused
 	NoStorage                                   // the account or drive is out of storage
+	ItemLimit                                   // the Shared Drive holds the most items Google allows
+	UploadLimit                                 // the account uploaded 750 GB today
 )
 
 // DriveError is a Drive failure that retrying will not fix, with what to
@@ -459,7 +472,16 @@ func (h *driveHints) explain(err error) error {
 					h.account(), h.settings.Var("team_drive"))}
 		}
 		return &DriveError{Problem: NoStorage, Err: err,
-			Fix: "the Shared Drive is out of storage: free space or raise the organisation's storage"}
+			Fix: fmt.Sprintf("the Shared Drive %s is out of storage (the organisation's pooled storage, where trashed files count until the trash is emptied): empty the Shared Drive's trash, delete files or buy more storage; lowering the number of backups kept (--keep) helps from the next run",
+				h.settings.TeamDrive)}
+	case ge.Code == http.StatusForbidden && reason == "teamDriveFileLimitExceeded":
+		return &DriveError{Problem: ItemLimit, Err: err,
+			Fix: fmt.Sprintf("the Shared Drive %s holds the most files Google allows (400,000 files and folders, trashed ones included): empty its trash or move other files out of it, or keep the backups in another Shared Drive (%s)",
+				h.settings.TeamDrive, h.settings.Var("team_drive"))}
+	case ge.Code == http.StatusForbidden && uploadLimit(ge):
+		return &DriveError{Problem: UploadLimit, Err: err,
+			Fix: fmt.Sprintf("%s has reached Google's limit of 750 GB uploaded a day: uploads resume within 24 hours by themselves; if this repeats, find what else uploads with this account, or back up with an account of its own",
+				h.account())}
 	case ge.Code == http.StatusForbidden && reason != "rateLimitExceeded" && reason != "userRateLimitExceeded":
 		return &DriveError{Problem: PermissionDenied, Err: err,
 			Fix: fmt.Sprintf("%s may not change files in %s: %s (Contributors cannot rename or delete, Viewers and Commenters cannot upload)",

@@ -48,7 +48,9 @@ type Store struct {
 // local backend. A local folder is created on the first Put.
 //
 // For a Google Drive remote, permanent failures of Open and of every later
-// call come back as *DriveError, saying what to fix.
+// call come back as *DriveError, saying what to fix; Drive's hard limits
+// (the daily upload limit, a full drive, a Shared Drive's item limit) end
+// an upload at once rather than after retries (see stopOnUploadLimit).
 func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOption) (*Store, error) {
 	var cfg openConfig
 	for _, o := range opts {
@@ -62,7 +64,11 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 		return nil, fmt.Errorf("open remote %s: no credentials: set %s to the service account's JSON key",
 			describe(nil, remote), hints.settings.Var("service_account_credentials"))
 	}
-	f, err := fs.NewFs(ctx, remote)
+	open := remote
+	if hints != nil {
+		open = stopOnUploadLimit(remote)
+	}
+	f, err := fs.NewFs(ctx, open)
 	if errors.Is(err, fs.ErrorIsFile) {
 		return nil, fmt.Errorf("open remote %s: it is a file, not a folder", describe(nil, remote))
 	}
@@ -81,6 +87,22 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 		s.hints = hints
 	}
 	return s, nil
+}
+
+// stopOnUploadLimit sets rclone's stop_on_upload_limit on a Drive remote
+// string, unless the string sets it already: once the account has uploaded
+// its 750 GB of the day, Drive refuses every upload for up to a day, and
+// retrying (as rclone does by default, for minutes) only delays the error.
+// With it, the limit and the full-drive answers end the upload at once.
+func stopOnUploadLimit(remote string) string {
+	p, err := fspath.Parse(remote)
+	if err != nil || p.Name == "" || !strings.HasPrefix(remote, p.Name) {
+		return remote
+	}
+	if _, set := p.Config["stop_on_upload_limit"]; set {
+		return remote
+	}
+	return p.Name + ",stop_on_upload_limit=true" + remote[len(p.Name):]
 }
 
 // describe names a remote for messages without the hash suffix rclone
@@ -151,6 +173,9 @@ func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
 // The producer behind r signals failure by making r return an error (for
 // example io.PipeWriter.CloseWithError).
 //
+// On a local folder, the backup is 0600 in a 0700 folder from its first
+// byte on, whatever the umask (see prepareLocal).
+//
 // On Google Drive, Put first looks the partial name up in the folder, before
 // reading r, so that a missing folder or a refused key fails at once (see
 // preflight).
@@ -159,6 +184,12 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 	if s.hints != nil {
 		if err := s.preflight(ctx, partial); err != nil {
 			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
+		}
+	}
+	if s.f.Features().IsLocal {
+		if err := s.prepareLocal(partial); err != nil {
+			s.removePartial(partial)
+			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, err)
 		}
 	}
 	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
