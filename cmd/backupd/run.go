@@ -20,7 +20,7 @@ import (
 // current time's name.
 func newJob(st cli.Settings, store *storage.Store, counters *dump.Counters, log *slog.Logger) backup.Job {
 	return backup.Job{
-		Dumper:   &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, Log: log},
+		Dumper:   &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, MaxAllowedPacket: st.MaxAllowedPacket, Log: log},
 		Store:    store,
 		Codec:    st.Codec(),
 		Time:     time.Now(),

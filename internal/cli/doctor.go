@@ -223,7 +223,7 @@ func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func
 // doctorDatabase finds the dump tool and has it dump the schema, with the
 // same options as a backup, to nowhere.
 func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Check)) {
-	st := Settings{Conn: c.Database.Resolve(p), Mysqldump: c.Dump.Resolve(p)}
+	st := Settings{Conn: c.Database.Resolve(p), Mysqldump: c.Dump.Resolve(p), MaxAllowedPacket: c.Dump.Packet(p)}
 	if err := p.Err(); err != nil {
 		report(Check{Fail, "dump tool", err.Error()})
 		return
@@ -237,7 +237,8 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 
 	ctx, cancel := context.WithTimeout(ctx, DoctorTimeout)
 	defer cancel()
-	args := append(append([]string(nil), dump.Flags...), "--no-data", "--", st.Conn.Database)
+	args := append(append([]string(nil), dump.Flags...),
+		fmt.Sprintf("--max-allowed-packet=%d", st.MaxAllowedPacket), "--no-data", "--", st.Conn.Database)
 	cmd, err := st.Conn.Command(ctx, "", st.Mysqldump, args...)
 	if err != nil {
 		report(Check{Fail, "database", err.Error()})

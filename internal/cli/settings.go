@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
@@ -42,7 +44,8 @@ type DatabaseFlags struct {
 
 // DumpFlags are the settings of the dump program.
 type DumpFlags struct {
-	Mysqldump string `name:"mysqldump" help:"dump program; when unset, mariadb-dump, else mysqldump, found in PATH" env:"BACKUPD_MYSQLDUMP"`
+	Mysqldump        string `name:"mysqldump" help:"dump program; when unset, mariadb-dump, else mysqldump, found in PATH" env:"BACKUPD_MYSQLDUMP"`
+	MaxAllowedPacket string `name:"max-allowed-packet" help:"largest row the dump program accepts (its --max-allowed-packet), 4K to 1G" default:"1G" env:"BACKUPD_MAX_ALLOWED_PACKET"`
 }
 
 // Common are the settings of a command that dumps the database: where
@@ -58,6 +61,7 @@ func (c *Common) Resolve(p *Problems) Settings {
 	st := c.Remote.Resolve(p)
 	st.Conn = c.Database.Resolve(p)
 	st.Mysqldump = c.Dump.Resolve(p)
+	st.MaxAllowedPacket = c.Dump.Packet(p)
 	return st
 }
 
@@ -67,6 +71,8 @@ type Settings struct {
 	Prefix    string
 	Conn      mariadb.Conn
 	Mysqldump string // "" when not needed
+	// MaxAllowedPacket is the dump program's --max-allowed-packet in bytes.
+	MaxAllowedPacket int64
 
 	// FolderSource names the setting the remote's Drive folder ID came
 	// from, "" when the remote names none.
@@ -169,6 +175,20 @@ func (d *DumpFlags) Resolve(p *Problems) string {
 		p.Addf("dump program %q from %s not found", d.Mysqldump, p.Source("mysqldump"))
 	}
 	return d.Mysqldump
+}
+
+// Packet parses the dump program's max-allowed-packet, recording in p when
+// it is not a size from 4K to 1G.
+func (d *DumpFlags) Packet(p *Problems) int64 {
+	n, err := dump.ParseSize(d.MaxAllowedPacket)
+	if err == nil && (n < dump.MinMaxAllowedPacket || n > dump.MaxMaxAllowedPacket) {
+		err = fmt.Errorf("want 4K to 1G")
+	}
+	if err != nil {
+		p.Addf("invalid max-allowed-packet=%q from %s: %v", d.MaxAllowedPacket, p.Source("max-allowed-packet"), err)
+		return 0
+	}
+	return n
 }
 
 // OpenStore opens the configured remote. It first logs a warning for each
