@@ -406,6 +406,7 @@ func TestVerify(t *testing.T) {
 		args     []string // after "verify"
 		code     int
 		contains []string
+		stderr   string // what the error message starts with, after "backupd verify: <name>: "
 	}{
 		{
 			name:     "good-recorded",
@@ -428,8 +429,11 @@ func TestVerify(t *testing.T) {
 				publish(t, dir, zname, zstdBytes(t, good), int64(len(good)))
 				corrupt(t, filepath.Join(dir, zname), flip)
 			},
-			code:     cli.ExitFailure,
-			contains: []string{"result     FAILED"},
+			code: cli.ExitFailure,
+			// The checksum that does not match is the first thing said,
+			// before the decompression error it explains.
+			contains: []string{"sha256     MISMATCH", "DAMAGED", "result     FAILED"},
+			stderr:   "sha256 does not match the recorded checksum",
 		},
 		{
 			name: "flipped-byte-unrecorded",
@@ -549,6 +553,11 @@ func TestVerify(t *testing.T) {
 			}
 			if code != cli.ExitOK && !strings.Contains(errOut, "backupd verify: ") {
 				t.Errorf("no error message on stderr: %s", errOut)
+			}
+			if tc.stderr != "" {
+				if _, msg, _ := strings.Cut(errOut, ".zst: "); !strings.HasPrefix(msg, tc.stderr) {
+					t.Errorf("error message %q does not start with %q", errOut, tc.stderr)
+				}
 			}
 			if got := snapshot(t, dir); !mapsEqual(got, before) {
 				t.Errorf("verify changed the remote")
