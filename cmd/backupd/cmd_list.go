@@ -48,6 +48,9 @@ type listCmd struct {
 
 func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	st := c.Remote.Resolve(p)
+	if c.Partials && !c.JSON {
+		p.Addf("--partials applies to --json: the text listing always shows unfinished uploads")
+	}
 	if err := p.Err(); err != nil {
 		return err
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/retention"
 )
 
 // pruneCmd applies the retention policy now.
@@ -51,11 +53,11 @@ func (c *pruneCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 
 // pruneSummary is one line about a prune: what stays and what went.
 func pruneSummary(rep backup.PruneReport) string {
-	verb := "deleted"
+	kept, verb := "kept", "deleted"
 	if rep.DryRun {
-		verb = "would delete"
+		kept, verb = "would keep", "would delete"
 	}
-	s := fmt.Sprintf("kept %d %s, %s %d", rep.Plan.Complete(), plural(rep.Plan.Complete(), "backup"), verb, len(rep.Deleted))
+	s := fmt.Sprintf("%s %d %s, %s %d", kept, rep.Plan.Complete(), plural(rep.Plan.Complete(), "backup"), verb, len(rep.Deleted))
 	if n := len(rep.Failed); n > 0 {
 		s += fmt.Sprintf(", %d could not be deleted", n)
 	}
@@ -80,7 +82,10 @@ func printPrune(w io.Writer, rep backup.PruneReport, verbose bool) {
 	if rep.DryRun {
 		verb = "would delete"
 	}
-	for _, d := range rep.Deleted {
+	// Oldest first, as the listing reads.
+	deleted := slices.Clone(rep.Deleted)
+	slices.SortStableFunc(deleted, func(a, b retention.Decision) int { return a.Backup.Time.Compare(b.Backup.Time) })
+	for _, d := range deleted {
 		fmt.Fprintf(w, "%s  %s  %s\n", verb, d.Backup.Name, d.Reason)
 	}
 	for _, f := range rep.Failed {

@@ -55,6 +55,8 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	client, app := c.Refresh.client(p)
 	if client != nil {
 		cfg.RefreshSchedule = parseSchedule(p, "refresh-schedule", c.RefreshSchedule, now)
+	} else if src := p.Source("refresh-schedule"); src != "default" {
+		p.Addf("%s sets a refresh schedule, but no app is named to refresh: set %s too, or drop the schedule", src, p.Name("refresh-app"))
 	}
 	if err := p.Err(); err != nil {
 		return err
