@@ -234,6 +234,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if err != nil {
 			return Report{}, err
 		}
+		checkpoint("verified")
 		prog.setPhase("swapping")
 		sw := swapper{target: target, staging: staging, attic: attic, log: blog}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
@@ -294,7 +295,10 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	if err != nil {
 		return res, bad(err)
 	}
-	sqlText := sqltext.StripDefiners(sqltext.SingleDatabase(stream))
+	var sqlText io.Reader = sqltext.StripDefiners(sqltext.SingleDatabase(stream))
+	if pause != nil {
+		sqlText = &pauseReader{r: sqlText}
+	}
 
 	conn := r.Conn
 	conn.Database = staging
@@ -324,6 +328,33 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	return res, nil
+}
+
+// pause, when set, is called at named points of a restore. Only the
+// package's tests set it, to kill a restore at a precise moment; nothing in
+// the environment or the settings can.
+var pause func(point string)
+
+// checkpoint calls pause, if set, at the point named.
+func checkpoint(point string) {
+	if pause != nil {
+		pause(point)
+	}
+}
+
+// pauseReader calls checkpoint("load") once, on its second read: the load
+// has begun and is not finished.
+type pauseReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (p *pauseReader) Read(b []byte) (int, error) {
+	p.reads++
+	if p.reads == 2 {
+		checkpoint("load")
+	}
+	return p.r.Read(b)
 }
 
 // Progress is read concurrently while a restore runs, for progress reports.

@@ -90,6 +90,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 		}
 	}
 
+	checkpoint("swap")
 	// From here on the target changes. The old triggers cannot go to the
 	// attic with their tables either, and the old views cannot be renamed
 	// out of the database: both are dropped just before the rename, and
@@ -97,6 +98,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 	if err := s.dropAll(ctx, conn, s.target, concat(prev.triggers, prev.views)); err != nil {
 		return 0, s.undoBeforeRename(ctx, db, prev, err)
 	}
+	checkpoint("dropped")
 	var moves []string
 	for _, t := range prev.tables {
 		moves = append(moves, sqltext.Qualified(s.target, t)+" TO "+sqltext.Qualified(s.attic, t))
@@ -111,6 +113,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 		}
 	}
 
+	checkpoint("renamed")
 	if err := s.complete(ctx, conn, prev, next); err != nil {
 		return 0, s.undoAfterRename(ctx, db, prev, next, err)
 	}
