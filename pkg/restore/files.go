@@ -25,6 +25,9 @@ type Status struct {
 	SHA256          string          `json:"sha256"`
 	Tables          int             `json:"tables"`
 	Skipped         []SkippedStatus `json:"skipped,omitempty"`
+	// Recovery says what the run did about a swap an earlier run left
+	// unfinished, before it restored anything.
+	Recovery string `json:"recovery,omitempty"`
 }
 
 // SkippedStatus is a candidate that was found unusable before the restored
@@ -51,6 +54,9 @@ func (rep Report) Status() Status {
 	for _, s := range rep.Skipped {
 		st.Skipped = append(st.Skipped, SkippedStatus{Backup: s.Backup, Error: s.Err.Error()})
 	}
+	if rep.Recovery != nil {
+		st.Recovery = rep.Recovery.Note
+	}
 	return st
 }
 
@@ -65,12 +71,37 @@ func (r *Restorer) writeFiles(rep Report, log *slog.Logger) error {
 		}
 	}
 	if r.StatusFile != "" {
-		b, err := json.MarshalIndent(rep.Status(), "", "  ")
-		if err != nil {
-			return fmt.Errorf("write status file: %w", err)
+		if err := writeStatus(r.StatusFile, rep.Status()); err != nil {
+			return err
 		}
-		if err := WriteFileAtomic(r.StatusFile, append(b, '\n')); err != nil {
-			return fmt.Errorf("write status file: %w", err)
+	}
+	return nil
+}
+
+func writeStatus(path string, st Status) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write status file: %w", err)
+	}
+	if err := WriteFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("write status file: %w", err)
+	}
+	return nil
+}
+
+// withdrawFiles removes the snapshot and status files before the first
+// change to the target: from then on until the swap has ended, the
+// database holds neither the snapshot they name nor the new one. The
+// snapshot file must go; the status file is only a record.
+func (r *Restorer) withdrawFiles(log *slog.Logger) error {
+	if r.StatusFile != "" {
+		if err := os.Remove(r.StatusFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("could not remove the status file before the swap", "file", r.StatusFile, "err", err)
+		}
+	}
+	if r.SnapshotFile != "" {
+		if err := os.Remove(r.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the snapshot file before the swap (the banner must not name a snapshot the database is leaving): %w", err)
 		}
 	}
 	return nil

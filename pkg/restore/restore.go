@@ -10,6 +10,7 @@ package restore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,7 @@ type Report struct {
 	RestoredAt  time.Time
 	Duration    time.Duration
 	Skipped     []Skipped // better candidates found unusable, in the order tried
+	Recovery    *Recovery // what was done first about an interrupted swap; nil when none
 }
 
 // Skipped is a candidate that could not be restored.
@@ -207,11 +209,14 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		return Report{}, err
 	}
 	defer unlock()
-	if err := ensureTarget(ctx, db, target); err != nil {
-		return Report{}, err
-	}
 	ws := workspace{db: db, target: target, staging: staging, attic: attic, log: log}
 	defer ws.cleanup(ctx)
+	// A swap that an earlier run left unfinished is finished or undone
+	// before anything else: its workspaces hold what it takes.
+	rec, err := r.recoverSwap(ctx, db, &ws, log)
+	if err != nil {
+		return Report{}, err
+	}
 
 	var skipped []Skipped
 	for i, b := range candidates {
@@ -227,7 +232,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		res, err := r.load(ctx, db, ld, b, staging, prog)
 		var be *backupError
 		if errors.As(err, &be) {
-			blog.Error("backup is unusable; the database was left as it was", "err", be.err)
+			blog.Error("backup is unusable; skipping it", "err", be.err)
 			skipped = append(skipped, Skipped{Backup: b.Name, Err: be.err})
 			continue
 		}
@@ -235,8 +240,42 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			return Report{}, err
 		}
 		checkpoint("verified")
+		// Only now, with the backup loaded and checked, may anything
+		// outside staging change.
+		if err := ensureTarget(ctx, db, target); err != nil {
+			return Report{}, err
+		}
 		prog.setPhase("swapping")
-		sw := swapper{target: target, staging: staging, attic: attic, log: blog}
+		rep := Report{
+			Backup: b, Database: target, Compression: res.compression,
+			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
+			Skipped: skipped, Recovery: rec,
+		}
+		var prevBanner, prevStatus string
+		var hadBanner, hadStatus bool
+		sw := swapper{target: target, staging: staging, attic: attic, log: blog,
+			begin: func(ctx context.Context, conn *sql.Conn, prev, next schema) error {
+				j := journal{Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
+					Prev: recordSchema(prev), Next: recordSchema(next)}
+				st := rep
+				st.Tables, st.RestoredAt, st.Duration = len(next.tables), time.Now().UTC(), time.Since(start)
+				j.Status = st.Status()
+				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&j.ConnID); err != nil {
+					return fmt.Errorf("swap: %w", err)
+				}
+				var err error
+				if j.PrevBanner, j.HadBanner, err = readOptional(r.SnapshotFile); err != nil {
+					return fmt.Errorf("read the snapshot file: %w", err)
+				}
+				if j.PrevStatus, j.HadStatus, err = readOptional(r.StatusFile); err != nil {
+					return fmt.Errorf("read the status file: %w", err)
+				}
+				prevBanner, hadBanner, prevStatus, hadStatus = j.PrevBanner, j.HadBanner, j.PrevStatus, j.HadStatus
+				if err := writeJournal(ctx, conn, staging, j); err != nil {
+					return err
+				}
+				return r.withdrawFiles(blog)
+			}}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
 		// that the server finishes after the client gave up would be
 		// mistaken for a failed one and "undone" over the new tables. It is
@@ -244,19 +283,29 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		tables, err := sw.swap(context.WithoutCancel(ctx), db)
 		if err != nil {
 			var se *swapError
-			if errors.As(err, &se) && !se.rolledBack {
-				ws.keep = true
+			switch {
+			case errors.As(err, &se) && !se.rolledBack:
 				// The target is neither the old snapshot nor the new one:
-				// no banner at all is better than a wrong one.
-				r.removeSnapshotFile(blog)
+				// no banner at all is better than a wrong one, and the
+				// journal in the workspaces lets the next run finish or
+				// undo the swap.
+				ws.keep = true
+			case hadBanner || hadStatus:
+				// The target is as it was: so are its files.
+				var st *Status
+				if hadStatus {
+					st = new(Status)
+					if json.Unmarshal([]byte(prevStatus), st) != nil {
+						st = nil
+					}
+				}
+				if ferr := r.writeRecoveredFiles(prevBanner, hadBanner, st, blog); ferr != nil {
+					blog.Warn("could not put the snapshot and status files back", "err", ferr)
+				}
 			}
 			return Report{}, fmt.Errorf("swap %s into %s: %w", b.Name, target, err)
 		}
-		rep := Report{
-			Backup: b, Database: target, Compression: res.compression,
-			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
-			Tables: tables, RestoredAt: time.Now().UTC(), Duration: time.Since(start), Skipped: skipped,
-		}
+		rep.Tables, rep.RestoredAt, rep.Duration = tables, time.Now().UTC(), time.Since(start)
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
 			"duration", rep.Duration.Round(time.Millisecond).String())
 		if err := r.writeFiles(rep, blog); err != nil {
@@ -268,7 +317,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	for i, s := range skipped {
 		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
 	}
-	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s was left as it was: %w", len(candidates), target, errors.Join(errs...))
+	state := target + " was left as it was"
+	if rec != nil {
+		state = "before trying them, this run " + rec.Note
+	}
+	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s: %w", len(candidates), state, errors.Join(errs...))
 }
 
 type loadResult struct {
@@ -325,6 +378,11 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	if !chk.SQLEnded {
 		return res, bad(errors.New("the loader stopped before the end of the dump"))
+	}
+	if has, err := tableIn(ctx, db, staging, JournalTable); err != nil {
+		return res, fmt.Errorf("check %s: %w", staging, err)
+	} else if has {
+		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	return res, nil

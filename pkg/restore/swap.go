@@ -20,6 +20,10 @@ import (
 type swapper struct {
 	target, staging, attic string
 	log                    *slog.Logger
+	// begin, when set, runs on the swap's connection once both databases
+	// have been read and before the first change to either: it journals
+	// the swap and withdraws the banner. An error stops the swap there.
+	begin func(ctx context.Context, conn *sql.Conn, prev, next schema) error
 }
 
 // swapError is a failure at or after the point where the target started to
@@ -77,6 +81,11 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 	for _, o := range concat(next.routines, next.events) {
 		if o.create == "" {
 			return 0, fmt.Errorf("read the loaded database: the definition of %s is hidden from this user", o)
+		}
+	}
+	if s.begin != nil {
+		if err := s.begin(ctx, conn, prev, next); err != nil {
+			return 0, err
 		}
 	}
 	s.log.Info("swapping in the restored database",
