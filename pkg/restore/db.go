@@ -65,20 +65,41 @@ func waitForDB(ctx context.Context, db *sql.DB, c mariadb.Conn, wait time.Durati
 	}
 }
 
-// notTheBackup reports whether a load error comes from the local server or
-// the restore user's rights rather than from the backup's content, so that
-// trying the next backup would only fail the same way.
-func notTheBackup(err error) bool {
-	if accessDenied(err) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+// machineFault reports whether a load error comes from the machine (the
+// server went away or ran out of disk or memory, the account was refused)
+// rather than from what the dump asked for, so that trying the next backup
+// would only fail the same way. Privilege errors are not among them: the
+// grants were checked before the load, so such an error means the dump
+// reached beyond its database or its station (see Restorer.load).
+func machineFault(err error) bool {
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var te *mariadb.ToolError
+	if errors.As(err, &te) && (te.Unreachable() || strings.HasPrefix(te.State, "signal:")) {
+		// A client tool that lost the server, or was killed (the kernel's
+		// out-of-memory killer, say).
 		return true
 	}
 	switch mariadb.Code(err) {
-	case mariadb.ErDBAccessDenied, mariadb.ErAccessDenied, mariadb.ErTableAccessDenied, mariadb.ErSpecificAccess,
-		mariadb.ErDiskFull, mariadb.ErRecordFileFull, mariadb.ErOutOfResources:
+	case mariadb.ErDiskFull, mariadb.ErRecordFileFull, mariadb.ErOutOfResources, mariadb.ErAccessDenied,
+		errOutOfMemory, errOutOfSortMemory, errStorageEngine, errTooManyConnections, errServerShutdown,
+		errCantCreateThread, errConnectionKilled, mariadb.ErLockWaitTimeout:
 		return true
 	}
 	return false
 }
+
+// Server error numbers that say the machine is in trouble.
+const (
+	errStorageEngine      = 1030 // "Got error 28 from storage engine": disk full
+	errOutOfMemory        = 1037
+	errOutOfSortMemory    = 1038
+	errTooManyConnections = 1040
+	errServerShutdown     = 1053
+	errCantCreateThread   = 1135
+	errConnectionKilled   = 1927
+)
 
 func accessDenied(err error) bool {
 	switch mariadb.Code(err) {

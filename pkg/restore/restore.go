@@ -204,6 +204,9 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err := waitForDB(ctx, db, r.Conn, wait, log); err != nil {
 		return Report{}, err
 	}
+	if err := checkGrants(ctx, db, []string{target, staging, attic}, log); err != nil {
+		return Report{}, err
+	}
 	unlock, err := lock(ctx, db, target)
 	if err != nil {
 		return Report{}, err
@@ -360,15 +363,15 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))
 		}
-		var te *mariadb.ToolError
-		if errors.As(err, &te) && te.Unreachable() || notTheBackup(err) {
+		if machineFault(err) {
 			return res, fmt.Errorf("load %s: %w", b.Name, err)
 		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		perr := db.PingContext(pctx)
-		cancel()
-		if perr != nil {
-			return res, fmt.Errorf("load %s: %w (and the database no longer answers: %v)", b.Name, err, perr)
+		// The server refused a statement of the dump. The account had what
+		// the restore needs when it started: if the server still answers,
+		// staging is still there and the grants are unchanged, the dump
+		// asked for something wrong or out of bounds.
+		if merr := r.machineStillFine(ctx, db, staging); merr != nil {
+			return res, fmt.Errorf("load %s: %w (and %v)", b.Name, err, merr)
 		}
 		return res, bad(fmt.Errorf("load: %w", err))
 	}
@@ -413,6 +416,24 @@ func (p *pauseReader) Read(b []byte) (int, error) {
 		checkpoint("load")
 	}
 	return p.r.Read(b)
+}
+
+// machineStillFine checks, after the server refused a statement of a
+// dump, that the refusal cannot be the machine's doing: the server
+// answers, the staging database exists and the account's grants still
+// cover the restore.
+func (r *Restorer) machineStillFine(ctx context.Context, db *sql.DB, staging string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("the database no longer answers: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", staging).Scan(&n); err != nil || n == 0 {
+		return fmt.Errorf("the staging database %s is gone (%v)", staging, err)
+	}
+	target, _, attic, _ := r.names()
+	return checkGrants(ctx, db, []string{target, staging, attic}, slog.New(slog.DiscardHandler))
 }
 
 // Progress is read concurrently while a restore runs, for progress reports.

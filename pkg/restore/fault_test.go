@@ -1,0 +1,99 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/internal/testdb"
+	"github.com/backupd/backupd/pkg/catalog"
+)
+
+// TestRestoreFallsBackOnPrivilegeErrors offers backups whose statements
+// ask for what the restore account may not do (read another database,
+// create a table outside staging, change a global setting), ranked
+// before a good one: each is the backup's fault and is skipped.
+func TestRestoreFallsBackOnPrivilegeErrors(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	dir := t.TempDir()
+	good := backupdBackup(t, srv, src, dir, at(0, 0))
+	crafted := []struct {
+		hour int
+		sql  string
+		code int
+	}{
+		{3, "CREATE TABLE t (id INT);\nCREATE VIEW v AS SELECT User FROM mysql.user;\n", mariadb.ErTableAccessDenied},
+		{2, "CREATE TABLE t (id INT);\nCREATE TABLE mysql.t (id INT);\n", mariadb.ErTableAccessDenied},
+		{4, "CREATE TABLE t (id INT);\nSET GLOBAL max_connections = 5;\n", mariadb.ErSpecificAccess},
+	}
+	var names []string
+	for _, c := range crafted {
+		names = append(names, put(t, dir, at(c.hour, 0), catalog.Gzip, gzipBytes(t, []byte(c.sql+"-- Dump completed on 2026-03-14  3:00:00\n"))))
+	}
+
+	target := srv.NewDatabase(t, "app")
+	prefill(t, srv, target)
+	conn := limitedUser(t, srv, target)
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, SnapshotFile: filepath.Join(t.TempDir(), "snapshot"), Log: testLog(t)}
+	rep, err := restoreNow(t, r, r.Store)
+	if err != nil {
+		t.Fatalf("restore: %v; want the crafted backups skipped and %s restored", err, good.Name)
+	}
+	if rep.Backup.Name != good.Name {
+		t.Errorf("restored %s, want %s", rep.Backup.Name, good.Name)
+	}
+	if len(rep.Skipped) != len(names) {
+		t.Fatalf("skipped %v, want %v", rep.Skipped, names)
+	}
+	for i, s := range rep.Skipped {
+		t.Logf("skipped %s: %v", s.Backup, s.Err)
+		if s.Backup != names[i] {
+			t.Errorf("skipped[%d] = %s, want %s", i, s.Backup, names[i])
+		}
+	}
+	if got, want := srv.Fingerprint(t, target), srv.Fingerprint(t, src); got != want {
+		t.Errorf("restored database differs from the source\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}
+
+// TestRestoreStopsOnMissingGrants checks that an account without the
+// documented grants is refused at once, with every GRANT it needs, before
+// any backup is opened.
+func TestRestoreStopsOnMissingGrants(t *testing.T) {
+	srv := testdb.Get(t)
+	target := srv.NewDatabase(t, "app")
+	user := srv.NewUser(t, target, "pw")
+	conn := mariadb.Conn{Socket: srv.Socket, User: user, Password: "pw", Database: target}
+	store := &countingStore{Store: openStore(t, t.TempDir(), nil)}
+	r := &Restorer{Store: store, Conn: conn, Log: testLog(t)}
+	b, _ := codec.Parse(codec.Name(at(3, 0), catalog.Zstd))
+	_, err := r.Restore(t.Context(), []catalog.Backup{b})
+	esc := strings.ReplaceAll(target, "_", "\\_")
+	for _, want := range []string{
+		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore`.* TO '%s'@'localhost';", esc, user),
+		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore\\_old`.* TO '%s'@'localhost';", esc, user),
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to name %s", err, want)
+		}
+	}
+	if store.opened > 0 {
+		t.Errorf("a backup was opened %d times before the grants were found missing", store.opened)
+	}
+}
+
+type countingStore struct {
+	Store
+	opened int
+}
+
+func (c *countingStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	c.opened++
+	return c.Store.Open(ctx, name)
+}
