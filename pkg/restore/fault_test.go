@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
@@ -96,4 +97,56 @@ type countingStore struct {
 func (c *countingStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	c.opened++
 	return c.Store.Open(ctx, name)
+}
+
+// TestRestoreWrongPasswordFailsFast checks that a refused password ends the
+// wait for the database with a message naming the account, where it was
+// refused and the setting to fix, not "did not answer".
+func TestRestoreWrongPasswordFailsFast(t *testing.T) {
+	srv := testdb.Get(t)
+	target := srv.NewDatabase(t, "app")
+	conn := limitedUser(t, srv, target)
+	conn.Password = "not-the-password"
+	r := &Restorer{Store: openStore(t, t.TempDir(), nil), Conn: conn, Wait: 30 * time.Second, Log: testLog(t)}
+	b, _ := codec.Parse(codec.Name(at(3, 0), catalog.Zstd))
+	_, err := r.Restore(t.Context(), []catalog.Backup{b})
+	if err == nil {
+		t.Fatal("restore with a wrong password succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"1045", conn.User, srv.Socket, "DB_USERNAME", "DB_PASSWORD"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("err = %v\nwant it to name %q", err, want)
+		}
+	}
+	for _, bad := range []string{"did not answer", "not-the-password"} {
+		if strings.Contains(msg, bad) {
+			t.Errorf("err = %v\nwant no %q", err, bad)
+		}
+	}
+}
+
+// TestRestoreUnknownDatabaseFailsFast names a target that does not exist
+// and that the account may not create.
+func TestRestoreUnknownDatabaseFailsFast(t *testing.T) {
+	srv := testdb.Get(t)
+	target := srv.NewDatabase(t, "app")
+	conn := limitedUser(t, srv, target)
+	conn.Database = target + "_typo"
+	store := &countingStore{Store: openStore(t, t.TempDir(), nil)}
+	r := &Restorer{Store: store, Conn: conn, Wait: 30 * time.Second, Log: testLog(t)}
+	b, _ := codec.Parse(codec.Name(at(3, 0), catalog.Zstd))
+	_, err := r.Restore(t.Context(), []catalog.Backup{b})
+	if err == nil {
+		t.Fatal("restore into a database the account has no rights on succeeded")
+	}
+	want := fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'localhost';", strings.ReplaceAll(conn.Database, "_", "\\_"), conn.User)
+	for _, w := range []string{"DB_DATABASE", conn.Database, want} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("err = %v\nwant it to name %q", err, w)
+		}
+	}
+	if store.opened > 0 {
+		t.Errorf("a backup was opened before the database was found unusable")
+	}
 }

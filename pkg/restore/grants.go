@@ -151,7 +151,7 @@ func likeMatch(pat, s string) bool {
 // restore does not need and a crafted backup could use. When the account
 // gets privileges from roles, SHOW GRANTS may not list them all: missing
 // ones are then only logged.
-func checkGrants(ctx context.Context, q querier, dbs []string, log *slog.Logger) error {
+func checkGrants(ctx context.Context, q querier, target, staging, attic string, log *slog.Logger) error {
 	g, err := readGrants(ctx, q)
 	if err != nil {
 		return err
@@ -162,16 +162,31 @@ func checkGrants(ctx context.Context, q querier, dbs []string, log *slog.Logger)
 			"account", account, "global", strings.Join(g.global, ", "))
 	}
 	var stmts, lacks []string
-	for _, db := range dbs {
-		if miss := g.missing(db); len(miss) > 0 {
-			lacks = append(lacks, fmt.Sprintf("%s on %s", strings.Join(miss, ", "), db))
-			stmts = append(stmts, fmt.Sprintf("GRANT ALL PRIVILEGES ON %s.* TO %s;", grantPattern(db), account))
+	for _, d := range []struct{ name, role string }{
+		{target, "the database to restore, DB_DATABASE"}, {staging, "the staging database"}, {attic, "the attic"},
+	} {
+		miss := g.missing(d.name)
+		if len(miss) == 0 {
+			continue
 		}
+		what := strings.Join(miss, ", ")
+		if len(miss) == len(neededPrivileges) {
+			what = "all privileges"
+		}
+		role := d.role
+		if d.name == target {
+			var n int
+			if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", target).Scan(&n); err == nil && n == 0 {
+				role += ", which does not exist"
+			}
+		}
+		lacks = append(lacks, fmt.Sprintf("%s on %s (%s)", what, d.name, role))
+		stmts = append(stmts, fmt.Sprintf("GRANT ALL PRIVILEGES ON %s.* TO %s;", grantPattern(d.name), account))
 	}
 	if len(lacks) == 0 {
 		return nil
 	}
-	err = fmt.Errorf("the restore account %s lacks %s; as an administrator, run: %s",
+	err = fmt.Errorf("the restore account %s lacks %s; check DB_DATABASE and DB_USERNAME, or as an administrator run: %s",
 		account, strings.Join(lacks, "; "), strings.Join(stmts, " "))
 	if g.roles {
 		log.Warn("the restore account's grants look incomplete, but it has roles that SHOW GRANTS may not resolve; going on", "err", err)

@@ -204,7 +204,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err := waitForDB(ctx, db, r.Conn, wait, log); err != nil {
 		return Report{}, err
 	}
-	if err := checkGrants(ctx, db, []string{target, staging, attic}, log); err != nil {
+	if err := checkGrants(ctx, db, target, staging, attic, log); err != nil {
 		return Report{}, err
 	}
 	unlock, err := lock(ctx, db, target)
@@ -433,7 +433,7 @@ func (r *Restorer) machineStillFine(ctx context.Context, db *sql.DB, staging str
 		return fmt.Errorf("the staging database %s is gone (%v)", staging, err)
 	}
 	target, _, attic, _ := r.names()
-	return checkGrants(ctx, db, []string{target, staging, attic}, slog.New(slog.DiscardHandler))
+	return checkGrants(ctx, db, target, staging, attic, slog.New(slog.DiscardHandler))
 }
 
 // Progress is read concurrently while a restore runs, for progress reports.
