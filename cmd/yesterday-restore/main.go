@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -65,6 +66,7 @@ type config struct {
 	parallel     int
 	dryRun, json bool
 	debug        bool
+	requireSum   bool
 }
 
 func (a *app) parse(args []string) (config, error) {
@@ -82,6 +84,7 @@ func (a *app) parse(args []string) (config, error) {
 	dryRun := set.Bool("dry-run", "print the choice, its reason and the candidates; change nothing")
 	asJSON := set.Bool("json", "print the result as one JSON object")
 	debug := set.Bool("debug", "log debugging detail")
+	requireSum := set.Bool("require-checksum", "refuse backups without a recorded checksum: skip them like corrupt ones (env RESTORE_REQUIRE_CHECKSUM=true)")
 	if err := set.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(a.stdout, "usage: yesterday-restore [flags]")
@@ -93,7 +96,16 @@ func (a *app) parse(args []string) (config, error) {
 	if set.FS.NArg() > 0 {
 		return c, cli.Usagef("unexpected arguments %q", set.FS.Args())
 	}
-	c.name, c.dryRun, c.json, c.debug = set.Get(name), *dryRun, *asJSON, *debug
+	c.name, c.dryRun, c.json, c.debug, c.requireSum = set.Get(name), *dryRun, *asJSON, *debug, *requireSum
+	flagSet := false
+	set.FS.Visit(func(f *flag.Flag) { flagSet = flagSet || f.Name == "require-checksum" })
+	if v := a.getenv("RESTORE_REQUIRE_CHECKSUM"); v != "" && !flagSet {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, cli.Usagef("invalid RESTORE_REQUIRE_CHECKSUM %q: want true or false", v)
+		}
+		c.requireSum = b
+	}
 	c.stagingDB, c.snapshotFile, c.statusFile = set.Get(staging), set.Get(snapshot), set.Get(status)
 
 	c.now = time.Now()
@@ -152,6 +164,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		StatusFile:   c.statusFile,
 		Progress:     prog,
 		Log:          log,
+
+		RequireChecksum: c.requireSum,
 	}
 	if c.loader == "client" {
 		r.Loader = loader.Client{Log: log}
@@ -252,6 +266,14 @@ func (a *app) printReport(rep restore.Report, asJSON bool) error {
 	fmt.Fprintf(a.stdout, "  tables     %d\n", rep.Tables)
 	fmt.Fprintf(a.stdout, "  loaded     %s of SQL from %s stored (%s)\n", cli.Bytes(rep.RawBytes), cli.Bytes(rep.StoredBytes), rep.Compression)
 	fmt.Fprintf(a.stdout, "  duration   %s, %s\n", rep.Duration.Round(time.Millisecond), cli.Rate(rep.RawBytes, rep.Duration))
+	if rep.Verified {
+		fmt.Fprintf(a.stdout, "  verified   sha256 %s matches the recorded checksum\n", rep.SHA256)
+	} else {
+		fmt.Fprintf(a.stdout, "  UNVERIFIED no checksum was recorded for this backup\n")
+	}
+	if rep.Recovery != nil {
+		fmt.Fprintf(a.stdout, "  recovery   %s\n", rep.Recovery.Note)
+	}
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(a.stdout, "  skipped    %s: %v\n", s.Backup, s.Err)
 	}

@@ -2,8 +2,13 @@ package restore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +17,7 @@ import (
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/selector"
 )
 
 // TestRestoreFallsBackOnPrivilegeErrors offers backups whose statements
@@ -149,4 +155,77 @@ func TestRestoreUnknownDatabaseFailsFast(t *testing.T) {
 	if store.opened > 0 {
 		t.Errorf("a backup was opened before the database was found unusable")
 	}
+}
+
+// TestRestoreUnverified restores a backup without a recorded checksum and
+// reports it as unverified; with RequireChecksum it is skipped.
+func TestRestoreUnverified(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	sqlText := mysqldumpText(t, srv, src)
+	data := gzipBytes(t, sqlText)
+	dir := t.TempDir()
+	unverified := put(t, dir, at(3, 0), catalog.Gzip, data)
+	verified := put(t, dir, at(4, 0), catalog.Gzip, data)
+	sum := sha256.Sum256(data)
+	meta := map[string]map[string]string{verified: catalog.Meta(hex.EncodeToString(sum[:]), int64(len(sqlText)))}
+	onlyUnverified := t.TempDir()
+	put(t, onlyUnverified, at(3, 0), catalog.Gzip, data)
+
+	target := srv.NewDatabase(t, "app")
+	conn := limitedUser(t, srv, target)
+	status := filepath.Join(t.TempDir(), "status.json")
+	readStatus := func(t *testing.T) Status {
+		t.Helper()
+		raw, err := os.ReadFile(status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Status
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), `"verified"`) {
+			t.Errorf("status file has no verified field:\n%s", raw)
+		}
+		return st
+	}
+
+	t.Run("reported", func(t *testing.T) {
+		r := &Restorer{Store: openStore(t, dir, meta), Conn: conn, StatusFile: status, Log: testLog(t)}
+		rep, err := restoreNow(t, r, r.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Backup.Name != unverified || rep.Verified {
+			t.Errorf("restored %s verified=%v, want %s unverified", rep.Backup.Name, rep.Verified, unverified)
+		}
+		if st := readStatus(t); st.Backup != unverified || st.Verified {
+			t.Errorf("status: %s verified=%v, want %s unverified", st.Backup, st.Verified, unverified)
+		}
+	})
+	t.Run("required", func(t *testing.T) {
+		r := &Restorer{Store: openStore(t, dir, meta), Conn: conn, StatusFile: status, RequireChecksum: true, Log: testLog(t)}
+		rep, err := restoreNow(t, r, r.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Backup.Name != verified || !rep.Verified {
+			t.Errorf("restored %s verified=%v, want %s verified", rep.Backup.Name, rep.Verified, verified)
+		}
+		if len(rep.Skipped) != 1 || rep.Skipped[0].Backup != unverified || !errors.Is(rep.Skipped[0].Err, ErrUnverified) {
+			t.Errorf("skipped %v, want %s for ErrUnverified", rep.Skipped, unverified)
+		}
+		if st := readStatus(t); st.Backup != verified || !st.Verified {
+			t.Errorf("status: %s verified=%v, want %s verified", st.Backup, st.Verified, verified)
+		}
+	})
+	t.Run("required, none has a checksum", func(t *testing.T) {
+		r := &Restorer{Store: openStore(t, onlyUnverified, nil), Conn: conn, RequireChecksum: true, Log: testLog(t)}
+		_, err := restoreNow(t, r, r.Store)
+		if !errors.Is(err, ErrUnverified) || !errors.Is(err, selector.ErrNoBackup) {
+			t.Errorf("err = %v, want ErrUnverified and ErrNoBackup", err)
+		}
+	})
 }

@@ -14,17 +14,21 @@ import (
 // Status is the JSON record written to Restorer.StatusFile after a
 // successful restore.
 type Status struct {
-	Backup          string          `json:"backup"`
-	Snapshot        string          `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
-	SnapshotTime    time.Time       `json:"snapshot_time"` // the same, RFC 3339
-	Database        string          `json:"database"`
-	RestoredAt      time.Time       `json:"restored_at"`
-	DurationSeconds float64         `json:"duration_seconds"`
-	StoredBytes     int64           `json:"stored_bytes"`
-	RawBytes        int64           `json:"raw_bytes"`
-	SHA256          string          `json:"sha256"`
-	Tables          int             `json:"tables"`
-	Skipped         []SkippedStatus `json:"skipped,omitempty"`
+	Backup          string    `json:"backup"`
+	Snapshot        string    `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
+	SnapshotTime    time.Time `json:"snapshot_time"` // the same, RFC 3339
+	Database        string    `json:"database"`
+	RestoredAt      time.Time `json:"restored_at"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	StoredBytes     int64     `json:"stored_bytes"`
+	RawBytes        int64     `json:"raw_bytes"`
+	SHA256          string    `json:"sha256"`
+	// Verified is false when the backup had no recorded checksum: its
+	// bytes were read whole and its trailer found, but nothing proves they
+	// are the bytes that were published.
+	Verified bool            `json:"verified"`
+	Tables   int             `json:"tables"`
+	Skipped  []SkippedStatus `json:"skipped,omitempty"`
 	// Recovery says what the run did about a swap an earlier run left
 	// unfinished, before it restored anything.
 	Recovery string `json:"recovery,omitempty"`
@@ -49,6 +53,7 @@ func (rep Report) Status() Status {
 		StoredBytes:     rep.StoredBytes,
 		RawBytes:        rep.RawBytes,
 		SHA256:          rep.SHA256,
+		Verified:        rep.Verified,
 		Tables:          rep.Tables,
 	}
 	for _, s := range rep.Skipped {

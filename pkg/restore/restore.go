@@ -56,6 +56,10 @@ var ErrLocked = errors.New("another restore of this database is running")
 // when it was published.
 var ErrChecksum = dump.ErrChecksum
 
+// ErrUnverified means a backup has no recorded checksum and
+// Restorer.RequireChecksum refuses such backups.
+var ErrUnverified = errors.New("the backup has no recorded checksum")
+
 // Loader runs the SQL text of a dump into the staging database that
 // conn.Database names (see loader.Loader). It must read r to its end on
 // success, and fail when reading r fails.
@@ -102,8 +106,12 @@ type Restorer struct {
 	// succeeded. StatusFile likewise receives a JSON Status.
 	SnapshotFile string
 	StatusFile   string
-	Progress     *Progress // optional
-	Log          *slog.Logger
+	// RequireChecksum refuses backups without a recorded checksum: they
+	// are skipped like corrupt ones (ErrUnverified). Without it they are
+	// restored and reported as unverified.
+	RequireChecksum bool
+	Progress        *Progress // optional
+	Log             *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -119,6 +127,9 @@ type Report struct {
 	Duration    time.Duration
 	Skipped     []Skipped // better candidates found unusable, in the order tried
 	Recovery    *Recovery // what was done first about an interrupted swap; nil when none
+	// Verified says the stored bytes matched a checksum recorded when the
+	// backup was published; false for a backup without one.
+	Verified bool
 }
 
 // Skipped is a candidate that could not be restored.
@@ -227,6 +238,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if i > 0 {
 			blog.Warn("falling back to the next candidate", "rank", i+1, "of", len(candidates))
 		}
+		if r.RequireChecksum && b.SHA256 == "" {
+			blog.Error("backup refused: it has no recorded checksum, and one is required")
+			skipped = append(skipped, Skipped{Backup: b.Name, Err: ErrUnverified})
+			continue
+		}
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
 		}
@@ -252,7 +268,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		rep := Report{
 			Backup: b, Database: target, Compression: res.compression,
 			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
-			Skipped: skipped, Recovery: rec,
+			Skipped: skipped, Recovery: rec, Verified: b.SHA256 != "",
 		}
 		var prevBanner, prevStatus string
 		var hadBanner, hadStatus bool
@@ -310,15 +326,24 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		rep.Tables, rep.RestoredAt, rep.Duration = tables, time.Now().UTC(), time.Since(start)
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
-			"duration", rep.Duration.Round(time.Millisecond).String())
+			"duration", rep.Duration.Round(time.Millisecond).String(), "verified", rep.Verified)
+		if !rep.Verified {
+			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
+		}
 		if err := r.writeFiles(rep, blog); err != nil {
 			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, err)
 		}
 		return rep, nil
 	}
 	errs := make([]error, len(skipped))
+	allUnverified := true
 	for i, s := range skipped {
 		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
+		allUnverified = allUnverified && errors.Is(s.Err, ErrUnverified)
+	}
+	if allUnverified {
+		// Nothing was tried: there is no backup to restore.
+		errs = append(errs, selector.ErrNoBackup)
 	}
 	state := target + " was left as it was"
 	if rec != nil {
