@@ -403,3 +403,50 @@ func TestRestoreSurvivesSIGKILLDuringHeldSwap(t *testing.T) {
 		})
 	}
 }
+
+// TestEndSession checks that the recovery ends a session of the same
+// account that is still running a statement, without any privilege
+// beyond the documented grants.
+func TestEndSession(t *testing.T) {
+	srv := testdb.Get(t)
+	target := srv.NewDatabase(t, "app")
+	conn := limitedUser(t, srv, target)
+	db, err := openDB(conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	busy, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var id int64
+	if err := busy.QueryRowContext(t.Context(), "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := busy.ExecContext(context.Background(), "DO SLEEP(600)")
+		done <- err
+	}()
+	waitUntil(t, "the statement to run", func() bool {
+		var n int
+		_ = db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE 'DO SLEEP%'", id).Scan(&n)
+		return n == 1
+	})
+	if err := endSession(t.Context(), db, id, testLog(t)); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?", id).Scan(&n); err != nil || n != 0 {
+		t.Errorf("session %d still there (%d, %v)", id, n, err)
+	}
+	if err := <-done; err == nil {
+		t.Errorf("the killed session's statement ran to its end")
+	}
+	// A session that is gone already is no error.
+	if err := endSession(t.Context(), db, id, testLog(t)); err != nil {
+		t.Errorf("second endSession: %v", err)
+	}
+}

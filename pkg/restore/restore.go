@@ -103,7 +103,9 @@ type Restorer struct {
 	Wait      time.Duration // for the database to answer; 0 means DefaultWait
 	// SnapshotFile, when set, receives the restored snapshot's time as
 	// "YYYY-MM-DD HH:MM:SS UTC" and a newline, only after a restore
-	// succeeded. StatusFile likewise receives a JSON Status.
+	// succeeded; it is removed before the swap changes the target, and
+	// put back when a failed swap is undone. StatusFile likewise receives
+	// a JSON Status.
 	SnapshotFile string
 	StatusFile   string
 	// RequireChecksum refuses backups without a recorded checksum: they
@@ -177,10 +179,15 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 }
 
 // Restore restores the first usable backup of candidates (best first) into
-// the target. A candidate that turns out corrupt, truncated or unloadable
-// is logged and skipped; the target is not touched until one has loaded
-// completely. It fails without trying further candidates when the problem
-// is not the backup's (the database, privileges, the swap).
+// the target. It first checks the account's grants and finishes or undoes
+// a swap that an earlier run left unfinished (Report.Recovery). A
+// candidate that turns out corrupt, truncated, unverified when
+// RequireChecksum is set, or whose statements the server refuses, is
+// logged and skipped; nothing outside staging is written until one has
+// loaded and checked out. It fails without trying further candidates when
+// the problem is the machine's (the server, disk, memory, the account) or
+// the swap's. The snapshot file is removed before the swap's first change
+// to the target and written once the target holds the new snapshot.
 func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Report, error) {
 	start := time.Now()
 	log := r.Log
