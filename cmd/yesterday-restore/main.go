@@ -71,8 +71,10 @@ type flags struct {
 	Loader       string        `help:"\"parallel\" (several connections) or \"client\" (the mariadb client, one connection)" default:"parallel" env:"RESTORE_LOADER"`
 	Parallel     int           `help:"connections loading data with the parallel loader, 0 to 64; 0 means the number of CPUs, at least 2" default:"0" env:"RESTORE_PARALLEL"`
 	DryRun       bool          `help:"print the choice, its reason and the candidates; change nothing"`
-	JSON         bool          `name:"json" help:"print the result as one JSON object"`
-	Debug        bool          `help:"log debugging detail"`
+	// RequireChecksum refuses backups that carry no recorded sha256.
+	RequireChecksum bool `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
+	JSON            bool `name:"json" help:"print the result as one JSON object"`
+	Debug           bool `help:"log debugging detail"`
 }
 
 // parse parses the command line and environment; it returns ErrHelp after
@@ -134,14 +136,15 @@ func (a *app) run(ctx context.Context, args []string) error {
 	}
 	prog := new(restore.Progress)
 	r := &restore.Restorer{
-		Store:        store,
-		Conn:         st.Conn,
-		StagingDB:    c.StagingDB,
-		Wait:         c.Wait,
-		SnapshotFile: c.SnapshotFile,
-		StatusFile:   c.StatusFile,
-		Progress:     prog,
-		Log:          log,
+		Store:           store,
+		Conn:            st.Conn,
+		RequireChecksum: c.RequireChecksum,
+		StagingDB:       c.StagingDB,
+		Wait:            c.Wait,
+		SnapshotFile:    c.SnapshotFile,
+		StatusFile:      c.StatusFile,
+		Progress:        prog,
+		Log:             log,
 	}
 	if c.Loader == "client" {
 		r.Loader = loader.Client{Log: log}
@@ -242,6 +245,14 @@ func (a *app) printReport(rep restore.Report, asJSON bool) error {
 	fmt.Fprintf(a.stdout, "  tables     %d\n", rep.Tables)
 	fmt.Fprintf(a.stdout, "  loaded     %s of SQL from %s stored (%s)\n", cli.Bytes(rep.RawBytes), cli.Bytes(rep.StoredBytes), rep.Compression)
 	fmt.Fprintf(a.stdout, "  duration   %s, %s\n", rep.Duration.Round(time.Millisecond), cli.Rate(rep.RawBytes, rep.Duration))
+	if rep.Verified {
+		fmt.Fprintf(a.stdout, "  verified   sha256 %s matches the recorded checksum\n", rep.SHA256)
+	} else {
+		fmt.Fprintf(a.stdout, "  UNVERIFIED no checksum was recorded for this backup\n")
+	}
+	if rep.Recovery != nil {
+		fmt.Fprintf(a.stdout, "  recovery   %s\n", rep.Recovery.Note)
+	}
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(a.stdout, "  skipped    %s: %v\n", s.Backup, s.Err)
 	}

@@ -23,7 +23,7 @@ func NewLogger(w *os.File, debug bool) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	if IsTerminal(w) {
-		h = slog.NewTextHandler(w, opts)
+		h = slog.NewTextHandler(endLine{w}, opts)
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}

@@ -2,11 +2,43 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"time"
 )
+
+// onScreen is the terminal's progress line, shared by StartProgress and
+// the logger's writer (see endLine) so that a log line never lands at the
+// end of a progress line.
+var onScreen struct {
+	sync.Mutex
+	shown bool // a progress line without a newline is on the terminal
+}
+
+// drawProgress replaces the progress line on w with line.
+func drawProgress(w io.Writer, line string) {
+	onScreen.Lock()
+	defer onScreen.Unlock()
+	fmt.Fprint(w, "\r\033[K"+line)
+	onScreen.shown = line != ""
+}
+
+// endLine is the writer of a terminal's log: it ends a progress line
+// with a newline before the log line, and the next tick draws the
+// progress line again below.
+type endLine struct{ w io.Writer }
+
+func (e endLine) Write(p []byte) (int, error) {
+	onScreen.Lock()
+	defer onScreen.Unlock()
+	if onScreen.shown {
+		fmt.Fprint(e.w, "\n")
+		onScreen.shown = false
+	}
+	return e.w.Write(p)
+}
 
 // ProgressLogEvery is how often progress is logged when the output is not a
 // terminal.
@@ -33,12 +65,12 @@ func StartProgress(w *os.File, log *slog.Logger, line func() string) (stop func(
 			select {
 			case <-done:
 				if tty {
-					fmt.Fprint(w, "\r\033[K")
+					drawProgress(w, "")
 				}
 				return
 			case <-t.C:
 				if tty {
-					fmt.Fprint(w, "\r\033[K"+line())
+					drawProgress(w, line())
 				} else if log != nil {
 					log.Info("progress", "status", line())
 				}

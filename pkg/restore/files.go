@@ -14,17 +14,24 @@ import (
 // Status is the JSON record written to Restorer.StatusFile after a
 // successful restore.
 type Status struct {
-	Backup          string          `json:"backup"`
-	Snapshot        string          `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
-	SnapshotTime    time.Time       `json:"snapshot_time"` // the same, RFC 3339
-	Database        string          `json:"database"`
-	RestoredAt      time.Time       `json:"restored_at"`
-	DurationSeconds float64         `json:"duration_seconds"`
-	StoredBytes     int64           `json:"stored_bytes"`
-	RawBytes        int64           `json:"raw_bytes"`
-	SHA256          string          `json:"sha256"`
-	Tables          int             `json:"tables"`
-	Skipped         []SkippedStatus `json:"skipped,omitempty"`
+	Backup          string    `json:"backup"`
+	Snapshot        string    `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
+	SnapshotTime    time.Time `json:"snapshot_time"` // the same, RFC 3339
+	Database        string    `json:"database"`
+	RestoredAt      time.Time `json:"restored_at"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	StoredBytes     int64     `json:"stored_bytes"`
+	RawBytes        int64     `json:"raw_bytes"`
+	SHA256          string    `json:"sha256"`
+	// Verified is false when the backup had no recorded checksum: its
+	// bytes were read whole and its trailer found, but nothing proves they
+	// are the bytes that were published.
+	Verified bool            `json:"verified"`
+	Tables   int             `json:"tables"`
+	Skipped  []SkippedStatus `json:"skipped,omitempty"`
+	// Recovery says what the run did about a swap an earlier run left
+	// unfinished, before it restored anything.
+	Recovery string `json:"recovery,omitempty"`
 }
 
 // SkippedStatus is a candidate that was found unusable before the restored
@@ -46,10 +53,14 @@ func (rep Report) Status() Status {
 		StoredBytes:     rep.StoredBytes,
 		RawBytes:        rep.RawBytes,
 		SHA256:          rep.SHA256,
+		Verified:        rep.Verified,
 		Tables:          rep.Tables,
 	}
 	for _, s := range rep.Skipped {
 		st.Skipped = append(st.Skipped, SkippedStatus{Backup: s.Backup, Error: s.Err.Error()})
+	}
+	if rep.Recovery != nil {
+		st.Recovery = rep.Recovery.Note
 	}
 	return st
 }
@@ -65,12 +76,37 @@ func (r *Restorer) writeFiles(rep Report, log *slog.Logger) error {
 		}
 	}
 	if r.StatusFile != "" {
-		b, err := json.MarshalIndent(rep.Status(), "", "  ")
-		if err != nil {
-			return fmt.Errorf("write status file: %w", err)
+		if err := writeStatus(r.StatusFile, rep.Status()); err != nil {
+			return err
 		}
-		if err := WriteFileAtomic(r.StatusFile, append(b, '\n')); err != nil {
-			return fmt.Errorf("write status file: %w", err)
+	}
+	return nil
+}
+
+func writeStatus(path string, st Status) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write status file: %w", err)
+	}
+	if err := WriteFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("write status file: %w", err)
+	}
+	return nil
+}
+
+// withdrawFiles removes the snapshot and status files before the first
+// change to the target: from then on until the swap has ended, the
+// database holds neither the snapshot they name nor the new one. The
+// snapshot file must go; the status file is only a record.
+func (r *Restorer) withdrawFiles(log *slog.Logger) error {
+	if r.StatusFile != "" {
+		if err := os.Remove(r.StatusFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("could not remove the status file before the swap", "file", r.StatusFile, "err", err)
+		}
+	}
+	if r.SnapshotFile != "" {
+		if err := os.Remove(r.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the snapshot file before the swap (the banner must not name a snapshot the database is leaving): %w", err)
 		}
 	}
 	return nil

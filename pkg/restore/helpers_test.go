@@ -23,7 +23,12 @@ import (
 	"github.com/backupd/backupd/pkg/storage"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(crashChildEnv); spec != "" {
+		os.Exit(crashChild(spec))
+	}
+	os.Exit(testdb.Main(m))
+}
 
 const fixturePath = "../../testdata/fixture.sql"
 

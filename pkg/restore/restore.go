@@ -10,6 +10,7 @@ package restore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +55,10 @@ var ErrLocked = errors.New("another restore of this database is running")
 // ErrChecksum means a backup's bytes do not hash to the checksum recorded
 // when it was published.
 var ErrChecksum = dump.ErrChecksum
+
+// ErrUnverified means a backup has no recorded checksum and
+// Restorer.RequireChecksum refuses such backups.
+var ErrUnverified = errors.New("the backup has no recorded checksum")
 
 // Loader runs the SQL text of a dump into the staging database that
 // conn.Database names (see loader.Loader). It must read r to its end on
@@ -100,11 +105,17 @@ type Restorer struct {
 	Wait      time.Duration // for the database to answer; 0 means DefaultWait
 	// SnapshotFile, when set, receives the restored snapshot's time as
 	// "YYYY-MM-DD HH:MM:SS UTC" and a newline, only after a restore
-	// succeeded. StatusFile likewise receives a JSON Status.
+	// succeeded; it is removed before the swap changes the target, and
+	// put back when a failed swap is undone. StatusFile likewise receives
+	// a JSON Status.
 	SnapshotFile string
 	StatusFile   string
-	Progress     *Progress // optional
-	Log          *slog.Logger
+	// RequireChecksum refuses backups without a recorded checksum: they
+	// are skipped like corrupt ones (ErrUnverified). Without it they are
+	// restored and reported as unverified.
+	RequireChecksum bool
+	Progress        *Progress // optional
+	Log             *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -119,6 +130,10 @@ type Report struct {
 	RestoredAt  time.Time
 	Duration    time.Duration
 	Skipped     []Skipped // better candidates found unusable, in the order tried
+	Recovery    *Recovery // what was done first about an interrupted swap; nil when none
+	// Verified says the stored bytes matched a checksum recorded when the
+	// backup was published; false for a backup without one.
+	Verified bool
 }
 
 // Skipped is a candidate that could not be restored.
@@ -166,10 +181,15 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 }
 
 // Restore restores the first usable backup of candidates (best first) into
-// the target. A candidate that turns out corrupt, truncated or unloadable
-// is logged and skipped; the target is not touched until one has loaded
-// completely. It fails without trying further candidates when the problem
-// is not the backup's (the database, privileges, the swap).
+// the target. It first checks the account's grants and finishes or undoes
+// a swap that an earlier run left unfinished (Report.Recovery). A
+// candidate that turns out corrupt, truncated, unverified when
+// RequireChecksum is set, or whose statements the server refuses, is
+// logged and skipped; nothing outside staging is written until one has
+// loaded and checked out. It fails without trying further candidates when
+// the problem is the machine's (the server, disk, memory, the account) or
+// the swap's. The snapshot file is removed before the swap's first change
+// to the target and written once the target holds the new snapshot.
 func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Report, error) {
 	start := time.Now()
 	log := r.Log
@@ -204,22 +224,33 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err := waitForDB(ctx, db, r.Conn, wait, log); err != nil {
 		return Report{}, err
 	}
+	if err := checkGrants(ctx, db, target, staging, attic, log); err != nil {
+		return Report{}, err
+	}
 	unlock, err := lock(ctx, db, target)
 	if err != nil {
 		return Report{}, err
 	}
 	defer unlock()
-	if err := ensureTarget(ctx, db, target); err != nil {
-		return Report{}, err
-	}
 	ws := workspace{db: db, target: target, staging: staging, attic: attic, log: log}
 	defer ws.cleanup(ctx)
+	// A swap that an earlier run left unfinished is finished or undone
+	// before anything else: its workspaces hold what it takes.
+	rec, err := r.recoverSwap(ctx, db, &ws, log)
+	if err != nil {
+		return Report{}, err
+	}
 
 	var skipped []Skipped
 	for i, b := range candidates {
 		blog := log.With("backup", b.Name)
 		if i > 0 {
 			blog.Warn("falling back to the next candidate", "rank", i+1, "of", len(candidates))
+		}
+		if r.RequireChecksum && b.SHA256 == "" {
+			blog.Error("backup refused: it has no recorded checksum, and one is required")
+			skipped = append(skipped, Skipped{Backup: b.Name, Err: ErrUnverified})
+			continue
 		}
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
@@ -229,15 +260,50 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		res, err := r.load(ctx, db, ld, b, staging, prog)
 		var be *backupError
 		if errors.As(err, &be) {
-			blog.Error("backup is unusable; the database was left as it was", "err", be.err)
+			blog.Error("backup is unusable; skipping it", "err", be.err)
 			skipped = append(skipped, Skipped{Backup: b.Name, Err: be.err})
 			continue
 		}
 		if err != nil {
 			return Report{}, err
 		}
+		checkpoint("verified")
+		// Only now, with the backup loaded and checked, may anything
+		// outside staging change.
+		if err := ensureTarget(ctx, db, target); err != nil {
+			return Report{}, err
+		}
 		prog.setPhase("swapping")
-		sw := swapper{target: target, staging: staging, attic: attic, log: blog}
+		rep := Report{
+			Backup: b, Database: target, Compression: res.compression,
+			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
+			Skipped: skipped, Recovery: rec, Verified: b.SHA256 != "",
+		}
+		var prevBanner, prevStatus string
+		var hadBanner, hadStatus bool
+		sw := swapper{target: target, staging: staging, attic: attic, log: blog,
+			begin: func(ctx context.Context, conn *sql.Conn, prev, next schema) error {
+				j := journal{Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
+					Prev: recordSchema(prev), Next: recordSchema(next)}
+				st := rep
+				st.Tables, st.RestoredAt, st.Duration = len(next.tables), time.Now().UTC(), time.Since(start)
+				j.Status = st.Status()
+				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&j.ConnID); err != nil {
+					return fmt.Errorf("swap: %w", err)
+				}
+				var err error
+				if j.PrevBanner, j.HadBanner, err = readOptional(r.SnapshotFile); err != nil {
+					return fmt.Errorf("read the snapshot file: %w", err)
+				}
+				if j.PrevStatus, j.HadStatus, err = readOptional(r.StatusFile); err != nil {
+					return fmt.Errorf("read the status file: %w", err)
+				}
+				prevBanner, hadBanner, prevStatus, hadStatus = j.PrevBanner, j.HadBanner, j.PrevStatus, j.HadStatus
+				if err := writeJournal(ctx, conn, staging, j); err != nil {
+					return err
+				}
+				return r.withdrawFiles(blog)
+			}}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
 		// that the server finishes after the client gave up would be
 		// mistaken for a failed one and "undone" over the new tables. It is
@@ -245,31 +311,54 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		tables, err := sw.swap(context.WithoutCancel(ctx), db)
 		if err != nil {
 			var se *swapError
-			if errors.As(err, &se) && !se.rolledBack {
-				ws.keep = true
+			switch {
+			case errors.As(err, &se) && !se.rolledBack:
 				// The target is neither the old snapshot nor the new one:
-				// no banner at all is better than a wrong one.
-				r.removeSnapshotFile(blog)
+				// no banner at all is better than a wrong one, and the
+				// journal in the workspaces lets the next run finish or
+				// undo the swap.
+				ws.keep = true
+			case hadBanner || hadStatus:
+				// The target is as it was: so are its files.
+				var st *Status
+				if hadStatus {
+					st = new(Status)
+					if json.Unmarshal([]byte(prevStatus), st) != nil {
+						st = nil
+					}
+				}
+				if ferr := r.writeRecoveredFiles(prevBanner, hadBanner, st, blog); ferr != nil {
+					blog.Warn("could not put the snapshot and status files back", "err", ferr)
+				}
 			}
 			return Report{}, fmt.Errorf("swap %s into %s: %w", b.Name, target, err)
 		}
-		rep := Report{
-			Backup: b, Database: target, Compression: res.compression,
-			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
-			Tables: tables, RestoredAt: time.Now().UTC(), Duration: time.Since(start), Skipped: skipped,
-		}
+		rep.Tables, rep.RestoredAt, rep.Duration = tables, time.Now().UTC(), time.Since(start)
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
-			"duration", rep.Duration.Round(time.Millisecond).String())
+			"duration", rep.Duration.Round(time.Millisecond).String(), "verified", rep.Verified)
+		if !rep.Verified {
+			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
+		}
 		if err := r.writeFiles(rep, blog); err != nil {
 			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, err)
 		}
 		return rep, nil
 	}
 	errs := make([]error, len(skipped))
+	allUnverified := true
 	for i, s := range skipped {
 		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
+		allUnverified = allUnverified && errors.Is(s.Err, ErrUnverified)
 	}
-	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s was left as it was: %w", len(candidates), target, errors.Join(errs...))
+	if allUnverified {
+		// Nothing was tried: there is no backup to restore.
+		errs = append(errs, selector.ErrNoBackup)
+	}
+	state := target + " was left as it was"
+	if rec != nil {
+		state = "before trying them, this run " + rec.Note
+	}
+	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s: %w", len(candidates), state, errors.Join(errs...))
 }
 
 type loadResult struct {
@@ -296,7 +385,10 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	if err != nil {
 		return res, bad(err)
 	}
-	sqlText := sqltext.StripDefiners(sqltext.SingleDatabase(stream))
+	var sqlText io.Reader = sqltext.StripDefiners(sqltext.SingleDatabase(stream))
+	if pause != nil {
+		sqlText = &pauseReader{r: sqlText}
+	}
 
 	conn := r.Conn
 	conn.Database = staging
@@ -305,15 +397,15 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))
 		}
-		var te *mariadb.ToolError
-		if errors.As(err, &te) && te.Unreachable() || notTheBackup(err) {
+		if machineFault(err) {
 			return res, fmt.Errorf("load %s: %w", b.Name, err)
 		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		perr := db.PingContext(pctx)
-		cancel()
-		if perr != nil {
-			return res, fmt.Errorf("load %s: %w (and the database no longer answers: %v)", b.Name, err, perr)
+		// The server refused a statement of the dump. The account had what
+		// the restore needs when it started: if the server still answers,
+		// staging is still there and the grants are unchanged, the dump
+		// asked for something wrong or out of bounds.
+		if merr := r.machineStillFine(ctx, db, staging); merr != nil {
+			return res, fmt.Errorf("load %s: %w (and %v)", b.Name, err, merr)
 		}
 		return res, bad(fmt.Errorf("load: %w", err))
 	}
@@ -324,8 +416,58 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	if !chk.SQLEnded {
 		return res, bad(errors.New("the loader stopped before the end of the dump"))
 	}
+	if has, err := tableIn(ctx, db, staging, JournalTable); err != nil {
+		return res, fmt.Errorf("check %s: %w", staging, err)
+	} else if has {
+		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
+	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	return res, nil
+}
+
+// pause, when set, is called at named points of a restore. Only the
+// package's tests set it, to kill a restore at a precise moment; nothing in
+// the environment or the settings can.
+var pause func(point string)
+
+// checkpoint calls pause, if set, at the point named.
+func checkpoint(point string) {
+	if pause != nil {
+		pause(point)
+	}
+}
+
+// pauseReader calls checkpoint("load") once, on its second read: the load
+// has begun and is not finished.
+type pauseReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (p *pauseReader) Read(b []byte) (int, error) {
+	p.reads++
+	if p.reads == 2 {
+		checkpoint("load")
+	}
+	return p.r.Read(b)
+}
+
+// machineStillFine checks, after the server refused a statement of a
+// dump, that the refusal cannot be the machine's doing: the server
+// answers, the staging database exists and the account's grants still
+// cover the restore.
+func (r *Restorer) machineStillFine(ctx context.Context, db *sql.DB, staging string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("the database no longer answers: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", staging).Scan(&n); err != nil || n == 0 {
+		return fmt.Errorf("the staging database %s is gone (%v)", staging, err)
+	}
+	target, _, attic, _ := r.names()
+	return checkGrants(ctx, db, target, staging, attic, slog.New(slog.DiscardHandler))
 }
 
 // Progress is read concurrently while a restore runs, for progress reports.

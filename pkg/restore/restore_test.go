@@ -283,7 +283,9 @@ func TestRestoreUndoesFailedSwap(t *testing.T) {
 	srv.Exec(t, target, fmt.Sprintf("DROP PROCEDURE add_order; DROP FUNCTION old_fn;"+
 		" CREATE DEFINER='%[1]s'@'localhost' PROCEDURE add_order(IN x INT) SELECT x;"+
 		" CREATE DEFINER='%[1]s'@'localhost' FUNCTION old_fn() RETURNS INT RETURN 1", conn.User))
-	srv.Exec(t, "", fmt.Sprintf("REVOKE TRIGGER ON `%s`.* FROM '%s'@'localhost'", target, conn.User))
+	// The grant goes once the backup has loaded: a missing one is found
+	// before anything starts.
+	revokeAt(t, srv, "verified", fmt.Sprintf("REVOKE TRIGGER ON `%s`.* FROM '%s'@'localhost'", target, conn.User))
 	before := srv.Fingerprint(t, target)
 
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, SnapshotFile: filepath.Join(t.TempDir(), "snapshot"), Log: testLog(t)}
@@ -316,25 +318,37 @@ func TestRestoreNamesMissingGrant(t *testing.T) {
 	conn := mariadb.Conn{Socket: srv.Socket, User: user, Password: "pw", Database: target}
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
 	_, err := restoreNow(t, r, r.Store)
-	want := fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore`.* TO '%s'@'localhost';", strings.ReplaceAll(target, "_", "\\_"), user)
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("err = %v\nwant it to name the grant %s", err, want)
+	esc := strings.ReplaceAll(target, "_", "\\_")
+	grants := []string{
+		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore`.* TO '%s'@'localhost';", esc, user),
+		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore\\_old`.* TO '%s'@'localhost';", esc, user),
 	}
-	// The grant it names is the one that makes the restore work, together
-	// with the attic's.
-	srv.Exec(t, "", strings.TrimSuffix(want, ";"))
-	_, err = restoreNow(t, r, r.Store)
-	wantAttic := fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s\\_restore\\_old`.* TO '%s'@'localhost';", strings.ReplaceAll(target, "_", "\\_"), user)
-	if err == nil || !strings.Contains(err.Error(), wantAttic) {
-		t.Fatalf("err = %v\nwant it to name the grant %s", err, wantAttic)
+	for _, want := range grants {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v\nwant it to name the grant %s", err, want)
+		}
 	}
-	srv.Exec(t, "", strings.TrimSuffix(wantAttic, ";"))
+	// The grants it names are the ones that make the restore work.
+	for _, g := range grants {
+		srv.Exec(t, "", strings.TrimSuffix(g, ";"))
+	}
 	t.Cleanup(func() {
 		_, _ = srv.Run("", "DROP DATABASE IF EXISTS `"+target+"_restore`; DROP DATABASE IF EXISTS `"+target+"_restore_old`")
 	})
 	if _, err := restoreNow(t, r, r.Store); err != nil {
 		t.Fatalf("restore with the named grants: %v", err)
 	}
+}
+
+// revokeAt runs sql as root when the restore reaches point.
+func revokeAt(t *testing.T, srv *testdb.Server, point, sql string) {
+	t.Helper()
+	pause = func(p string) {
+		if p == point {
+			srv.Exec(t, "", sql)
+		}
+	}
+	t.Cleanup(func() { pause = nil })
 }
 
 func TestRestoreKeepsForeignStagingDatabase(t *testing.T) {
@@ -470,7 +484,7 @@ func TestRestoreUndoesFailedRename(t *testing.T) {
 	target := srv.NewDatabase(t, "app")
 	srv.LoadFile(t, target, fixturePath)
 	conn := limitedUser(t, srv, target)
-	srv.Exec(t, "", fmt.Sprintf("REVOKE ALTER ON `%s`.* FROM '%s'@'localhost'", target, conn.User))
+	revokeAt(t, srv, "verified", fmt.Sprintf("REVOKE ALTER ON `%s`.* FROM '%s'@'localhost'", target, conn.User))
 	before := srv.Fingerprint(t, target)
 
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}

@@ -20,6 +20,10 @@ import (
 type swapper struct {
 	target, staging, attic string
 	log                    *slog.Logger
+	// begin, when set, runs on the swap's connection once both databases
+	// have been read and before the first change to either: it journals
+	// the swap and withdraws the banner. An error stops the swap there.
+	begin func(ctx context.Context, conn *sql.Conn, prev, next schema) error
 }
 
 // swapError is a failure at or after the point where the target started to
@@ -79,6 +83,11 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 			return 0, fmt.Errorf("read the loaded database: the definition of %s is hidden from this user", o)
 		}
 	}
+	if s.begin != nil {
+		if err := s.begin(ctx, conn, prev, next); err != nil {
+			return 0, err
+		}
+	}
 	s.log.Info("swapping in the restored database",
 		"tables", len(next.tables), "objects", next.objects(), "replacing_tables", len(prev.tables), "replacing_objects", prev.objects())
 
@@ -90,6 +99,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 		}
 	}
 
+	checkpoint("swap")
 	// From here on the target changes. The old triggers cannot go to the
 	// attic with their tables either, and the old views cannot be renamed
 	// out of the database: both are dropped just before the rename, and
@@ -97,6 +107,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 	if err := s.dropAll(ctx, conn, s.target, concat(prev.triggers, prev.views)); err != nil {
 		return 0, s.undoBeforeRename(ctx, db, prev, err)
 	}
+	checkpoint("dropped")
 	var moves []string
 	for _, t := range prev.tables {
 		moves = append(moves, sqltext.Qualified(s.target, t)+" TO "+sqltext.Qualified(s.attic, t))
@@ -111,6 +122,7 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 		}
 	}
 
+	checkpoint("renamed")
 	if err := s.complete(ctx, conn, prev, next); err != nil {
 		return 0, s.undoAfterRename(ctx, db, prev, next, err)
 	}

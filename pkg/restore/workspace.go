@@ -75,42 +75,68 @@ func (w *workspace) marker(role string) string {
 
 // prepare makes the staging database and the attic exist and be empty,
 // with the target's character set and collation (the default of routines
-// and views created in them).
+// and views created in them), or utf8mb4 when the target does not exist
+// yet: it is created only for the swap.
 func (w *workspace) prepare(ctx context.Context) error {
-	var cs, coll string
+	cs, coll := "utf8mb4", ""
 	err := w.db.QueryRowContext(ctx,
 		"SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = ?",
 		w.target).Scan(&cs, &coll)
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read settings of database %s: %w", w.target, err)
 	}
 	for _, d := range []struct{ name, role string }{{w.staging, "staging"}, {w.attic, "attic"}} {
-		if err := w.fresh(ctx, d.name, w.marker(d.role), cs, coll); err != nil {
+		if err := w.fresh(ctx, d.name, d.role, cs, coll); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *workspace) fresh(ctx context.Context, name, marker, cs, coll string) error {
+// ours reports whether database name exists and carries the marker of
+// role; a database of that name that is not a workspace is an error.
+func (w *workspace) ours(ctx context.Context, name, role string) (bool, error) {
 	var comment string
 	err := w.db.QueryRowContext(ctx,
 		"SELECT schema_comment FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&comment)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("look for database %s: %w", name, err)
-	case comment != marker:
-		return fmt.Errorf("database %s exists and is not a workspace of this restore (its comment is %q, not %q): drop it or choose another staging database",
-			name, comment, marker)
-	default:
+		return false, fmt.Errorf("look for database %s: %w", name, err)
+	case comment != w.marker(role):
+		return false, fmt.Errorf("database %s exists and is not a workspace of this restore (its comment is %q, not %q): drop it or choose another staging database",
+			name, comment, w.marker(role))
+	}
+	return true, nil
+}
+
+// adopt makes cleanup drop the workspaces an earlier run left, once they
+// have served a recovery.
+func (w *workspace) adopt() {
+	if w.created == nil {
+		w.created = map[string]bool{}
+	}
+	w.created[w.staging], w.created[w.attic] = true, true
+}
+
+func (w *workspace) fresh(ctx context.Context, name, role, cs, coll string) error {
+	exists, err := w.ours(ctx, name, role)
+	if err != nil {
+		return err
+	}
+	if exists {
 		w.log.Debug("dropping the workspace of an earlier attempt", "database", name)
 		if _, err := w.db.ExecContext(ctx, "DROP DATABASE "+sqltext.Ident(name)); err != nil {
 			return fmt.Errorf("drop old workspace %s: %w", name, err)
 		}
 	}
+	collate := ""
+	if coll != "" {
+		collate = " COLLATE " + sqltext.Literal(coll)
+	}
 	_, err = w.db.ExecContext(ctx, "CREATE DATABASE "+sqltext.Ident(name)+
-		" CHARACTER SET "+sqltext.Literal(cs)+" COLLATE "+sqltext.Literal(coll)+" COMMENT "+sqltext.Literal(marker))
+		" CHARACTER SET "+sqltext.Literal(cs)+collate+" COMMENT "+sqltext.Literal(w.marker(role)))
 	if accessDenied(err) {
 		return fmt.Errorf("create workspace database %s: %w; the restore user needs all privileges on it: %s",
 			name, err, grantHint(ctx, w.db, name))
@@ -129,7 +155,7 @@ func (w *workspace) fresh(ctx context.Context, name, marker, cs, coll string) er
 // cancelled, unless a failed swap left the only copy of some tables there.
 func (w *workspace) cleanup(ctx context.Context) {
 	if w.keep {
-		w.log.Error("keeping the workspace databases: they may hold tables the failed swap could not put back",
+		w.log.Error("keeping the workspace databases and the swap journal: the next run finishes or undoes the swap from them",
 			"staging", w.staging, "attic", w.attic)
 		return
 	}
