@@ -47,6 +47,21 @@ type Report struct {
 	Duration    time.Duration
 }
 
+type publishCheckKey struct{}
+
+// WithPublishCheck returns a context under which Job.Run calls check after
+// a good dump and before publishing it; an error from check abandons the
+// upload (nothing is published) and is returned by Run, wrapped. The
+// daemon uses it to confirm its slot claim at the last moment.
+func WithPublishCheck(ctx context.Context, check func(context.Context) error) context.Context {
+	return context.WithValue(ctx, publishCheckKey{}, check)
+}
+
+func publishCheck(ctx context.Context) func(context.Context) error {
+	f, _ := ctx.Value(publishCheckKey{}).(func(context.Context) error)
+	return f
+}
+
 // Run takes the backup. On any failure of the dump or the upload nothing is
 // published under the backup's name, and the error says which side failed.
 func (j Job) Run(ctx context.Context) (Report, error) {
@@ -75,6 +90,11 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		<-done
 		if dumpErr != nil {
 			return nil, dumpErr
+		}
+		if check := publishCheck(ctx); check != nil {
+			if err := check(ctx); err != nil {
+				return nil, err
+			}
 		}
 		return catalog.Meta(res.SHA256, res.RawBytes), nil
 	})

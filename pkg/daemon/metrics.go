@@ -15,7 +15,7 @@ const (
 	ResultSuccess   = "success"
 	ResultFailure   = "failure"
 	ResultCancelled = "cancelled" // stopped by shutdown after the grace period
-	ResultSkipped   = "skipped"   // the tick came while the previous run was still going
+	ResultSkipped   = "skipped"   // the previous run was still going, or a peer took the slot
 	ResultLocked    = "locked"    // another process (backupd now) held the lock
 )
 
@@ -50,7 +50,7 @@ func NewMetrics() *Metrics {
 		lastStored:    g("last_stored_bytes", "Stored (compressed) bytes of the last successful backup."),
 		remoteBackups: g("remote_backups", "Complete backups in the remote at the last listing."),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "backup_runs_total",
-			Help: "Scheduled backup runs by result: success, failure, cancelled, skipped (previous run still going), locked (another process held the lock)."}, []string{"result"}),
+			Help: "Scheduled backup runs by result: success, failure, cancelled, skipped (previous run still going, or another machine took the slot), locked (another process held the lock)."}, []string{"result"}),
 		retentionDeleted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_deleted_total",
 			Help: "Backups and stale partial uploads deleted by retention."}),
 		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_errors_total",
