@@ -388,7 +388,13 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 		n, err := d.cfg.Prune(ctx)
 		d.metrics.AddRetentionDeleted(n)
 		attrs = append(attrs, "deleted", n)
-		if err != nil {
+		d.metrics.retentionPaused.Set(0)
+		switch {
+		case errors.Is(err, backup.ErrRetentionPaused):
+			// The pruning brake holds: not a retention failure.
+			d.metrics.retentionPaused.Set(1)
+			attrs = append(attrs, "retention_paused", err.Error())
+		case err != nil:
 			d.metrics.retentionErrors.Inc()
 			attrs = append(attrs, "retention_err", err.Error())
 		}
@@ -440,6 +446,10 @@ func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start 
 	result := ResultFailure
 	if ctx.Err() != nil {
 		result = ResultCancelled
+	}
+	if errors.Is(err, backup.ErrSuspect) {
+		// Published, but it pauses retention (see backup.Brake).
+		d.metrics.retentionPaused.Set(1)
 	}
 	dur := d.clock.Since(start)
 	d.state.attempt(start)

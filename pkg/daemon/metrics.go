@@ -31,6 +31,7 @@ type Metrics struct {
 	runs                                   *prometheus.CounterVec
 	retentionDeleted                       prometheus.Counter
 	retentionErrors                        prometheus.Counter
+	retentionPaused                        prometheus.Gauge
 	refreshRuns                            *prometheus.CounterVec
 	lastRefresh                            prometheus.Gauge
 }
@@ -55,13 +56,14 @@ func NewMetrics() *Metrics {
 			Help: "Backups and stale partial uploads deleted by retention."}),
 		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_errors_total",
 			Help: "Retention passes after a successful backup that failed."}),
+		retentionPaused: g("retention_paused", "1 while retention deletes nothing because of a suspect backup no one has accepted (backupd accept NAME), else 0."),
 		refreshRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "refresh_runs_total",
 			Help: "Refreshes of the yesterday app by result: success, failure, skipped."}, []string{"result"}),
 		lastRefresh: g("last_refresh_success_timestamp_seconds", "Time the last successful refresh of the yesterday app finished."),
 	}
 	m.reg.MustRegister(
 		m.lastSuccess, m.lastAttempt, m.lastDuration, m.lastRaw, m.lastStored, m.remoteBackups,
-		m.runs, m.retentionDeleted, m.retentionErrors, m.refreshRuns, m.lastRefresh,
+		m.runs, m.retentionDeleted, m.retentionErrors, m.retentionPaused, m.refreshRuns, m.lastRefresh,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

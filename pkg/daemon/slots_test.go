@@ -221,3 +221,51 @@ func TestASlotTakenByAPeerIsSkippedWithALogPing(t *testing.T) {
 		t.Errorf("claims after losing = %v, want only machine-a's", got)
 	}
 }
+
+// TestASuspectBackupFailsTheRunAndPausesRetention: a backup published with
+// a suspect shape fails the run's metric and ping with the reason, and the
+// paused gauge stays up until a prune runs unpaused.
+func TestASuspectBackupFailsTheRunAndPausesRetention(t *testing.T) {
+	srv, pings := pingServer(t, 200)
+	suspect := true
+	paused := error(&backup.Paused{Backup: "db-backup-20250301-100000.sql.zst", Code: "tables", Need: 3})
+	d, err := New(Config{
+		Schedule: mustSchedule(t, "0 * * * *"),
+		Backup: func(ctx context.Context) (backup.Report, error) {
+			rep := report(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
+			if suspect {
+				return rep, &backup.SuspectError{Backup: rep.Name, Reason: "0 tables, fewer than the median 12 of the last 5 backups"}
+			}
+			return rep, nil
+		},
+		Prune: func(ctx context.Context) (int, error) { return 0, paused },
+		Ping:  &Pinger{URL: srv.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.runBackup(context.Background()); got != ResultFailure {
+		t.Errorf("run = %s, want %s", got, ResultFailure)
+	}
+	p := pings()
+	if len(p) != 2 || p[1].Path != "/fail" || !strings.Contains(p[1].Body, "fewer than the median 12") {
+		t.Errorf("pings = %+v, want a fail ping with the reason", p)
+	}
+	gauge := func() float64 { return metric(t, scrape(t, d), "backupd_retention_paused") }
+	if got := gauge(); got != 1 {
+		t.Errorf("retention_paused = %v after a suspect backup, want 1", got)
+	}
+	suspect = false
+	d.runBackup(context.Background())
+	if got := gauge(); got != 1 {
+		t.Errorf("retention_paused = %v while prune is paused, want 1", got)
+	}
+	if got := metric(t, scrape(t, d), "backupd_retention_errors_total"); got != 0 {
+		t.Errorf("a paused prune counted as a retention error")
+	}
+	paused = nil
+	d.runBackup(context.Background())
+	if got := gauge(); got != 0 {
+		t.Errorf("retention_paused = %v after an unpaused prune, want 0", got)
+	}
+}
