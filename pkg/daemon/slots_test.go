@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,7 +37,12 @@ type machine struct {
 
 func newMachine(t *testing.T, host string, store *storage.Store, clock clockwork.Clock, skew time.Duration) *machine {
 	t.Helper()
-	log, _ := newLog()
+	log, logs := newLog()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s log:\n%s", host, logs)
+		}
+	})
 	m := &machine{host: host, store: store}
 	d, err := New(Config{
 		Schedule: mustSchedule(t, "* * * * *"),
@@ -78,7 +85,8 @@ func TestTwoMachinesTakeOneBackupPerSlot(t *testing.T) {
 			return openStore(t, dir), openStore(t, dir)
 		},
 		"memory": func(t *testing.T) (a, b *storage.Store) {
-			return openStore(t, ":memory:"+t.Name()), openStore(t, ":memory:"+t.Name())
+			remote := memRemote(t)
+			return openStore(t, remote), openStore(t, remote)
 		},
 		"drive": func(t *testing.T) (a, b *storage.Store) {
 			p := fakedrive.NewProduction(t)
@@ -155,6 +163,14 @@ func TestTwoMachinesTakeOneBackupPerSlot(t *testing.T) {
 	}
 }
 
+// memRemote names a memory remote of the test's own: memory remotes of one
+// name are shared in the process, also between runs of -count.
+func memRemote(t *testing.T) string {
+	return fmt.Sprintf(":memory:%s-%d", t.Name(), remotes.Add(1))
+}
+
+var remotes atomic.Int64
+
 func openStore(t *testing.T, remote string) *storage.Store {
 	t.Helper()
 	s, err := storage.Open(context.Background(), remote, nil)
@@ -168,7 +184,7 @@ func openStore(t *testing.T, remote string) *storage.Store {
 // says: a log line naming the winner, a /log ping (no start, no failure),
 // health still ok, and no backup of its own.
 func TestASlotTakenByAPeerIsSkippedWithALogPing(t *testing.T) {
-	store := openStore(t, ":memory:"+t.Name())
+	store := openStore(t, memRemote(t))
 	clock := clockwork.NewFakeClockAt(time.Date(2025, 3, 1, 10, 0, 1, 0, time.UTC))
 	peer := &slot.Claimer{Store: store, Host: "machine-a", Settle: time.Millisecond, Now: func() time.Time { return clock.Now().Add(-time.Second) }}
 	if _, err := peer.Claim(context.Background(), time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)); err != nil {

@@ -3,9 +3,11 @@ package slot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,9 +132,17 @@ func (l *laggy) catchUp() {
 	l.mu.Unlock()
 }
 
+// memRemote names a memory remote of the test's own: memory remotes of one
+// name are shared in the process, also between runs of -count.
+func memRemote(t *testing.T) string {
+	return fmt.Sprintf(":memory:%s-%d", t.Name(), remotes.Add(1))
+}
+
+var remotes atomic.Int64
+
 func memStore(t *testing.T) *storage.Store {
 	t.Helper()
-	s, err := storage.Open(context.Background(), ":memory:"+t.Name(), nil)
+	s, err := storage.Open(context.Background(), memRemote(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
