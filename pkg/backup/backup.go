@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/backupd/backupd/pkg/catalog"
@@ -34,7 +35,14 @@ type Job struct {
 	Codec    catalog.Codec
 	Time     time.Time      // the snapshot time; it names the backup
 	Counters *dump.Counters // optional, for progress
-	Log      *slog.Logger
+	// History, when set, is listed before the dump; the new backup's raw
+	// size and table count are judged against the recent backups there
+	// (see Judge), and a backup whose shape dropped is published marked
+	// suspect and reported as a *SuspectError. A listing that fails is
+	// logged and the shape goes unjudged.
+	History Lister
+	Shape   ShapePolicy
+	Log     *slog.Logger
 }
 
 // Report describes a published backup.
@@ -44,11 +52,30 @@ type Report struct {
 	RawBytes    int64
 	StoredBytes int64
 	SHA256      string
+	Tables      int64  // table definitions in the dump
+	Suspect     string // why the shape looks wrong; "" when it held
 	Duration    time.Duration
+}
+
+type publishCheckKey struct{}
+
+// WithPublishCheck returns a context under which Job.Run calls check after
+// a good dump and before publishing it; an error from check abandons the
+// upload (nothing is published) and is returned by Run, wrapped. The
+// daemon uses it to confirm its slot claim at the last moment.
+func WithPublishCheck(ctx context.Context, check func(context.Context) error) context.Context {
+	return context.WithValue(ctx, publishCheckKey{}, check)
+}
+
+func publishCheck(ctx context.Context) func(context.Context) error {
+	f, _ := ctx.Value(publishCheckKey{}).(func(context.Context) error)
+	return f
 }
 
 // Run takes the backup. On any failure of the dump or the upload nothing is
 // published under the backup's name, and the error says which side failed.
+// A backup published with a suspect shape comes back with its report and a
+// *SuspectError.
 func (j Job) Run(ctx context.Context) (Report, error) {
 	start := time.Now()
 	name := j.Codec.Name(j.Time, catalog.Zstd)
@@ -56,6 +83,17 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var history []Shape
+	judge := false
+	if j.History != nil {
+		entries, err := j.History.List(ctx)
+		if err != nil {
+			log.Warn("could not list recent backups: the new backup's shape goes unjudged", "backup", name, "err", err)
+		} else {
+			history, judge = Shapes(j.Codec, entries), true
+		}
+	}
+	var verdict Verdict
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -76,7 +114,20 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		if dumpErr != nil {
 			return nil, dumpErr
 		}
-		return catalog.Meta(res.SHA256, res.RawBytes), nil
+		if check := publishCheck(ctx); check != nil {
+			if err := check(ctx); err != nil {
+				return nil, err
+			}
+		}
+		meta := catalog.Meta(res.SHA256, res.RawBytes)
+		meta[catalog.MetaTables] = strconv.FormatInt(res.Tables, 10)
+		if judge {
+			verdict = Judge(history, res.RawBytes, res.Tables, j.Shape)
+			if verdict.Code != "" {
+				meta[catalog.MetaSuspect] = verdict.Code
+			}
+		}
+		return meta, nil
 	})
 	if err != nil {
 		// Unblock and stop the dump if the upload gave up first.
@@ -89,12 +140,19 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		return Report{}, fmt.Errorf("backup %s: %w", name, err)
 	}
 	log.Debug("backup published", "backup", name)
-	return Report{
+	rep := Report{
 		Name:        name,
 		Time:        j.Time.UTC().Truncate(time.Second),
 		RawBytes:    res.RawBytes,
 		StoredBytes: res.StoredBytes,
 		SHA256:      res.SHA256,
+		Tables:      res.Tables,
+		Suspect:     verdict.Reason,
 		Duration:    time.Since(start),
-	}, nil
+	}
+	if verdict.Code != "" {
+		log.Warn("backup published with a suspect shape", "backup", name, "reason", verdict.Reason)
+		return rep, &SuspectError{Backup: name, Reason: verdict.Reason}
+	}
+	return rep, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/backupd/backupd/pkg/catalog"
@@ -36,7 +37,10 @@ type PruneOptions struct {
 	// current time.
 	Now    time.Time
 	DryRun bool // plan and report, delete nothing
-	Log    *slog.Logger
+	// Shape is the policy of the pruning brake: how many backups of the
+	// usual shape after a suspect one resume retention (see Brake).
+	Shape ShapePolicy
+	Log   *slog.Logger
 }
 
 // PruneFailure is a file that could not be deleted.
@@ -54,13 +58,21 @@ type PruneReport struct {
 	Deleted []retention.Decision
 	// Failed holds the files that could not be deleted.
 	Failed []PruneFailure
+	// Paused, when set, is why nothing was planned or deleted: a suspect
+	// backup that nobody has accepted yet.
+	Paused *Paused
 }
 
 // Prune lists the store, plans with the policy and deletes what the plan
 // says to delete, oldest first. Nothing is deleted when the policy is
 // invalid or the listing fails. A failed deletion is logged and recorded in
 // the report, the others still run, and an error is returned at the end.
-// Files the codec does not recognise are never deleted.
+// Files the codec does not recognise are never deleted, except the
+// acceptance records (AcceptedSuffix) of backups that are gone.
+//
+// While the newest suspect backup is neither accepted nor followed by
+// enough backups of the usual shape (see Brake), Prune deletes nothing and
+// returns a *Paused, also set in the report, saying why.
 func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneReport, error) {
 	log := opts.Log
 	if log == nil {
@@ -73,6 +85,11 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 	entries, err := store.List(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("prune: list backups: %w", err)
+	}
+	if p := Brake(Shapes(opts.Codec, entries), opts.Shape); p != nil {
+		rep.Paused = p
+		log.Warn("retention paused", "suspect", p.Backup, "dropped", p.Code, "held", p.Held, "need", p.Need)
+		return rep, p
 	}
 	now := opts.Now
 	if now.IsZero() {
@@ -107,10 +124,37 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 			rep.Failed = append(rep.Failed, PruneFailure{Decision: d, Err: err})
 		}
 	}
+	if !opts.DryRun {
+		dropAcceptances(ctx, store, opts.Codec, entries, rep.Deleted, log)
+	}
 	if n := len(rep.Failed); n > 0 {
 		return rep, fmt.Errorf("prune: could not delete %d of %d files, first %s: %w", n, len(plan.Delete), rep.Failed[0].Backup.Name, rep.Failed[0].Err)
 	}
 	return rep, nil
+}
+
+// dropAcceptances deletes the acceptance records of backups that are gone,
+// best effort.
+func dropAcceptances(ctx context.Context, store ListDeleter, codec catalog.Codec, entries []catalog.Entry, deleted []retention.Decision, log *slog.Logger) {
+	live := map[string]bool{}
+	for _, b := range codec.Scan(entries).Backups {
+		live[b.Name] = true
+	}
+	for _, d := range deleted {
+		delete(live, d.Backup.Name)
+	}
+	for _, e := range entries {
+		b, ok := strings.CutSuffix(e.Name, AcceptedSuffix)
+		if !ok || live[b] {
+			continue
+		}
+		if _, ours := codec.Parse(b); !ours {
+			continue
+		}
+		if err := store.Delete(ctx, e.Name); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			log.Warn("could not delete the acceptance of a deleted backup", "file", e.Name, "err", err)
+		}
+	}
 }
 
 // PruneError is a prune that failed after the backup before it was
@@ -142,6 +186,9 @@ func RunAndPrune(ctx context.Context, job Job, store ListDeleter, opts PruneOpti
 		return rep, PruneReport{}, err
 	}
 	opts.Codec = job.Codec
+	if opts.Shape == (ShapePolicy{}) {
+		opts.Shape = job.Shape
+	}
 	if opts.Log == nil {
 		opts.Log = job.Log
 	}

@@ -49,6 +49,8 @@ const (
 	MetaSHA256  = "backupd-sha256"   // hex sha256 of the stored (compressed) bytes
 	MetaRawSize = "backupd-raw-size" // bytes of SQL before compression
 	MetaVersion = "backupd-version"  // format version, see FormatVersion
+	MetaTables  = "backupd-tables"   // table definitions in the dump
+	MetaSuspect = "backupd-suspect"  // set when the dump's shape looked wrong: what dropped
 )
 
 // FormatVersion is the version of the stored layout written into MetaVersion.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/lock"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 // DefaultGrace is how long a running backup may go on after a shutdown
@@ -54,6 +55,13 @@ type Config struct {
 	// An error matching lock.ErrLocked means another process is taking a
 	// backup: the tick is skipped, logged and counted, not failed.
 	Lock func(ctx context.Context) (release func(), err error)
+	// Slots, when set, claims each scheduled slot in the remote before the
+	// backup, so that processes sharing the remote but not a lock file
+	// (two machines of a Fly app) take one backup per slot between them.
+	// A run whose slot a peer took is skipped, logged and counted, not
+	// failed; the claim is checked again before the backup is published.
+	// The slot of a run is its start time truncated to the minute.
+	Slots *slot.Claimer
 	// Prune, when set, applies retention after each successful backup (and
 	// never after a failed one). Its deletions are counted; its failure is
 	// logged and counted but does not fail the backup.
@@ -338,12 +346,31 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 		}
 		defer release()
 	}
+	var held *slot.Held
+	if d.cfg.Slots != nil {
+		h, err := d.cfg.Slots.Claim(ctx, start.Truncate(time.Minute))
+		if errors.Is(err, slot.ErrTaken) {
+			return d.taken(ctx, log, id, false, err)
+		}
+		if err != nil {
+			return d.failed(ctx, log, id, start, err)
+		}
+		held = h
+		ctx = backup.WithPublishCheck(ctx, held.Check)
+	}
 	d.state.attempt(start)
 	d.metrics.lastAttempt.Set(unix(start))
 	d.cfg.Ping.Start(ctx, id)
 	log.Debug("backup run started")
 
 	rep, err := d.cfg.Backup(ctx)
+	if held != nil {
+		held.Release(err == nil)
+	}
+	if errors.Is(err, slot.ErrTaken) {
+		// A peer's claim showed up late: the dump was dropped unpublished.
+		return d.taken(ctx, log, id, true, err)
+	}
 	if err != nil {
 		return d.failed(ctx, log, id, start, err)
 	}
@@ -361,7 +388,13 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 		n, err := d.cfg.Prune(ctx)
 		d.metrics.AddRetentionDeleted(n)
 		attrs = append(attrs, "deleted", n)
-		if err != nil {
+		d.metrics.retentionPaused.Set(0)
+		switch {
+		case errors.Is(err, backup.ErrRetentionPaused):
+			// The pruning brake holds: not a retention failure.
+			d.metrics.retentionPaused.Set(1)
+			attrs = append(attrs, "retention_paused", err.Error())
+		case err != nil:
 			d.metrics.retentionErrors.Inc()
 			attrs = append(attrs, "retention_err", err.Error())
 		}
@@ -379,10 +412,44 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	return ResultSuccess
 }
 
+// taken ends a run whose slot another process took: it is counted and
+// logged as skipped, and the remote is listed so that health follows the
+// peer's backups. The ping service gets a log entry, not a failure; a run
+// that had already sent its start ping (the slot was lost at the check
+// before publishing) closes it with a success ping saying it was skipped.
+func (d *Daemon) taken(ctx context.Context, log *slog.Logger, id string, started bool, err error) string {
+	d.metrics.run(ResultSkipped)
+	if started {
+		d.cfg.Ping.Success(ctx, id, "skipped: "+err.Error())
+	} else {
+		d.cfg.Ping.Note(ctx, id, "skipped: "+err.Error())
+	}
+	attrs := []any{"result", ResultSkipped, "reason", err.Error()}
+	if d.cfg.Inventory != nil {
+		if inv, err := d.cfg.Inventory(ctx); err == nil {
+			d.metrics.SetRemoteBackups(inv.Backups)
+			if !inv.Newest.IsZero() {
+				d.state.seed(inv.Newest)
+				d.metrics.lastSuccess.Set(unix(inv.Newest))
+			}
+			attrs = append(attrs, "backups", inv.Backups)
+		} else {
+			attrs = append(attrs, "list_err", err.Error())
+		}
+	}
+	d.state.finish(ResultSkipped, time.Time{}, nil)
+	log.Info("backup run", attrs...)
+	return ResultSkipped
+}
+
 func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start time.Time, err error) string {
 	result := ResultFailure
 	if ctx.Err() != nil {
 		result = ResultCancelled
+	}
+	if errors.Is(err, backup.ErrSuspect) {
+		// Published, but it pauses retention (see backup.Brake).
+		d.metrics.retentionPaused.Set(1)
 	}
 	dur := d.clock.Since(start)
 	d.state.attempt(start)

@@ -15,7 +15,7 @@ const (
 	ResultSuccess   = "success"
 	ResultFailure   = "failure"
 	ResultCancelled = "cancelled" // stopped by shutdown after the grace period
-	ResultSkipped   = "skipped"   // the tick came while the previous run was still going
+	ResultSkipped   = "skipped"   // the previous run was still going, or a peer took the slot
 	ResultLocked    = "locked"    // another process (backupd now) held the lock
 )
 
@@ -31,6 +31,7 @@ type Metrics struct {
 	runs                                   *prometheus.CounterVec
 	retentionDeleted                       prometheus.Counter
 	retentionErrors                        prometheus.Counter
+	retentionPaused                        prometheus.Gauge
 	refreshRuns                            *prometheus.CounterVec
 	lastRefresh                            prometheus.Gauge
 }
@@ -50,18 +51,19 @@ func NewMetrics() *Metrics {
 		lastStored:    g("last_stored_bytes", "Stored (compressed) bytes of the last successful backup."),
 		remoteBackups: g("remote_backups", "Complete backups in the remote at the last listing."),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "backup_runs_total",
-			Help: "Scheduled backup runs by result: success, failure, cancelled, skipped (previous run still going), locked (another process held the lock)."}, []string{"result"}),
+			Help: "Scheduled backup runs by result: success, failure, cancelled, skipped (previous run still going, or another machine took the slot), locked (another process held the lock)."}, []string{"result"}),
 		retentionDeleted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_deleted_total",
 			Help: "Backups and stale partial uploads deleted by retention."}),
 		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_errors_total",
 			Help: "Retention passes after a successful backup that failed."}),
+		retentionPaused: g("retention_paused", "1 while retention deletes nothing because of a suspect backup no one has accepted (backupd accept NAME), else 0."),
 		refreshRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "refresh_runs_total",
 			Help: "Refreshes of the yesterday app by result: success, failure, skipped."}, []string{"result"}),
 		lastRefresh: g("last_refresh_success_timestamp_seconds", "Time the last successful refresh of the yesterday app finished."),
 	}
 	m.reg.MustRegister(
 		m.lastSuccess, m.lastAttempt, m.lastDuration, m.lastRaw, m.lastStored, m.remoteBackups,
-		m.runs, m.retentionDeleted, m.retentionErrors, m.refreshRuns, m.lastRefresh,
+		m.runs, m.retentionDeleted, m.retentionErrors, m.retentionPaused, m.refreshRuns, m.lastRefresh,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -14,7 +14,9 @@ import (
 
 // Pinger sends heartbeat pings in the healthchecks.io convention: a POST to
 // <URL>/start when a run begins, to <URL> when it succeeded, and to
-// <URL>/fail with the reason as the body when it failed. Each ping carries
+// <URL>/fail with the reason as the body when it failed, and to <URL>/log
+// for a run skipped because another process took its slot (an entry in the
+// check's log that changes nothing). Each ping carries
 // the run id as the "rid" query parameter so the service can pair start
 // and end. A ping that fails is logged and otherwise ignored: monitoring
 // must never fail a backup.
@@ -45,6 +47,10 @@ func (p *Pinger) Success(ctx context.Context, rid, msg string) { p.send(ctx, "",
 
 // Fail reports that run rid failed, with a short reason as the body.
 func (p *Pinger) Fail(ctx context.Context, rid, reason string) { p.send(ctx, "fail", rid, reason) }
+
+// Note adds msg to the check's event log without changing its state: for
+// a run that was skipped, neither succeeded nor failed.
+func (p *Pinger) Note(ctx context.Context, rid, msg string) { p.send(ctx, "log", rid, msg) }
 
 func (p *Pinger) send(ctx context.Context, kind, rid, body string) {
 	if p == nil || p.URL == "" {

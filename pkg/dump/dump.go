@@ -80,6 +80,7 @@ type Result struct {
 	RawBytes    int64
 	StoredBytes int64
 	SHA256      string // hex, of the stored (compressed) bytes
+	Tables      int64  // table definitions in the dump (see TableCounter)
 	Duration    time.Duration
 }
 
@@ -147,7 +148,8 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		return Result{}, fmt.Errorf("zstd encoder: %w", err)
 	}
 	tail := &mariadb.Tail{Max: 256}
-	raw := count.NewWriter(io.MultiWriter(enc, tail), &c.Raw)
+	tables := &TableCounter{}
+	raw := count.NewWriter(io.MultiWriter(enc, tail, tables), &c.Raw)
 	_, copyErr := io.CopyBuffer(raw, stdout, make([]byte, 256<<10))
 	if copyErr != nil {
 		// The consumer failed (an upload error): stop the dump at once.
@@ -172,6 +174,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		RawBytes:    c.Raw.Load(),
 		StoredBytes: c.Stored.Load(),
 		SHA256:      hex.EncodeToString(hash.Sum(nil)),
+		Tables:      tables.N,
 		Duration:    time.Since(start),
 	}, nil
 }

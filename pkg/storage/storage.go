@@ -289,7 +289,8 @@ func (s *Store) removePartial(partial string) {
 }
 
 // List returns every file in the root of the remote, in no particular order,
-// with the metadata the remote keeps for it. Folders are left out.
+// with the metadata the remote keeps for it. Folders, and files renamed or
+// deleted by another process while the listing runs, are left out.
 func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
 	ctx = withMetadata(ctx, nil)
 	entries, err := s.f.List(ctx, "")
@@ -307,6 +308,9 @@ func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
 		}
 		m, err := fs.GetMetadata(ctx, o)
 		if err != nil {
+			if _, statErr := s.f.NewObject(ctx, o.Remote()); errors.Is(statErr, fs.ErrorObjectNotFound) {
+				continue // renamed or deleted by another process while listing
+			}
 			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), s.hints.explain(err))
 		}
 		out = append(out, catalog.Entry{Name: o.Remote(), Size: o.Size(), ModTime: o.ModTime(ctx), Meta: m})
