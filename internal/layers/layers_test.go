@@ -23,6 +23,7 @@ var level = map[string]int{
 	"pkg/selector":          3,
 	"pkg/retention":         3,
 	"pkg/lock":              4,
+	"pkg/slot":              4,
 	"pkg/fly":               4,
 	"pkg/dump":              3,
 	"pkg/loader":            3,

@@ -90,7 +90,7 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		if err != nil {
 			log.Warn("could not list recent backups: the new backup's shape goes unjudged", "backup", name, "err", err)
 		} else {
-			history, judge = Shapes(j.Codec, entries), true
+			history, judge = Shapes(j.Codec, entries, start), true
 		}
 	}
 	var verdict Verdict

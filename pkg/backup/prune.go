@@ -86,14 +86,14 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 	if err != nil {
 		return rep, fmt.Errorf("prune: list backups: %w", err)
 	}
-	if p := Brake(Shapes(opts.Codec, entries), opts.Shape); p != nil {
-		rep.Paused = p
-		log.Warn("retention paused", "suspect", p.Backup, "dropped", p.Code, "held", p.Held, "need", p.Need)
-		return rep, p
-	}
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if p := Brake(Shapes(opts.Codec, entries, now), opts.Shape); p != nil {
+		rep.Paused = p
+		log.Warn("retention paused", "suspect", p.Backup, "dropped", p.Code, "held", p.Held, "need", p.Need)
+		return rep, p
 	}
 	plan, err := retention.Plan(opts.Codec.Scan(entries, now), opts.Policy, now)
 	if err != nil {
@@ -125,7 +125,7 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 		}
 	}
 	if !opts.DryRun {
-		dropAcceptances(ctx, store, opts.Codec, entries, rep.Deleted, log)
+		dropAcceptances(ctx, store, opts.Codec, entries, rep.Deleted, now, log)
 	}
 	if n := len(rep.Failed); n > 0 {
 		return rep, fmt.Errorf("prune: could not delete %d of %d files, first %s: %w", n, len(plan.Delete), rep.Failed[0].Backup.Name, rep.Failed[0].Err)
@@ -135,9 +135,9 @@ func Prune(ctx context.Context, store ListDeleter, opts PruneOptions) (PruneRepo
 
 // dropAcceptances deletes the acceptance records of backups that are gone,
 // best effort.
-func dropAcceptances(ctx context.Context, store ListDeleter, codec catalog.Codec, entries []catalog.Entry, deleted []retention.Decision, log *slog.Logger) {
+func dropAcceptances(ctx context.Context, store ListDeleter, codec catalog.Codec, entries []catalog.Entry, deleted []retention.Decision, now time.Time, log *slog.Logger) {
 	live := map[string]bool{}
-	for _, b := range codec.Scan(entries).Backups {
+	for _, b := range codec.Scan(entries, now).Backups {
 		live[b.Name] = true
 	}
 	for _, d := range deleted {

@@ -81,9 +81,10 @@ type Shape struct {
 
 func (s Shape) known() bool { return s.RawSize >= 0 && s.Tables >= 0 }
 
-// Shapes reads the recorded shapes of the complete backups in a listing,
-// oldest first. A figure that is missing or malformed is unknown (-1).
-func Shapes(codec catalog.Codec, entries []catalog.Entry) []Shape {
+// Shapes reads the recorded shapes of the complete backups in a listing
+// (what catalog counts as backups at now), oldest first. A figure that is
+// missing or malformed is unknown (-1).
+func Shapes(codec catalog.Codec, entries []catalog.Entry, now time.Time) []Shape {
 	meta := make(map[string]map[string]string, len(entries))
 	accepted := map[string]bool{}
 	for _, e := range entries {
@@ -92,7 +93,7 @@ func Shapes(codec catalog.Codec, entries []catalog.Entry) []Shape {
 			accepted[b] = true
 		}
 	}
-	l := codec.Scan(entries)
+	l := codec.Scan(entries, now)
 	out := make([]Shape, 0, len(l.Backups))
 	for _, b := range l.Backups {
 		s := Shape{Name: b.Name, Time: b.Time, RawSize: b.RawSize, Tables: -1, Accepted: accepted[b.Name]}
@@ -268,7 +269,7 @@ func Accept(ctx context.Context, store PutLister, codec catalog.Codec, name stri
 		return fmt.Errorf("accept %s: list backups: %w", name, err)
 	}
 	var found *Shape
-	shapes := Shapes(codec, entries)
+	shapes := Shapes(codec, entries, now)
 	for i := range shapes {
 		if shapes[i].Name == name {
 			found = &shapes[i]

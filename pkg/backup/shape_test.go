@@ -191,7 +191,7 @@ func TestAcceptanceGoesWithItsBackup(t *testing.T) {
 	for i := range 2 {
 		at := clock.Add(time.Duration(i) * time.Hour)
 		name := codec.Name(at, catalog.Zstd)
-		s.files[name] = catalog.Entry{Name: name, ModTime: at, Meta: map[string]string{catalog.MetaRawSize: "10", catalog.MetaTables: "0"}}
+		s.files[name] = catalog.Entry{Name: name, Size: 10, ModTime: at, Meta: map[string]string{catalog.MetaRawSize: "10", catalog.MetaTables: "0"}}
 	}
 	if _, err := Prune(t.Context(), s, PruneOptions{Codec: codec, Policy: policy(1), Now: clock.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func TestAnEmptiedDatabaseIsSuspect(t *testing.T) {
 	if got, want := listNames(t, store), []string{first.Name, second.Name}; !slices.Equal(got, want) {
 		t.Errorf("remote holds %v, want both backups %v", got, want)
 	}
-	shapes := Shapes(codec, mustList(t, store))
+	shapes := Shapes(codec, mustList(t, store), time.Now())
 	if len(shapes) != 2 || shapes[0].Tables != first.Tables || shapes[1].Suspect == "" {
 		t.Errorf("recorded shapes = %+v", shapes)
 	}

@@ -57,7 +57,7 @@ func newMachine(t *testing.T, host string, store *storage.Store, clock clockwork
 			if err != nil {
 				return Inventory{}, err
 			}
-			l := catalog.Codec{}.Scan(entries)
+			l := catalog.Codec{}.Scan(entries, time.Now())
 			inv := Inventory{Backups: len(l.Backups)}
 			if n := len(l.Backups); n > 0 {
 				inv.Newest = l.Backups[n-1].Time
@@ -135,7 +135,7 @@ func TestTwoMachinesTakeOneBackupPerSlot(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l := catalog.Codec{}.Scan(entries)
+			l := catalog.Codec{}.Scan(entries, time.Now())
 			perSlot := map[time.Time][]string{}
 			for _, bk := range l.Backups {
 				s := bk.Time.Truncate(time.Minute)

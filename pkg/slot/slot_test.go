@@ -29,7 +29,7 @@ func TestNamesRoundTripAndAreNeverBackups(t *testing.T) {
 		if !c.Slot.Equal(slot10) || !c.At.Equal(at) || c.Nonce != "1a2b3c4d" || c.Host != "machine-internal-1" {
 			t.Errorf("Parse(%q) = %+v", name, c)
 		}
-		l := n.Codec.Scan([]catalog.Entry{{Name: name}, {Name: name + catalog.PartialSuffix}})
+		l := n.Codec.Scan([]catalog.Entry{{Name: name}, {Name: name + catalog.PartialSuffix}}, time.Now())
 		if len(l.Backups) != 0 || len(l.Partials) != 0 || len(l.Foreign) != 2 {
 			t.Errorf("the catalog takes claim %q for a backup: %+v", name, l)
 		}
@@ -73,7 +73,7 @@ func FuzzParse(f *testing.F) {
 		if got := n.Name(c.Slot, c.At, c.Nonce, c.Host); got != name {
 			t.Errorf("Parse(%q) then Name = %q", name, got)
 		}
-		if l := n.Codec.Scan([]catalog.Entry{{Name: name}}); len(l.Backups)+len(l.Partials) != 0 {
+		if l := n.Codec.Scan([]catalog.Entry{{Name: name}}, time.Now()); len(l.Backups)+len(l.Partials) != 0 {
 			t.Errorf("claim %q scanned as a backup", name)
 		}
 	})
