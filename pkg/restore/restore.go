@@ -23,7 +23,6 @@ import (
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
-	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // Lister lists the files of a backup store.
@@ -294,11 +293,12 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	if err != nil {
 		return res, bad(err)
 	}
-	sqlText := sqltext.StripDefiners(sqltext.SingleDatabase(stream))
-
+	// The loader puts every statement through sqltext.Gate, which refuses
+	// what a dump of one database does not write and takes the dump's
+	// DEFINER clauses out.
 	conn := r.Conn
 	conn.Database = staging
-	if err := ld.Load(ctx, sqlText, conn); err != nil {
+	if err := ld.Load(ctx, stream, conn); err != nil {
 		stream.Close()
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))

@@ -48,6 +48,10 @@ type Splitter struct {
 	err     error // a read error other than io.EOF
 	line    int64 // line number of buf[start]
 	stmtAt  int64 // line number where the statement last returned began
+
+	started bool   // a statement has been returned
+	db      string // the database the header names
+	dbKnown bool
 }
 
 // Splitter states between two calls to scan.
@@ -93,6 +97,31 @@ func (s *Splitter) setDelimiter(d []byte) {
 // Line returns the line number (from 1) where the statement returned last by
 // Next began.
 func (s *Splitter) Line() int64 { return s.stmtAt }
+
+// Database returns the database the dump's header names, and whether it
+// names one: both dump programs write "-- Host: HOST    Database: NAME"
+// among the comments before the first statement. A comment after the first
+// statement is not the header and is ignored.
+func (s *Splitter) Database() (string, bool) { return s.db, s.dbKnown }
+
+// header reads a comment line before the first statement.
+func (s *Splitter) header(line []byte) {
+	if s.started || s.dbKnown {
+		return
+	}
+	rest, ok := bytes.CutPrefix(line, []byte("-- Host: "))
+	if !ok {
+		return
+	}
+	_, name, ok := bytes.Cut(rest, []byte("    Database: "))
+	if !ok {
+		return
+	}
+	name = trimRight(name)
+	if len(name) > 0 {
+		s.db, s.dbKnown = string(name), true
+	}
+}
 
 // Delimiter returns the delimiter in force.
 func (s *Splitter) Delimiter() string { return string(s.delim) }
@@ -180,6 +209,7 @@ func (s *Splitter) setStart(p int) {
 func (s *Splitter) emit(p, next int) []byte {
 	stmt := trimRight(s.buf[s.start:p])
 	s.stmtAt = s.line
+	s.started = s.started || len(stmt) > 0
 	s.state = stStart
 	s.setStart(next)
 	return stmt
@@ -303,9 +333,11 @@ func (s *Splitter) scanStart() (done bool, err error) {
 				if !s.eof {
 					return true, nil
 				}
+				s.header(b[p:])
 				s.setStart(len(b))
 				return true, nil
 			}
+			s.header(b[p : p+k])
 			s.setStart(p + k + 1)
 		case c == '/':
 			if need(2) {
