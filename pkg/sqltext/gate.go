@@ -198,7 +198,7 @@ func (p *parser) next() tok {
 
 // kind names a statement by its first words: "GRANT", "CREATE USER".
 func (p *parser) kind() string {
-	if len(p.first) == 0 {
+	if len(p.first) == 0 || p.lx.b[p.first[0].s] >= '0' && p.lx.b[p.first[0].s] <= '9' {
 		return "statement"
 	}
 	k := p.lx.upper(p.first[0])
@@ -321,6 +321,7 @@ func (p *parser) statement() (Statement, *refusal) {
 	case "CREATE", "DROP", "ALTER":
 		return p.ddl(p.lx.upper(t))
 	}
+	p.next() // for the kind
 	return Statement{}, p.refuse("not a statement a dump of one database writes")
 }
 
@@ -554,8 +555,8 @@ loop:
 		t = p.next()
 	}
 	what := p.lx.upper(t)
-	if len(p.first) == 1 && t.kind == tWord {
-		p.first = append(p.first, t)
+	if t.kind == tWord {
+		p.first = []tok{p.first[0], t}
 	}
 	switch what {
 	case "TABLE", "SEQUENCE", "DATABASE", "SCHEMA":

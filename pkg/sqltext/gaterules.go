@@ -521,6 +521,11 @@ func (p *parser) scan(mode int) *refusal {
 	lx := p.lx
 	var prev string
 	tableCtx := false
+	// BEGIN ... END blocks and CASE ... END: a ";" ends a statement of a
+	// compound body inside them, and anywhere else would end the
+	// statement itself, which the mariadb client's connection (multi
+	// statements on) would then take for two.
+	depth, cases := 0, 0
 	for {
 		t := lx.next()
 		switch t.kind {
@@ -536,7 +541,12 @@ func (p *parser) scan(mode int) *refusal {
 				if mode == modeTable {
 					return p.refuse("a variable in a table definition")
 				}
-			case ';', '(':
+			case ';':
+				if depth == 0 {
+					return p.refuse("two statements in one (a ; outside BEGIN ... END)")
+				}
+				tableCtx = false
+			case '(':
 				tableCtx = false
 			case '=':
 				if prev == "DEFINER" {
@@ -560,6 +570,24 @@ func (p *parser) scan(mode int) *refusal {
 			case "SELECT":
 				if mode == modeTable {
 					return p.refuse("SELECT in a table definition")
+				}
+			case "BEGIN":
+				depth++
+			case "CASE":
+				if prev != "END" {
+					cases++
+				}
+			case "END":
+				switch lx.upper(lx.peek()) {
+				case "IF", "LOOP", "WHILE", "REPEAT", "FOR":
+				case "CASE":
+					cases--
+				default:
+					if cases > 0 {
+						cases--
+					} else {
+						depth--
+					}
 				}
 			case "ENGINE":
 				if r := p.engine(); r != nil {

@@ -255,19 +255,25 @@ func (lx *lexer) next() tok {
 func stringEnd(b []byte, i int) (int, bool) {
 	q := b[i]
 	p := i + 1
+	// qi caches the next quote at or after p, so that strings full of
+	// backslashes stay linear.
+	qi := -1
 	for {
-		k := bytes.IndexByte(b[p:], q)
-		if k < 0 {
+		if p >= len(b) {
 			return 0, false
 		}
-		if bs := bytes.IndexByte(b[p:p+k], '\\'); bs >= 0 {
-			p += bs + 2
-			if p > len(b) {
+		if qi < p {
+			k := bytes.IndexByte(b[p:], q)
+			if k < 0 {
 				return 0, false
 			}
+			qi = p + k
+		}
+		if k := bytes.IndexByte(b[p:qi], '\\'); k >= 0 {
+			p += k + 2
 			continue
 		}
-		p += k + 1
+		p = qi + 1
 		if p < len(b) && b[p] == q {
 			p++
 			continue

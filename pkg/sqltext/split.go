@@ -247,13 +247,17 @@ func (s *Splitter) scan() (stmt []byte, ok bool, err error) {
 				return stmt, true, nil
 			}
 			if more {
-				if s.eof {
+				if s.eof && s.state == stCode {
 					if s.err != nil {
 						return nil, false, nil
 					}
 					// The last statement may lack its delimiter; the client
 					// runs it all the same.
 					return s.emit(s.end, s.end), true, nil
+				}
+				if s.eof {
+					// Inside a string or comment: the cases below say so.
+					continue
 				}
 				return nil, false, nil
 			}

@@ -118,6 +118,8 @@ func TestSplitErrors(t *testing.T) {
 		{"ends after a backslash", "INSERT INTO t VALUES ('abc\\", 0, io.ErrUnexpectedEOF},
 		{"ends in a comment", "SELECT 1 /* abc", 0, io.ErrUnexpectedEOF},
 		{"ends in a leading comment", "SELECT 1; /* abc", 0, io.ErrUnexpectedEOF},
+		{"ends opening a comment", "SELECT 1 /*", 0, io.ErrUnexpectedEOF},
+		{"ends opening a comment after a comment", "SELECT 1 */*0", 0, io.ErrUnexpectedEOF},
 		{"too long", "SELECT '" + strings.Repeat("x", 3<<20) + "';", 1 << 20, ErrStatementTooLong},
 	}
 	for _, tt := range tests {
