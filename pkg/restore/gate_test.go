@@ -72,7 +72,9 @@ func TestRestoreRefusesCraftedBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(secret) })
-	out := func(name string) string { return filepath.Join(files, fmt.Sprintf("%s-%d.txt", name, time.Now().UnixNano())) }
+	out := func(name string) string {
+		return filepath.Join(files, fmt.Sprintf("%s-%d.txt", name, time.Now().UnixNano()))
+	}
 
 	type craft struct {
 		name    string
@@ -127,7 +129,9 @@ func TestRestoreRefusesCraftedBackups(t *testing.T) {
 			c := limitedUser(t, srv, target)
 			return c, "'" + c.User + "'@'localhost'"
 		}},
-		{"root", func(t *testing.T, target string) (mariadb.Conn, string) { return srv.Root(target), "'root'@'localhost'" }},
+		{"root", func(t *testing.T, target string) (mariadb.Conn, string) {
+			return srv.Root(target), "'root'@'localhost'"
+		}},
 	}
 	loaders := []struct {
 		name string
