@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/backupd/backupd/internal/mariadb"
@@ -60,5 +61,9 @@ func (s server) gate(r io.Reader, read *atomic.Int64) *sqltext.Gate {
 	sp := sqltext.NewSplitter(r)
 	sp.MaxStatement = s.maxPacket
 	sp.BytesRead = read
+	// A statement of tens of MiB grows the buffer in steps: each old
+	// buffer goes back to the system at once, so that the memory held is
+	// never much more than twice the statement.
+	sp.Grew = debug.FreeOSMemory
 	return sqltext.NewGate(sp, sqltext.GateOptions{Server: s.version, Foreign: s.foreign})
 }

@@ -11,11 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/sqltext"
@@ -503,38 +505,29 @@ func (l *loader) dispatch(ctx context.Context, gate *sqltext.Gate) error {
 		line := st.Line
 		switch st.Class {
 		case sqltext.ClassSession:
-			l.session = append(l.session, sessionStmt{string(st.SQL), line})
+			l.session = append(l.session, sessionStmt{sqlString(st), line})
 		case sqltext.ClassSkip:
 			l.stats.Skipped++
 		case sqltext.ClassData:
-			t := l.table(st.Table)
-			it := &item{sql: string(st.SQL), kind: st.Kind, line: line, session: l.snapshot(), table: t, ready: t.ready}
-			if t.empty {
-				// The first INSERT into an empty table, with unique and
-				// foreign key checks off, takes InnoDB's bulk path and
-				// locks the whole table; a concurrent INSERT into the
-				// same table would deadlock with it. The table's other
-				// statements wait for it.
-				done := make(chan struct{})
-				it.done = done
-				t.ready = done
-				t.empty = false
+			big, err := l.sendData(ctx, st)
+			if err != nil {
+				return err
 			}
-			it.weight = min(int64(len(it.sql)), l.budget)
-			if err := l.sem.Acquire(ctx, it.weight); err != nil {
-				return context.Cause(ctx)
-			}
-			t.sent++
-			l.sent++
-			select {
-			case l.data <- it:
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			if big {
+				// A statement as large as the queue runs alone: the
+				// next one is read only once it has run, so that no
+				// more than it and the driver's copy of it are held.
+				st.SQL = nil
+				if err := l.sem.Acquire(ctx, l.budget); err != nil {
+					return context.Cause(ctx)
+				}
+				l.sem.Release(l.budget)
+				debug.FreeOSMemory()
 			}
 		case sqltext.ClassTable, sqltext.ClassDisableKeys:
 			t := l.table(st.Table)
 			done := make(chan struct{})
-			it := &item{sql: string(st.SQL), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
+			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
 			t.ready = done
 			t.empty = true
 			if st.Create {
@@ -546,10 +539,10 @@ func (l *loader) dispatch(ctx context.Context, gate *sqltext.Gate) error {
 				return context.Cause(ctx)
 			}
 		case sqltext.ClassEnableKeys:
-			l.enableKeys = append(l.enableKeys, &item{sql: string(st.SQL), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
+			l.enableKeys = append(l.enableKeys, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
 		case sqltext.ClassObject:
 			l.stats.Objects++
-			l.deferred = append(l.deferred, &item{sql: string(st.SQL), kind: st.Kind, line: line, session: l.snapshot()})
+			l.deferred = append(l.deferred, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot()})
 		default:
 			if err := l.barrier(ctx); err != nil {
 				return err
@@ -558,12 +551,58 @@ func (l *loader) dispatch(ctx context.Context, gate *sqltext.Gate) error {
 			if err != nil {
 				return err
 			}
-			if err := l.exec(ctx, obj, &item{sql: string(st.SQL), kind: st.Kind, line: line, session: l.snapshot()}); err != nil {
+			if err := l.exec(ctx, obj, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot()}); err != nil {
 				return err
 			}
 		}
 	}
 	return l.barrier(ctx)
+}
+
+// sendData queues a data statement for the workers. Its weight in the
+// queue is its size twice over, for the driver copies it into a packet of
+// its own; big reports a statement that takes the whole queue.
+func (l *loader) sendData(ctx context.Context, st sqltext.Statement) (big bool, err error) {
+	t := l.table(st.Table)
+	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: l.snapshot(), table: t, ready: t.ready}
+	if t.empty {
+		// The first INSERT into an empty table, with unique and foreign
+		// key checks off, takes InnoDB's bulk path and locks the whole
+		// table; a concurrent INSERT into the same table would deadlock
+		// with it. The table's other statements wait for it.
+		done := make(chan struct{})
+		it.done = done
+		t.ready = done
+		t.empty = false
+	}
+	it.weight = min(2*int64(len(it.sql)), l.budget)
+	big = it.weight == l.budget
+	if big {
+		// What the splitter's buffer grew through goes back to the
+		// system before the driver copies the statement.
+		debug.FreeOSMemory()
+	}
+	if err := l.sem.Acquire(ctx, it.weight); err != nil {
+		return false, context.Cause(ctx)
+	}
+	t.sent++
+	l.sent++
+	select {
+	case l.data <- it:
+	case <-ctx.Done():
+		return false, context.Cause(ctx)
+	}
+	return big, nil
+}
+
+// sqlString returns the statement as a string, without a copy when the
+// statement is the caller's (large statements): the gate and the splitter
+// never write to it again, so it cannot change under the string.
+func sqlString(st sqltext.Statement) string {
+	if st.Owned && len(st.SQL) > 0 {
+		return unsafe.String(unsafe.SliceData(st.SQL), len(st.SQL))
+	}
+	return string(st.SQL)
 }
 
 // barrier waits until every statement read so far has run: table

@@ -31,10 +31,13 @@ type Statement struct {
 	Table  string // the table or sequence of a table or data statement
 	Create bool   // CREATE TABLE or CREATE SEQUENCE
 	// SQL is the statement to run: the dump's text, with the dump's own
-	// database name and DEFINER clauses taken out. It is valid until the
-	// next call of Gate.Next.
-	SQL  []byte
-	Line int64 // where the statement starts in the dump
+	// database name and DEFINER clauses taken out. Unless Owned, it is
+	// valid until the next call of Gate.Next.
+	SQL []byte
+	// Owned means SQL is the caller's to keep: nothing writes to it again
+	// (large statements, see Splitter.Owned, and rewritten ones).
+	Owned bool
+	Line  int64 // where the statement starts in the dump
 }
 
 // GateOptions tell the gate how the server reads statements and which
@@ -101,7 +104,6 @@ type Gate struct {
 	ver     ServerVersion
 	foreign map[string]bool
 	views   map[string]bool
-	buf     []byte
 }
 
 // NewGate returns a gate over the statements of sp.
@@ -146,16 +148,15 @@ func (g *Gate) check(stmt []byte, line int64) (Statement, error) {
 		return Statement{}, &RefusedError{Line: line, Kind: r.kind, Reason: r.reason, Prefix: quotePrefix(stmt, 60), db: r.db}
 	}
 	st.Line = line
-	st.SQL = stmt
+	st.SQL, st.Owned = stmt, g.sp.Owned()
 	if len(p.cuts) > 0 {
-		g.buf = g.buf[:0]
+		out := make([]byte, 0, len(stmt))
 		at := 0
 		for _, c := range p.cuts {
-			g.buf = append(g.buf, stmt[at:c[0]]...)
+			out = append(out, stmt[at:c[0]]...)
 			at = c[1]
 		}
-		g.buf = append(g.buf, stmt[at:]...)
-		st.SQL = g.buf
+		st.SQL, st.Owned = append(out, stmt[at:]...), true
 	}
 	return st, nil
 }
