@@ -41,6 +41,7 @@ var testOnly = map[string]bool{
 	"internal/testdb":      true,
 	"internal/layers":      true,
 	"internal/testreport":  true,
+	"bench/loadmem":        true,
 }
 
 func goList(t *testing.T, args ...string) []string {

@@ -11,11 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/sqltext"
@@ -71,24 +73,27 @@ func (e *StatementError) Unwrap() error { return e.Err }
 // single database) into conn.Database over several connections, and
 // returns when everything has run or at the first error.
 //
-// The statements are classified as they are read:
+// Every statement goes through sqltext.Gate first, which reads it as this
+// server will and refuses, before it runs, anything a dump of one
+// database does not write (other databases, users and grants, global
+// settings, files, ...); the load then fails with a *sqltext.RefusedError.
+// The gate takes the dump's own database name and DEFINER clauses out of
+// what it lets through, and classifies it:
 //   - session settings (SET ...) are replayed, in dump order, on every
 //     connection before the next statement that connection runs, so each
 //     statement sees the settings the dump meant for it;
 //   - table definitions (DROP/CREATE/ALTER TABLE) run in dump order on one
 //     control connection, and a table's data waits for its definition;
-//   - data (INSERT/REPLACE ... VALUES) is spread over Parallel connections,
-//     each statement in its own transaction;
-//   - LOCK TABLES/UNLOCK TABLES are dropped, ALTER TABLE ... ENABLE KEYS is
-//     run once all data is in;
+//   - data (INSERT/REPLACE ... VALUES, SETVAL) is spread over Parallel
+//     connections, each statement in its own transaction;
+//   - LOCK TABLES/UNLOCK TABLES, COMMIT, USE and CREATE/DROP DATABASE of the
+//     dump's own database are skipped: the load always goes into
+//     conn.Database. ALTER TABLE ... ENABLE KEYS is run once all data is in;
 //   - views, triggers, routines and events (and ALTER DATABASE, which
 //     dump programs write around routines) run after all data, in dump
 //     order, on one connection. Triggers thus never fire on loaded rows;
-//   - CREATE/DROP DATABASE and USE are skipped: the load always goes into
-//     conn.Database. A second USE naming another database is an error, as
-//     a dump of several databases cannot be loaded into one.
-//   - any other statement (CALL, UPDATE, SELECT ...) waits for everything
-//     before it, then runs on its own.
+//   - a DROP TABLE of several tables waits for everything before it, then
+//     runs on its own.
 //
 // Every connection runs with foreign_key_checks and unique_checks off,
 // and, where the user may, sql_log_bin off; innodb_flush_log_at_trx_commit
@@ -137,9 +142,9 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	undo := l.tuneServer(ctx)
 	defer undo()
 
-	var maxPacket int
-	if err := db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&maxPacket); err != nil {
-		return l.stats, fmt.Errorf("load dump: connect to %s: %w", conn, err)
+	srv, err := askServer(ctx, db, conn)
+	if err != nil {
+		return l.stats, err
 	}
 	ctlConn, err := l.open(ctx)
 	if err != nil {
@@ -154,14 +159,12 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		defer workers[i].close()
 	}
 
-	sp := sqltext.NewSplitter(r)
-	sp.MaxStatement = maxPacket
 	read := opts.Raw
 	if read == nil {
 		read = new(atomic.Int64)
 	}
 	before := read.Load()
-	sp.BytesRead = read
+	gate := srv.gate(r, read)
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, w := range workers {
@@ -171,7 +174,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	g.Go(func() error {
 		defer close(l.data)
 		defer close(l.ctl)
-		return l.dispatch(gctx, sp)
+		return l.dispatch(gctx, gate)
 	})
 	err = g.Wait()
 	if l.obj != nil {
@@ -218,7 +221,6 @@ type loader struct {
 	enableKeys []*item // ENABLE KEYS, run once the data is in
 	deferred   []*item // objects, run after all data
 	obj        *lconn  // the connection for objects and other statements
-	database   string  // the database named by the first USE
 
 	allDone    counter // data statements done
 	statements atomic.Int64
@@ -489,59 +491,43 @@ func (l *loader) snapshot() []sessionStmt {
 	return l.session[:len(l.session):len(l.session)]
 }
 
-// dispatch reads the statements and hands each to its connection.
-func (l *loader) dispatch(ctx context.Context, sp *sqltext.Splitter) error {
+// dispatch reads the statements through the gate and hands each to its
+// connection. A statement the gate refuses stops the load before it runs.
+func (l *loader) dispatch(ctx context.Context, gate *sqltext.Gate) error {
 	for {
-		stmt, err := sp.Next()
+		st, err := gate.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("load dump: %w", err)
 		}
-		line := sp.Line()
-		st := sqltext.Classify(stmt, l.views)
+		line := st.Line
 		switch st.Class {
 		case sqltext.ClassSession:
-			l.session = append(l.session, sessionStmt{string(stmt), line})
+			l.session = append(l.session, sessionStmt{sqlString(st), line})
 		case sqltext.ClassSkip:
 			l.stats.Skipped++
-		case sqltext.ClassUse:
-			l.stats.Skipped++
-			if l.database == "" {
-				l.database = st.Table
-			} else if st.Table != l.database {
-				return fmt.Errorf("load dump: line %d: USE %q after USE %q: a dump of several databases cannot be loaded into one", line, st.Table, l.database)
-			}
 		case sqltext.ClassData:
-			t := l.table(st.Table)
-			it := &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot(), table: t, ready: t.ready}
-			if t.empty {
-				// The first INSERT into an empty table, with unique and
-				// foreign key checks off, takes InnoDB's bulk path and
-				// locks the whole table; a concurrent INSERT into the
-				// same table would deadlock with it. The table's other
-				// statements wait for it.
-				done := make(chan struct{})
-				it.done = done
-				t.ready = done
-				t.empty = false
+			big, err := l.sendData(ctx, st)
+			if err != nil {
+				return err
 			}
-			it.weight = min(int64(len(it.sql)), l.budget)
-			if err := l.sem.Acquire(ctx, it.weight); err != nil {
-				return context.Cause(ctx)
-			}
-			t.sent++
-			l.sent++
-			select {
-			case l.data <- it:
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			if big {
+				// A statement as large as the queue runs alone: the
+				// next one is read only once it has run, so that no
+				// more than it and the driver's copy of it are held.
+				st.SQL = nil
+				if err := l.sem.Acquire(ctx, l.budget); err != nil {
+					return context.Cause(ctx)
+				}
+				l.sem.Release(l.budget)
+				debug.FreeOSMemory()
 			}
 		case sqltext.ClassTable, sqltext.ClassDisableKeys:
 			t := l.table(st.Table)
 			done := make(chan struct{})
-			it := &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
+			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
 			t.ready = done
 			t.empty = true
 			if st.Create {
@@ -553,15 +539,11 @@ func (l *loader) dispatch(ctx context.Context, sp *sqltext.Splitter) error {
 				return context.Cause(ctx)
 			}
 		case sqltext.ClassEnableKeys:
-			l.enableKeys = append(l.enableKeys, &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
+			l.enableKeys = append(l.enableKeys, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
 		case sqltext.ClassObject:
 			l.stats.Objects++
-			sql := string(stmt)
-			if st.Rewrite != nil {
-				sql = string(st.Rewrite)
-			}
-			l.deferred = append(l.deferred, &item{sql: sql, kind: st.Kind, line: line, session: l.snapshot()})
-		case sqltext.ClassOther:
+			l.deferred = append(l.deferred, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot()})
+		default:
 			if err := l.barrier(ctx); err != nil {
 				return err
 			}
@@ -569,12 +551,58 @@ func (l *loader) dispatch(ctx context.Context, sp *sqltext.Splitter) error {
 			if err != nil {
 				return err
 			}
-			if err := l.exec(ctx, obj, &item{sql: string(stmt), kind: st.Kind, line: line, session: l.snapshot()}); err != nil {
+			if err := l.exec(ctx, obj, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot()}); err != nil {
 				return err
 			}
 		}
 	}
 	return l.barrier(ctx)
+}
+
+// sendData queues a data statement for the workers. Its weight in the
+// queue is its size twice over, for the driver copies it into a packet of
+// its own; big reports a statement that takes the whole queue.
+func (l *loader) sendData(ctx context.Context, st sqltext.Statement) (big bool, err error) {
+	t := l.table(st.Table)
+	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: l.snapshot(), table: t, ready: t.ready}
+	if t.empty {
+		// The first INSERT into an empty table, with unique and foreign
+		// key checks off, takes InnoDB's bulk path and locks the whole
+		// table; a concurrent INSERT into the same table would deadlock
+		// with it. The table's other statements wait for it.
+		done := make(chan struct{})
+		it.done = done
+		t.ready = done
+		t.empty = false
+	}
+	it.weight = min(2*int64(len(it.sql)), l.budget)
+	big = it.weight == l.budget
+	if big {
+		// What the splitter's buffer grew through goes back to the
+		// system before the driver copies the statement.
+		debug.FreeOSMemory()
+	}
+	if err := l.sem.Acquire(ctx, it.weight); err != nil {
+		return false, context.Cause(ctx)
+	}
+	t.sent++
+	l.sent++
+	select {
+	case l.data <- it:
+	case <-ctx.Done():
+		return false, context.Cause(ctx)
+	}
+	return big, nil
+}
+
+// sqlString returns the statement as a string, without a copy when the
+// statement is the caller's (large statements): the gate and the splitter
+// never write to it again, so it cannot change under the string.
+func sqlString(st sqltext.Statement) string {
+	if st.Owned && len(st.SQL) > 0 {
+		return unsafe.String(unsafe.SliceData(st.SQL), len(st.SQL))
+	}
+	return string(st.SQL)
 }
 
 // barrier waits until every statement read so far has run: table

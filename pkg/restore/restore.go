@@ -24,7 +24,6 @@ import (
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
-	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // Lister lists the files of a backup store.
@@ -385,11 +384,13 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	if err != nil {
 		return res, bad(err)
 	}
-	var sqlText io.Reader = sqltext.StripDefiners(sqltext.SingleDatabase(stream))
+	// The loader puts every statement through sqltext.Gate, which refuses
+	// what a dump of one database does not write and takes the dump's
+	// DEFINER clauses out.
+	var sqlText io.Reader = stream
 	if pause != nil {
 		sqlText = &pauseReader{r: sqlText}
 	}
-
 	conn := r.Conn
 	conn.Database = staging
 	if err := ld.Load(ctx, sqlText, conn); err != nil {

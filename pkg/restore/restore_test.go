@@ -19,7 +19,6 @@ import (
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
-	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
 	"github.com/backupd/backupd/pkg/sqltext"
 )
@@ -66,9 +65,14 @@ func TestRestoreBackupdRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct := conn
-	direct.Database = scratch
-	err = loader.Client{}.Load(context.Background(), sqlText, direct)
+	// The mariadb client alone, as the legacy script ran it (the loaders
+	// take DEFINERs out).
+	client, err := conn.Command(context.Background(), t.TempDir(), testdb.Client(), "--", scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Cmd.Stdin = sqlText
+	err = client.Run()
 	rc.Close()
 	var ce *mariadb.ToolError
 	if !errors.As(err, &ce) || ce.Code != 1227 {

@@ -34,6 +34,11 @@ type Splitter struct {
 	MaxStatement int
 	// BytesRead, when not nil, counts the bytes read from the stream.
 	BytesRead *atomic.Int64
+	// Grew, when not nil, is called each time the buffer has grown past
+	// 16 MiB, once the old one is no longer referenced: a caller that
+	// must bound its memory can hand the old buffer back to the system
+	// there (debug.FreeOSMemory), before the next one is allocated.
+	Grew func()
 
 	r       io.Reader
 	buf     []byte
@@ -48,6 +53,12 @@ type Splitter struct {
 	err     error // a read error other than io.EOF
 	line    int64 // line number of buf[start]
 	stmtAt  int64 // line number where the statement last returned began
+
+	size    int    // the buffer's initial size
+	owned   bool   // the statement returned last is the caller's
+	started bool   // a statement has been returned
+	db      string // the database the header names
+	dbKnown bool
 }
 
 // Splitter states between two calls to scan.
@@ -67,6 +78,11 @@ const (
 	splitReadSize = 256 << 10
 	splitMinBuf   = 1 << 20
 	maxStatement  = 1 << 30
+	// A statement this long is handed over with the buffer that holds it
+	// (see Owned), so that a caller keeping it needs no copy.
+	handOver = 1 << 20
+	// Beyond this the buffer grows by a quarter at a time, not twice.
+	slowGrowth = 16 << 20
 )
 
 // NewSplitter returns a splitter reading SQL text from r. The delimiter
@@ -76,7 +92,7 @@ func NewSplitter(r io.Reader) *Splitter { return newSplitterSize(r, splitMinBuf)
 // newSplitterSize starts with a buffer of size bytes, which grows as
 // statements need.
 func newSplitterSize(r io.Reader, size int) *Splitter {
-	s := &Splitter{r: r, buf: make([]byte, size), line: 1}
+	s := &Splitter{r: r, buf: make([]byte, size), size: size, line: 1}
 	s.setDelimiter([]byte(";"))
 	return s
 }
@@ -93,6 +109,37 @@ func (s *Splitter) setDelimiter(d []byte) {
 // Line returns the line number (from 1) where the statement returned last by
 // Next began.
 func (s *Splitter) Line() int64 { return s.stmtAt }
+
+// Database returns the database the dump's header names, and whether it
+// names one: both dump programs write "-- Host: HOST    Database: NAME"
+// among the comments before the first statement. A comment after the first
+// statement is not the header and is ignored.
+func (s *Splitter) Database() (string, bool) { return s.db, s.dbKnown }
+
+// header reads a comment line before the first statement.
+func (s *Splitter) header(line []byte) {
+	if s.started || s.dbKnown {
+		return
+	}
+	rest, ok := bytes.CutPrefix(line, []byte("-- Host: "))
+	if !ok {
+		return
+	}
+	_, name, ok := bytes.Cut(rest, []byte("    Database: "))
+	if !ok {
+		return
+	}
+	name = trimRight(name)
+	if len(name) > 0 {
+		s.db, s.dbKnown = string(name), true
+	}
+}
+
+// Owned reports whether the statement Next returned last is the caller's
+// to keep: a statement of 1 MiB or more is handed over with the buffer
+// that holds it, which the splitter never writes again (it reads on into a
+// new one). A shorter statement is valid only until the next call.
+func (s *Splitter) Owned() bool { return s.owned }
 
 // Delimiter returns the delimiter in force.
 func (s *Splitter) Delimiter() string { return string(s.delim) }
@@ -133,12 +180,12 @@ func (s *Splitter) Next() ([]byte, error) {
 
 // fill reads more data, keeping buf[start:end] and making room as needed.
 func (s *Splitter) fill() error {
-	max := s.MaxStatement
-	if max <= 0 {
-		max = maxStatement
+	limit := s.MaxStatement
+	if limit <= 0 {
+		limit = maxStatement
 	}
-	if s.end-s.start > max {
-		return fmt.Errorf("statement at line %d: %w (over %d bytes)", s.line, ErrStatementTooLong, max)
+	if s.end-s.start > limit {
+		return fmt.Errorf("statement at line %d: %w (over %d bytes)", s.line, ErrStatementTooLong, limit)
 	}
 	chunk := min(splitReadSize, len(s.buf)/2)
 	if len(s.buf)-s.end < chunk {
@@ -149,12 +196,24 @@ func (s *Splitter) fill() error {
 			s.start = 0
 		}
 		if len(s.buf)-s.end < chunk {
-			nb := make([]byte, 2*len(s.buf))
+			// Twice the size while small; a quarter more once large,
+			// so that the buffer is never much longer than the
+			// statement it holds.
+			size := 2 * len(s.buf)
+			if len(s.buf) >= slowGrowth {
+				size = len(s.buf) + len(s.buf)/4
+			}
+			nb := make([]byte, max(size, s.end+chunk))
 			copy(nb, s.buf[:s.end])
 			s.buf = nb
+			if len(nb) > slowGrowth && s.Grew != nil {
+				s.Grew()
+			}
 		}
 	}
-	n, err := s.r.Read(s.buf[s.end:])
+	// Reading at most a few chunks at a time leaves little in the buffer
+	// behind a statement that is handed over.
+	n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+4*splitReadSize)])
 	s.end += n
 	if s.BytesRead != nil {
 		s.BytesRead.Add(int64(n))
@@ -180,8 +239,21 @@ func (s *Splitter) setStart(p int) {
 func (s *Splitter) emit(p, next int) []byte {
 	stmt := trimRight(s.buf[s.start:p])
 	s.stmtAt = s.line
+	s.started = s.started || len(stmt) > 0
 	s.state = stStart
 	s.setStart(next)
+	s.owned = len(stmt) >= handOver
+	if s.owned {
+		// The statement keeps the buffer; what follows it goes to a new
+		// one.
+		rest := s.buf[s.start:s.end]
+		nb := make([]byte, max(s.size, len(rest)+splitReadSize))
+		s.end = copy(nb, rest)
+		s.pos -= s.start
+		s.start = 0
+		s.buf = nb
+		stmt = stmt[:len(stmt):len(stmt)]
+	}
 	return stmt
 }
 
@@ -217,13 +289,17 @@ func (s *Splitter) scan() (stmt []byte, ok bool, err error) {
 				return stmt, true, nil
 			}
 			if more {
-				if s.eof {
+				if s.eof && s.state == stCode {
 					if s.err != nil {
 						return nil, false, nil
 					}
 					// The last statement may lack its delimiter; the client
 					// runs it all the same.
 					return s.emit(s.end, s.end), true, nil
+				}
+				if s.eof {
+					// Inside a string or comment: the cases below say so.
+					continue
 				}
 				return nil, false, nil
 			}
@@ -303,9 +379,11 @@ func (s *Splitter) scanStart() (done bool, err error) {
 				if !s.eof {
 					return true, nil
 				}
+				s.header(b[p:])
 				s.setStart(len(b))
 				return true, nil
 			}
+			s.header(b[p : p+k])
 			s.setStart(p + k + 1)
 		case c == '/':
 			if need(2) {

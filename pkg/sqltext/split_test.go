@@ -118,6 +118,8 @@ func TestSplitErrors(t *testing.T) {
 		{"ends after a backslash", "INSERT INTO t VALUES ('abc\\", 0, io.ErrUnexpectedEOF},
 		{"ends in a comment", "SELECT 1 /* abc", 0, io.ErrUnexpectedEOF},
 		{"ends in a leading comment", "SELECT 1; /* abc", 0, io.ErrUnexpectedEOF},
+		{"ends opening a comment", "SELECT 1 /*", 0, io.ErrUnexpectedEOF},
+		{"ends opening a comment after a comment", "SELECT 1 */*0", 0, io.ErrUnexpectedEOF},
 		{"too long", "SELECT '" + strings.Repeat("x", 3<<20) + "';", 1 << 20, ErrStatementTooLong},
 	}
 	for _, tt := range tests {
@@ -302,5 +304,40 @@ func BenchmarkSplit(b *testing.B) {
 				break
 			}
 		}
+	}
+}
+
+// A statement of 1 MiB or more is handed over with its buffer: it stays as
+// it was while the splitter reads on, and the splitter's buffer shrinks
+// back.
+func TestSplitHandsOverLargeStatements(t *testing.T) {
+	big := "INSERT INTO t VALUES ('" + strings.Repeat("x", 3<<20) + "')"
+	var grew int
+	sp := NewSplitter(strings.NewReader("SELECT 1;\n" + big + ";\nSELECT 2;\n" + big + ";\nSELECT 3;"))
+	sp.Grew = func() { grew++ }
+	var kept [][]byte
+	for {
+		stmt, err := sp.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sp.Owned(), len(stmt) >= 1<<20; got != want {
+			t.Errorf("Owned() = %v for a statement of %d bytes", got, len(stmt))
+		}
+		if sp.Owned() {
+			kept = append(kept, stmt)
+		}
+		if len(sp.buf) >= len(big) && !sp.Owned() {
+			t.Errorf("the buffer kept %d bytes after a large statement", len(sp.buf))
+		}
+	}
+	if len(kept) != 2 || string(kept[0]) != big || string(kept[1]) != big {
+		t.Errorf("the statements handed over changed")
+	}
+	if grew != 0 {
+		t.Errorf("Grew called %d times for buffers under 16 MiB", grew)
 	}
 }
