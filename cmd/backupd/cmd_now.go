@@ -15,6 +15,7 @@ import (
 type nowCmd struct {
 	Common    cli.Common     `embed:""`
 	Retention retentionFlags `embed:""`
+	Shape     shapeFlags     `embed:""`
 	Lock      lockFlags      `embed:""`
 	Wait      time.Duration  `help:"if another backup holds the lock, wait up to this long (e.g. 10m) instead of failing at once" env:"BACKUPD_LOCK_WAIT"`
 	Debug     bool           `help:"log debugging detail"`
@@ -22,6 +23,7 @@ type nowCmd struct {
 
 func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
+	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
 	lockPath := c.Lock.path(p)
 	if c.Wait < 0 {
@@ -49,17 +51,26 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			d.Round(time.Second), cli.Rate(counters.Raw.Load(), d))
 	})
 	// Old backups are pruned only after this one is published.
-	job := newJob(st, store, &counters, log)
-	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Log: log})
+	job := newJob(st, store, shape, &counters, log)
+	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Shape: shape, Log: log})
 	stop()
-	var pruneErr *backup.PruneError
-	if err != nil && !errors.As(err, &pruneErr) {
+	var (
+		pruneErr *backup.PruneError
+		suspect  *backup.SuspectError
+	)
+	if err != nil && !errors.As(err, &pruneErr) && !errors.As(err, &suspect) {
 		return err
 	}
 	printReport(a, store.String(), rep)
-	if len(prep.Plan.Keep) > 0 {
+	switch {
+	case suspect != nil:
+		fmt.Fprintf(a.stdout, "  SUSPECT    %s\n", rep.Suspect)
+		fmt.Fprintf(a.stdout, "  retention  paused until \"backupd accept %s\" or %d backups of the usual shape\n", rep.Name, shape.HoldRuns)
+	case prep.Paused != nil:
+		fmt.Fprintf(a.stdout, "  retention  %v\n", prep.Paused)
+	case len(prep.Plan.Keep) > 0:
 		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
-	} else {
+	default:
 		fmt.Fprintln(a.stdout, "  retention  not applied")
 	}
 	return err

@@ -15,6 +15,7 @@ import (
 type pruneCmd struct {
 	Remote    cli.RemoteFlags `embed:""`
 	Retention retentionFlags  `embed:""`
+	Shape     shapeFlags      `embed:""`
 	DryRun    bool            `help:"print what would be deleted and why; delete nothing"`
 	Verbose   bool            `name:"v" short:"v" help:"also print what is kept and why"`
 	Debug     bool            `help:"log debugging detail"`
@@ -22,6 +23,7 @@ type pruneCmd struct {
 
 func (c *pruneCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
+	shape := c.Shape.policy(p)
 	st := c.Remote.Resolve(p)
 	if err := p.Err(); err != nil {
 		return err
@@ -35,9 +37,16 @@ func (c *pruneCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	rep, err := backup.Prune(ctx, store, backup.PruneOptions{
 		Codec:  st.Codec(),
 		Policy: policy,
+		Shape:  shape,
 		DryRun: c.DryRun,
 		Log:    cli.Quieter(log, c.Debug),
 	})
+	if rep.Paused != nil {
+		// The brake is the designed answer to a suspect backup, not a
+		// failure of this command: say why and what ends it.
+		fmt.Fprintf(a.stdout, "%v\n", rep.Paused)
+		return nil
+	}
 	printPrune(a.stdout, rep, c.Verbose)
 	switch {
 	case len(rep.Plan.Keep)+len(rep.Plan.Delete)+len(rep.Plan.Foreign) > 0:

@@ -9,6 +9,7 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/daemon"
 	"github.com/backupd/backupd/pkg/lock"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 // Defaults of serve's settings.
@@ -22,6 +23,7 @@ const (
 type serveCmd struct {
 	Common          cli.Common     `embed:""`
 	Retention       retentionFlags `embed:""`
+	Shape           shapeFlags     `embed:""`
 	Lock            lockFlags      `embed:""`
 	Refresh         refreshFlags   `embed:""`
 	Schedule        string         `help:"when to take backups: 5 cron fields (minute hour day-of-month month day-of-week), UTC" default:"${schedule}" env:"BACKUPD_SCHEDULE"`
@@ -30,14 +32,21 @@ type serveCmd struct {
 	Listen          string         `help:"address serving /healthz and /metrics; \"\" or \"off\" serves nothing" default:"${listen}" env:"BACKUPD_LISTEN"`
 	PingURL         string         `name:"ping-url" help:"heartbeat URL (healthchecks.io style): <url>/start, <url> on success, <url>/fail" env:"BACKUPD_PING_URL"`
 	BackupAtStart   bool           `help:"also take a backup as soon as serve starts" env:"BACKUPD_BACKUP_AT_START"`
+	SlotClaims      bool           `help:"claim each scheduled slot in the remote first, so that machines sharing the remote take one backup per slot; on unless --no-slot-claims or BACKUPD_SLOT_CLAIMS=false" default:"true" negatable:"" env:"BACKUPD_SLOT_CLAIMS"`
+	ClaimSettle     time.Duration  `help:"how long a slot claim waits for other machines' claims to show up before it counts them" default:"${claim_settle}" env:"BACKUPD_CLAIM_SETTLE"`
+	Host            string         `help:"this machine's name in slot claims; when unset, FLY_MACHINE_ID, else the host name" env:"BACKUPD_HOST"`
 	Debug           bool           `help:"log debugging detail"`
 }
 
 func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
+	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
 	lockPath := c.Lock.path(p)
 	now := time.Now()
+	if c.ClaimSettle < time.Second {
+		p.Invalid("claim-settle", c.ClaimSettle, "want a duration of 1s or more")
+	}
 	cfg := daemon.Config{Grace: c.ShutdownGrace, Listen: c.Listen, BackupAtStart: c.BackupAtStart}
 	cfg.Schedule = parseSchedule(p, "schedule", c.Schedule, now)
 	if c.ShutdownGrace < 0 {
@@ -77,12 +86,19 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	backupLog := log.With("component", "backup")
 	cfg.Backup = func(ctx context.Context) (backup.Report, error) {
-		return newJob(st, store, nil, backupLog).Run(ctx)
+		return newJob(st, store, shape, nil, backupLog).Run(ctx)
 	}
 	// The daemon calls Prune only after a backup was published.
 	cfg.Prune = func(ctx context.Context) (int, error) {
-		rep, err := backup.Prune(ctx, store, backup.PruneOptions{Codec: st.Codec(), Policy: policy, Log: backupLog})
+		rep, err := backup.Prune(ctx, store, backup.PruneOptions{Codec: st.Codec(), Policy: policy, Shape: shape, Log: backupLog})
 		return len(rep.Deleted), err
+	}
+	if c.SlotClaims {
+		host := c.Host
+		if host == "" {
+			host = p.Getenv("FLY_MACHINE_ID")
+		}
+		cfg.Slots = &slot.Claimer{Store: store, Names: slot.Names{Codec: st.Codec()}, Host: host, Settle: c.ClaimSettle, Log: log.With("component", "slot")}
 	}
 	cfg.Lock = func(ctx context.Context) (func(), error) {
 		held, err := lock.TryAcquire(lockPath, "backupd serve")

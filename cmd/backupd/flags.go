@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/retention"
 )
 
@@ -44,4 +45,26 @@ func (l *lockFlags) path(p *cli.Problems) string {
 		p.Missing("lock-file", "lock file")
 	}
 	return l.LockFile
+}
+
+// shapeFlags are the settings of the shape check and its pruning brake.
+type shapeFlags struct {
+	ShapeMinRawRatio float64 `help:"a backup whose SQL is smaller than this fraction of the recent median is suspect" default:"0.5" env:"BACKUPD_SHAPE_MIN_RAW_RATIO"`
+	ShapeWindow      int     `help:"how many recent backups the shape's medians are taken over" default:"24" env:"BACKUPD_SHAPE_WINDOW"`
+	ShapeHoldRuns    int     `help:"backups of the usual shape after a suspect one that resume retention without \"backupd accept\"" default:"3" env:"BACKUPD_SHAPE_HOLD_RUNS"`
+}
+
+// policy returns the configured shape policy, recording in p what is out
+// of range.
+func (s *shapeFlags) policy(p *cli.Problems) backup.ShapePolicy {
+	if !(s.ShapeMinRawRatio > 0 && s.ShapeMinRawRatio <= 1) {
+		p.Invalid("shape-min-raw-ratio", s.ShapeMinRawRatio, "want a fraction above 0, at most 1")
+	}
+	if s.ShapeWindow < 1 || s.ShapeWindow > 10000 {
+		p.Invalid("shape-window", s.ShapeWindow, "want 1 to 10000")
+	}
+	if s.ShapeHoldRuns < 1 || s.ShapeHoldRuns > 10000 {
+		p.Invalid("shape-hold-runs", s.ShapeHoldRuns, "want 1 to 10000")
+	}
+	return backup.ShapePolicy{MinRawRatio: s.ShapeMinRawRatio, Window: s.ShapeWindow, HoldRuns: s.ShapeHoldRuns}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/backupd/backupd/pkg/fly"
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/retention"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 // app is what every command gets from main.
@@ -52,6 +53,7 @@ type commands struct {
 	Prune   pruneCmd     `cmd:"" help:"delete the backups the retention policy no longer keeps"`
 	List    listCmd      `cmd:"" help:"list the backups, newest first"`
 	Verify  verifyCmd    `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
+	Accept  acceptCmd    `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
 	Refresh refreshCmd   `cmd:"" help:"restart the yesterday app's machines now"`
 	Doctor  doctorCmd    `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
 	Version versionCmd   `cmd:"" help:"print the version and VCS revision"`
@@ -81,6 +83,7 @@ var vars = kong.Vars{
 	"lock_file":        lock.DefaultPath,
 	"keep":             strconv.Itoa(retention.DefaultKeep),
 	"grace":            daemon.DefaultGrace.String(),
+	"claim_settle":     slot.DefaultSettle.String(),
 	"fly_api":          fly.DefaultAPI,
 	"schedule":         defaultSchedule,
 	"refresh_schedule": defaultRefreshSchedule,

@@ -18,13 +18,16 @@ import (
 // newJob is the one way a backup is set up, by "now" and by the daemon
 // alike: the dump of the configured database streamed into store under the
 // current time's name.
-func newJob(st cli.Settings, store *storage.Store, counters *dump.Counters, log *slog.Logger) backup.Job {
+// Its shape is judged against the recent backups in the same store.
+func newJob(st cli.Settings, store *storage.Store, shape backup.ShapePolicy, counters *dump.Counters, log *slog.Logger) backup.Job {
 	return backup.Job{
 		Dumper:   &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, MaxAllowedPacket: st.MaxAllowedPacket, Log: log},
 		Store:    store,
 		Codec:    st.Codec(),
 		Time:     time.Now(),
 		Counters: counters,
+		History:  store,
+		Shape:    shape,
 		Log:      log,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -82,6 +83,9 @@ func newEnv(t *testing.T, dumpBody string) *env {
 		"BACKUPD_MYSQLDUMP=" + fakeDump(t, dir, dumpBody),
 		"BACKUPD_REMOTE=" + e.remote,
 		"BACKUPD_LOCK_FILE=" + e.lockFile,
+		// One machine: no peers to claim slots against (see
+		// TestTwoServesShareOneSlot).
+		"BACKUPD_SLOT_CLAIMS=false",
 	}
 	return e
 }
@@ -461,5 +465,53 @@ func TestServePrunesAfterEachBackup(t *testing.T) {
 	}
 	if l.Backups[2].Time.Year() == 2026 && l.Backups[2].Time.Month() == 1 {
 		t.Errorf("the new backup was not kept: %v", e.remoteFiles(t))
+	}
+}
+
+// Two serve processes on two machines (separate lock files) sharing one
+// remote take one backup per slot: the loser says who took it and counts
+// the run as skipped, not failed.
+func TestTwoServesShareOneSlot(t *testing.T) {
+	bin := buildBackupd(t)
+	a := newEnv(t, `echo "CREATE TABLE t (id int);"; echo "-- Dump completed on 2026-11-26  3:00:00"`)
+	b := newEnv(t, `echo "CREATE TABLE t (id int);"; echo "-- Dump completed on 2026-11-26  3:00:00"`)
+	b.remote = a.remote
+	for _, e := range []*env{a, b} {
+		e.vars = slices.DeleteFunc(e.vars, func(v string) bool {
+			return strings.HasPrefix(v, "BACKUPD_SLOT_CLAIMS=") || strings.HasPrefix(v, "BACKUPD_REMOTE=")
+		})
+	}
+	a.vars = append(a.vars, "BACKUPD_REMOTE="+a.remote, "BACKUPD_HOST=machine-a", "BACKUPD_CLAIM_SETTLE=2s")
+	b.vars = append(b.vars, "BACKUPD_REMOTE="+a.remote, "BACKUPD_HOST=machine-b", "BACKUPD_CLAIM_SETTLE=2s")
+	// The minute must not turn between the two starts, or they would
+	// claim two slots.
+	if s := time.Now().Second(); s > 45 {
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+	pa := a.start(t, bin, "serve", "--backup-at-start", "--listen", "off", "--schedule", "0 0 1 1 *")
+	pb := b.start(t, bin, "serve", "--backup-at-start", "--listen", "off", "--schedule", "0 0 1 1 *")
+	var winner, loser *proc
+	waitFor(t, "one run to succeed and the other to be skipped", func() bool {
+		switch {
+		case strings.Contains(pa.stderr.String(), `"result":"success"`) && strings.Contains(pb.stderr.String(), `"result":"skipped"`):
+			winner, loser = pa, pb
+		case strings.Contains(pb.stderr.String(), `"result":"success"`) && strings.Contains(pa.stderr.String(), `"result":"skipped"`):
+			winner, loser = pb, pa
+		}
+		return winner != nil
+	})
+	if !strings.Contains(loser.stderr.String(), "taken by machine-") {
+		t.Errorf("the loser does not say who took the slot:\n%s", loser.stderr)
+	}
+	for _, p := range []*proc{pa, pb} {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.wait(t, bound); got != 0 {
+			t.Errorf("serve exited %d:\n%s", got, p.stderr)
+		}
+	}
+	if l := (catalog.Codec{}).Scan(entries(t, a), time.Now()); len(l.Backups) != 1 {
+		t.Errorf("remote holds %v, want one backup", a.remoteFiles(t))
 	}
 }

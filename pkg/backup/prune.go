@@ -174,8 +174,10 @@ func (e *PruneError) Unwrap() error { return e.Err }
 
 // RunAndPrune takes the backup and, only if it was published, prunes store
 // with the job's codec (opts.Codec is ignored). A failed backup is returned
-// as it is and nothing is listed or deleted. A failed prune is returned as a
-// *PruneError along with the reports of both.
+// as it is and nothing is listed or deleted; so is a backup published as
+// suspect (*SuspectError), whose brake holds retention anyway. A failed
+// prune is returned as a *PruneError along with the reports of both; a
+// prune the brake holds (PruneReport.Paused) is not an error.
 func RunAndPrune(ctx context.Context, job Job, store ListDeleter, opts PruneOptions) (Report, PruneReport, error) {
 	// Refuse a bad policy before dumping, not after.
 	if err := opts.Policy.Validate(); err != nil {
@@ -193,6 +195,10 @@ func RunAndPrune(ctx context.Context, job Job, store ListDeleter, opts PruneOpti
 		opts.Log = job.Log
 	}
 	prep, err := Prune(ctx, store, opts)
+	if prep.Paused != nil {
+		// The brake holds: nothing was deleted, on purpose.
+		return rep, prep, nil
+	}
 	if err != nil {
 		return rep, prep, &PruneError{Backup: rep.Name, Err: err}
 	}
