@@ -152,7 +152,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		r.Loader = loader.Parallel{Parallel: c.Parallel, Log: log}
 	}
 	if !c.DryRun {
-		if err := r.Check(); err != nil {
+		if err := r.Validate(); err != nil {
 			return cli.Usagef("%v", err)
 		}
 	}

@@ -35,7 +35,7 @@ var exitStatuses = []struct {
 }{
 	{ExitOK, func(err error) bool { return err == nil || errors.Is(err, ErrHelp) }},
 	{ExitUsage, IsUsage},
-	{ExitLocked, func(err error) bool { return errors.Is(err, lock.ErrLocked) || errors.Is(err, restore.ErrLocked) }},
+	{ExitLocked, func(err error) bool { return errors.Is(err, lock.ErrLocked) || errors.Is(err, restore.ErrRestoreRunning) }},
 	{ExitNoBackup, func(err error) bool { return errors.Is(err, ErrNoBackup) || errors.Is(err, selector.ErrNoBackup) }},
 	{ExitPruneFailed, func(err error) bool { var pe *backup.PruneError; return errors.As(err, &pe) }},
 }

@@ -649,8 +649,8 @@ func (l *loader) barrier(ctx context.Context) error {
 }
 
 // objConn returns the connection for objects and other statements, opening
-// it on first use. It replays the session settings from the start, in
-// step with the statements it runs.
+// it on first use. (exec brings its session settings up to date before
+// each statement it runs there.)
 func (l *loader) objConn(ctx context.Context) (*lconn, error) {
 	if l.obj == nil {
 		c, err := l.open(ctx)

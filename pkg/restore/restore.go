@@ -48,8 +48,9 @@ const (
 	AtticSuffix   = "_old"
 )
 
-// ErrLocked means another restore of the same database is running.
-var ErrLocked = errors.New("another restore of this database is running")
+// ErrRestoreRunning means another restore of the same database is running:
+// it holds the server-wide named lock for that database (see namedLock).
+var ErrRestoreRunning = errors.New("another restore of this database is running")
 
 // ErrChecksum means a backup's bytes do not hash to the checksum recorded
 // when it was published.
@@ -151,9 +152,9 @@ type backupError struct {
 func (e *backupError) Error() string { return fmt.Sprintf("backup %s is unusable: %v", e.name, e.err) }
 func (e *backupError) Unwrap() error { return e.err }
 
-// Check reports settings that can never work: no target database, or
+// Validate reports settings that can never work: no target database, or
 // workspace names that clash with it or exceed MariaDB's limits.
-func (r *Restorer) Check() error {
+func (r *Restorer) Validate() error {
 	_, _, _, err := r.names()
 	return err
 }
@@ -226,7 +227,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err := checkGrants(ctx, db, target, staging, attic, log); err != nil {
 		return Report{}, err
 	}
-	unlock, err := lock(ctx, db, target)
+	unlock, err := namedLock(ctx, db, target)
 	if err != nil {
 		return Report{}, err
 	}

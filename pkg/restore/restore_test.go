@@ -526,8 +526,8 @@ func TestRestoreLocksTheDatabase(t *testing.T) {
 		t.Fatalf("take the lock: %d, %v", got, err)
 	}
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: srv.Root(target), Log: testLog(t)}
-	if _, err := restoreNow(t, r, r.Store); !errors.Is(err, ErrLocked) {
-		t.Fatalf("err = %v, want ErrLocked", err)
+	if _, err := restoreNow(t, r, r.Store); !errors.Is(err, ErrRestoreRunning) {
+		t.Fatalf("err = %v, want ErrRestoreRunning", err)
 	}
 	if _, err := holder.ExecContext(t.Context(), "DO RELEASE_LOCK(?)", "yesterday-restore "+target); err != nil {
 		t.Fatal(err)

@@ -13,11 +13,11 @@ import (
 	"github.com/backupd/backupd/pkg/sqltext"
 )
 
-// lock takes a server-wide named lock for restores of target, so that a
+// namedLock takes a server-wide named lock (GET_LOCK) for restores of target, so that a
 // restore at boot and a scheduled one never share a staging database. The
 // lock lives as long as the connection that holds it: a crashed restore
 // cannot leave it behind.
-func lock(ctx context.Context, db *sql.DB, target string) (unlock func(), err error) {
+func namedLock(ctx context.Context, db *sql.DB, target string) (unlock func(), err error) {
 	name := "yesterday-restore " + target
 	if len(name) > 64 {
 		sum := sha256.Sum256([]byte(target))
@@ -34,7 +34,7 @@ func lock(ctx context.Context, db *sql.DB, target string) (unlock func(), err er
 	}
 	if got.Int64 != 1 {
 		conn.Close()
-		return nil, fmt.Errorf("restore %s: %w", target, ErrLocked)
+		return nil, fmt.Errorf("restore %s: %w", target, ErrRestoreRunning)
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
