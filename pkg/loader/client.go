@@ -132,7 +132,7 @@ func (l Client) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error 
 // feed writes the statements the gate lets through to w, as the client
 // reads them. gateErr is the gate's or the splitter's error, copyErr a
 // failed write.
-func feed(w io.Writer, gate *sqltext.Gate) (gateErr, copyErr error) {
+func feed(w io.Writer, gate statements) (gateErr, copyErr error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	delim := ";"
 	for {

@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -56,8 +57,26 @@ func askServer(ctx context.Context, db *sql.DB, conn mariadb.Conn) (server, erro
 	return s, nil
 }
 
+// statements is the statement gate as the loaders read it.
+type statements struct {
+	*sqltext.Gate
+	maxPacket int
+}
+
+// Next returns the next statement the gate lets through. A statement over
+// the server's max_allowed_packet says which server setting to raise: a
+// backup holding rows that large is not corrupt, but this server cannot
+// load it as configured.
+func (g statements) Next() (sqltext.Statement, error) {
+	st, err := g.Gate.Next()
+	if errors.Is(err, sqltext.ErrStatementTooLong) {
+		err = fmt.Errorf("%w: the server's max_allowed_packet is %d bytes; if the backup is good, raise it in the server's configuration ([mysqld] max_allowed_packet = 1G) and restart it", err, g.maxPacket)
+	}
+	return st, err
+}
+
 // gate puts the statement gate in front of r.
-func (s server) gate(r io.Reader, read *atomic.Int64) *sqltext.Gate {
+func (s server) gate(r io.Reader, read *atomic.Int64) statements {
 	sp := sqltext.NewSplitter(r)
 	sp.MaxStatement = s.maxPacket
 	sp.BytesRead = read
@@ -65,5 +84,5 @@ func (s server) gate(r io.Reader, read *atomic.Int64) *sqltext.Gate {
 	// buffer goes back to the system at once, so that the memory held is
 	// never much more than twice the statement.
 	sp.Grew = debug.FreeOSMemory
-	return sqltext.NewGate(sp, sqltext.GateOptions{Server: s.version, Foreign: s.foreign})
+	return statements{sqltext.NewGate(sp, sqltext.GateOptions{Server: s.version, Foreign: s.foreign}), s.maxPacket}
 }

@@ -493,7 +493,7 @@ func (l *loader) snapshot() []sessionStmt {
 
 // dispatch reads the statements through the gate and hands each to its
 // connection. A statement the gate refuses stops the load before it runs.
-func (l *loader) dispatch(ctx context.Context, gate *sqltext.Gate) error {
+func (l *loader) dispatch(ctx context.Context, gate statements) error {
 	for {
 		st, err := gate.Next()
 		if errors.Is(err, io.EOF) {
