@@ -30,10 +30,22 @@ CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '$password';
 GRANT ALL ON app.* TO 'app'@'127.0.0.1';
 GRANT SELECT ON mysql.proc TO 'app'@'127.0.0.1';
 SQL
+# The yesterday side's account, with the grants docs/yesterday-restore.md
+# documents: the database it restores and its two workspaces, nothing else.
+restore_password=$(head -c 18 /dev/urandom | base64)
+"${root[@]}" <<SQL
+CREATE USER 'yesterday'@'localhost' IDENTIFIED BY '$restore_password';
+GRANT ALL PRIVILEGES ON \`app\\_yesterday\`.* TO 'yesterday'@'localhost';
+GRANT ALL PRIVILEGES ON \`app\\_yesterday\\_restore\`.* TO 'yesterday'@'localhost';
+GRANT ALL PRIVILEGES ON \`app\\_yesterday\\_restore\\_old\`.* TO 'yesterday'@'localhost';
+CREATE DATABASE app_yesterday;
+SQL
 
 # The same environment the production scripts use (no Google settings, so
-# the remote is the local folder ./backups).
+# the remote is the local folder ./backups). The lock file is the demo's
+# own, so that no other backupd on the machine can hold it.
 export DB_HOST=127.0.0.1 DB_PORT=$port DB_DATABASE=app DB_USERNAME=app DB_PASSWORD=$password
+export BACKUPD_LOCK_FILE=$dir/backupd.lock
 bin/backupd now
 echo
 echo "./backups now holds:"
@@ -42,6 +54,6 @@ bin/backupd list
 newest=$(bin/backupd list --json | sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' | head -1)
 echo
 echo "restoring $newest into the database app_yesterday, as the yesterday app's boot does:"
-DB_SOCKET=$socket DB_DATABASE=app_yesterday DB_USERNAME=root DB_PASSWORD= \
+DB_SOCKET=$socket DB_DATABASE=app_yesterday DB_USERNAME=yesterday DB_PASSWORD=$restore_password \
 	bin/yesterday-restore --name "$newest" --snapshot-file .demo/snapshot.txt
 echo "banner: Historical snapshot - data as of $(cat .demo/snapshot.txt)"

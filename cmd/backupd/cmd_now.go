@@ -25,13 +25,13 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
-	lockPath := c.Lock.path(p)
 	if c.Wait < 0 {
 		p.Invalid("wait", c.Wait, "want a duration of 0 or more")
 	}
 	if err := p.Err(); err != nil {
 		return err
 	}
+	lockPath := c.Lock.path(st)
 	log := cli.NewLogger(a.stderr, c.Debug)
 	held, err := acquire(ctx, log, lockPath, "backupd now", c.Wait)
 	if err != nil {

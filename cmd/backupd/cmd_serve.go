@@ -42,7 +42,6 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
-	lockPath := c.Lock.path(p)
 	now := time.Now()
 	if c.ClaimSettle < time.Second {
 		p.Invalid("claim-settle", c.ClaimSettle, "want a duration of 1s or more")
@@ -70,6 +69,7 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
+	lockPath := c.Lock.path(st)
 
 	log := cli.NewLogger(a.stderr, c.Debug)
 	if cfg.Ping != nil {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"math"
+	"path/filepath"
+	"strings"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/retention"
 )
 
@@ -36,15 +39,24 @@ func (r *retentionFlags) policy(p *cli.Problems) retention.Policy {
 // lockFlags are the settings of the lock that keeps backups to one at a
 // time across processes.
 type lockFlags struct {
-	LockFile string `help:"lock file shared by every backupd on the machine, so that only one backup runs at a time" default:"${lock_file}" env:"BACKUPD_LOCK_FILE"`
+	LockFile string `help:"lock file that keeps backups of one database into one remote to one at a time; when unset, /tmp/backupd-<hash of remote and database>.lock, which backupd now and serve on the same remote and database share" env:"BACKUPD_LOCK_FILE"`
 }
 
-// path returns the lock file, recording in p when it is empty.
-func (l *lockFlags) path(p *cli.Problems) string {
-	if l.LockFile == "" {
-		p.Missing("lock-file", "lock file")
+// path returns the lock file: the configured one, else the default for
+// the remote and database of st.
+func (l *lockFlags) path(st cli.Settings) string {
+	if l.LockFile != "" {
+		return l.LockFile
 	}
-	return l.LockFile
+	remote := st.Remote
+	if !strings.Contains(remote, ":") {
+		// A local folder, however it is spelled.
+		if abs, err := filepath.Abs(remote); err == nil {
+			remote = abs
+		}
+	}
+	network, addr := st.Conn.Addr()
+	return lock.DefaultPath(remote, st.Prefix, network, addr, st.Conn.Database)
 }
 
 // shapeFlags are the settings of the shape check and its pruning brake.

@@ -32,7 +32,6 @@ import (
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/daemon"
 	"github.com/backupd/backupd/pkg/fly"
-	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/retention"
 	"github.com/backupd/backupd/pkg/slot"
 )
@@ -80,7 +79,6 @@ var (
 
 // vars are the defaults the grammar's tags name as ${name}.
 var vars = kong.Vars{
-	"lock_file":        lock.DefaultPath,
 	"keep":             strconv.Itoa(retention.DefaultKeep),
 	"grace":            daemon.DefaultGrace.String(),
 	"claim_settle":     slot.DefaultSettle.String(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/pkg/lock"
 )
 
 // A dry run says what would be kept, and lists what would go oldest first.
@@ -61,6 +63,56 @@ func TestIgnoredSettingsAreRefused(t *testing.T) {
 			}
 			if !strings.Contains(errOut, tt.want) {
 				t.Errorf("stderr %q does not say %q", errOut, tt.want)
+			}
+		})
+	}
+}
+
+// The default lock is shared by the runs that would collide (the same
+// remote and database) and by no others.
+func TestDefaultLockPerRemoteAndDatabase(t *testing.T) {
+	remoteA, remoteB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	dumper := script(t, "#!/bin/sh\nprintf -- 'CREATE TABLE t (id int);\\n-- Dump completed on 2025-01-01 03:00:00\\n'\n")
+	// An empty BACKUPD_LOCK_FILE counts as unset: the default applies.
+	env := map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "BACKUPD_LOCK_FILE": ""}
+	wd, _ := os.Getwd()
+	rel, err := filepath.Rel(wd, remoteA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cli.Settings{Remote: remoteA, Prefix: "db-backup-"}
+	st.Conn.Database = "app"
+	path := (&lockFlags{}).path(st)
+	if !strings.HasPrefix(path, "/tmp/backupd-") || !strings.HasSuffix(path, ".lock") {
+		t.Fatalf("default lock path %q", path)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	held, err := lock.TryAcquire(path, "backupd serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"same remote and database", []string{"--remote", remoteA}, nil, cli.ExitLocked},
+		{"same folder, spelled relative", []string{"--remote", rel}, nil, cli.ExitLocked},
+		{"another remote", []string{"--remote", remoteB}, nil, cli.ExitOK},
+		{"another database", []string{"--remote", remoteA}, map[string]string{"DB_DATABASE": "other"}, cli.ExitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := maps.Clone(env)
+			maps.Copy(e, tc.env)
+			code, out, errOut := runApp(t, e, append([]string{"now", "--mysqldump", dumper}, tc.args...)...)
+			if code != tc.want {
+				t.Errorf("exit %d, want %d\n%s%s", code, tc.want, out, errOut)
+			}
+			if tc.want == cli.ExitLocked && !strings.Contains(errOut, path) {
+				t.Errorf("the lock message does not name the lock file %s: %s", path, errOut)
 			}
 		})
 	}

@@ -10,6 +10,8 @@ package lock
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,11 +22,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultPath is the lock file used when none is configured. It is a fixed
-// path rather than one under $XDG_RUNTIME_DIR or $TMPDIR, which differ
+// DefaultDir holds the lock files used when none is configured. It is a
+// fixed directory rather than $XDG_RUNTIME_DIR or $TMPDIR, which differ
 // between an ssh session and a service, so that every backupd on the
-// machine meets the same file without configuration.
-const DefaultPath = "/tmp/backupd.lock"
+// machine that would collide meets the same file without configuration.
+const DefaultDir = "/tmp"
+
+// DefaultPath is the lock file for backups of one database into one remote,
+// when none is configured: "/tmp/backupd-<12 hex digits>.lock", the digits
+// a hash of what is given (the remote and the database, by the commands).
+// Runs that would collide (the daemon and "backupd now" over ssh on the
+// same remote and database) share it; unrelated ones (a demo, another
+// database) do not.
+func DefaultPath(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return filepath.Join(DefaultDir, "backupd-"+hex.EncodeToString(h.Sum(nil))[:12]+".lock")
+}
 
 // ErrLocked is matched (errors.Is) by the error returned when another
 // process holds the lock.
