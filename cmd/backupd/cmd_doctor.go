@@ -17,12 +17,15 @@ type doctorCmd struct {
 func (c *doctorCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	log := cli.NewLogger(a.stderr, c.Debug)
 	failed := 0
-	cli.Doctor(ctx, p, &c.Common, log, func(c cli.Check) {
+	settingsErr := cli.Doctor(ctx, p, &c.Common, log, func(c cli.Check) {
 		fmt.Fprintln(a.stdout, c)
 		if c.Status == cli.Fail {
 			failed++
 		}
 	})
+	if settingsErr != nil {
+		return settingsErr
+	}
 	if failed > 0 {
 		return fmt.Errorf("%d of the checks failed", failed)
 	}

@@ -426,15 +426,20 @@ func TestDoctor(t *testing.T) {
 				t.Setenv("RCLONE_CONFIG_GDRIVE_TEAM_DRIVE", "0ANoSuchDriveXXXXXXXX")
 			}, "RCLONE_CONFIG_GDRIVE_TEAM_DRIVE"},
 			{"database password", "database", func(t *testing.T, p *fakedrive.Production) { t.Setenv("DB_PASSWORD", "wrong-password-1") }, "Access denied"},
-			{"no database named", "dump tool", func(t *testing.T, p *fakedrive.Production) { t.Setenv("DB_DATABASE", "") }, "DB_DATABASE"},
+			{"no database named", "settings", func(t *testing.T, p *fakedrive.Production) { t.Setenv("DB_DATABASE", "") }, "DB_DATABASE"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				p, _, _ := driveProduction(t)
 				tc.setup(t, p)
 				r := driveRun(t, "doctor")
-				if r.code != cli.ExitFailure {
-					t.Errorf("doctor exited %d, want %d", r.code, cli.ExitFailure)
+				want := cli.ExitFailure
+				if tc.check == "settings" {
+					// A missing setting is the operator's to fix: exit 2.
+					want = cli.ExitUsage
+				}
+				if r.code != want {
+					t.Errorf("doctor exited %d, want %d", r.code, want)
 				}
 				if line := driveDoctorLine(r.stdout, tc.check); !strings.HasPrefix(line, "FAIL") || !strings.Contains(line, tc.want) {
 					t.Errorf("check %q: %q, want FAIL mentioning %q\n%s", tc.check, line, tc.want, r.stdout)

@@ -117,3 +117,52 @@ func TestDefaultLockPerRemoteAndDatabase(t *testing.T) {
 		})
 	}
 }
+
+// doctor with settings missing reports them as settings (exit 2), in its
+// own words, and changes nothing: a folder that does not exist is not
+// created.
+func TestDoctorSettingsAndNoSideEffects(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(wd) })
+
+	code, out, errOut := runApp(t, nil, "doctor")
+	if code != cli.ExitUsage {
+		t.Errorf("doctor without DB_DATABASE: exit %d, want %d\n%s%s", code, cli.ExitUsage, out, errOut)
+	}
+	if !strings.Contains(out, "FAIL  settings      missing database name: set --db-name or DB_DATABASE") {
+		t.Errorf("the missing setting is not reported as a setting:\n%s", out)
+	}
+	if strings.Contains(out, "dump tool") {
+		t.Errorf("a missing setting is filed under the dump tool:\n%s", out)
+	}
+	if !strings.Contains(out, "does not exist yet") {
+		t.Errorf("doctor does not say the folder does not exist yet:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "backups")); !os.IsNotExist(err) {
+		t.Errorf("doctor created ./backups (%v)", err)
+	}
+
+	code, out, errOut = runApp(t, map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app"}, "doctor", "--remote", "nosuch:")
+	if code != cli.ExitUsage || !strings.Contains(out, `remote "nosuch" (in "nosuch:") is not configured: set RCLONE_CONFIG_NOSUCH_TYPE`) {
+		t.Errorf("doctor with an unknown remote: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, "didn't find section in config file") {
+		t.Errorf("doctor speaks rclone's words:\n%s%s", out, errOut)
+	}
+}
+
+// A remote that does not open, or a folder that does not exist, is a bad
+// setting: exit 2, naming the remote.
+func TestBadRemoteIsASetting(t *testing.T) {
+	env := map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app"}
+	if code, out, errOut := runApp(t, env, "now", "--remote", "nosuch:"); code != cli.ExitUsage || !strings.Contains(errOut, `remote "nosuch" (in "nosuch:") is not configured`) {
+		t.Errorf("now --remote nosuch: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runApp(t, nil, "list", "--remote", "/nonexistent/backups"); code != cli.ExitUsage || !strings.Contains(errOut, "/nonexistent/backups: the folder does not exist") {
+		t.Errorf("list --remote /nonexistent: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -51,9 +51,14 @@ func listBackups(ctx context.Context, st cli.Settings, log *slog.Logger) (*stora
 	if err != nil {
 		return nil, catalog.Listing{}, err
 	}
+	// A folder that does not exist is a mistyped setting, not an empty
+	// remote.
+	if err := store.CheckFolder(ctx); err != nil {
+		return nil, catalog.Listing{}, err
+	}
 	entries, err := store.List(ctx)
 	if err != nil {
-		return nil, catalog.Listing{}, fmt.Errorf("list backups: %w", err)
+		return nil, catalog.Listing{}, fmt.Errorf("list backups in %s: %w", store, err)
 	}
 	return store, st.Codec().Scan(entries, time.Now()), nil
 }

@@ -25,7 +25,9 @@ func TestMessagesNameTheProgramOnce(t *testing.T) {
 		{"missing settings", nil, []string{"--remote", t.TempDir()},
 			"yesterday-restore: missing database name: set --db-name or DB_DATABASE; missing database user: set --db-user or DB_USERNAME"},
 		{"remote that does not open", nil, []string{"--remote", "nosuch::", "--dry-run"},
-			`yesterday-restore: open remote nosuch::: remote "nosuch" is not configured: set RCLONE_CONFIG_NOSUCH_TYPE (and the remote's other RCLONE_CONFIG_NOSUCH_* settings)`},
+			`yesterday-restore: remote "nosuch" (in "nosuch::") is not configured: set RCLONE_CONFIG_NOSUCH_TYPE (and the remote's other RCLONE_CONFIG_NOSUCH_* settings), or give a local folder`},
+		{"folder that does not exist", nil, []string{"--remote", "/nonexistent/backups", "--dry-run"},
+			`yesterday-restore: /nonexistent/backups: the folder does not exist`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, tc.env, tc.args...)
@@ -86,5 +88,30 @@ func TestHelpShowsTypesDefaultsAndVariables(t *testing.T) {
 	}
 	if strings.Contains(stdout, "--mysqldump") {
 		t.Errorf("help shows --mysqldump, which the restore does not use")
+	}
+}
+
+// Messages about the remote say which remote, and what to run next.
+func TestNoBackupMessagesNameTheRemote(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"empty folder", nil, []string{"0 backups listed", "remote " + dir}},
+		{"missing name", []string{"--name", "db-backup-20250101-000000.sql.zst"}, []string{"remote " + dir, `run "backupd list"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, nil, append([]string{"--remote", dir, "--dry-run"}, tc.args...)...)
+			if code != cli.ExitNoBackup {
+				t.Errorf("exit %d, want %d: %s", code, cli.ExitNoBackup, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("message %q does not say %q", stderr, w)
+				}
+			}
+		})
 	}
 }

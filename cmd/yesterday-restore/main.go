@@ -20,6 +20,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -156,7 +157,19 @@ func (a *app) run(ctx context.Context, args []string) error {
 			return cli.Usagef("%v", err)
 		}
 	}
+	// A folder that does not exist is a mistyped setting, not an empty
+	// remote.
+	if err := store.CheckFolder(ctx); err != nil {
+		return err
+	}
 	choice, err := restore.Choose(ctx, store, st.Codec(), now, policy, c.Name)
+	if errors.Is(err, selector.ErrNoBackup) {
+		hint := ""
+		if c.Name != "" {
+			hint = ` (run "backupd list" with the same remote for the names)`
+		}
+		return fmt.Errorf("%w; remote %s%s", err, store, hint)
+	}
 	if err != nil {
 		return err
 	}

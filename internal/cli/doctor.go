@@ -49,10 +49,18 @@ var DoctorTimeout = time.Minute
 // checks at the first failure that makes the rest meaningless. It never
 // prints a secret.
 //
-// The settings come from c, resolved through p: a problem with the remote's
-// settings fails the remote's checks, one with the database's the
-// database's, and both are reported.
-func Doctor(ctx context.Context, p *Problems, c *Common, log *slog.Logger, report func(Check)) {
+// The settings come from c, resolved through p: a problem with the
+// settings is reported as a failed "settings" check, and the checks that
+// need them are skipped. Doctor returns a UsageError when any setting was
+// missing or bad, so that the command exits with ExitUsage. It changes
+// nothing: a local folder that does not exist yet is not created (the
+// first backup creates it), and the write probe is deleted.
+func Doctor(ctx context.Context, p *Problems, c *Common, log *slog.Logger, report func(Check)) error {
+	var bad []string
+	settings := func(err error) {
+		report(Check{Fail, "settings", err.Error()})
+		bad = append(bad, err.Error())
+	}
 	warnings := RcloneWarnings(os.Environ())
 	for _, w := range warnings {
 		report(Check{Warn, "rclone env", w})
@@ -62,18 +70,31 @@ func Doctor(ctx context.Context, p *Problems, c *Common, log *slog.Logger, repor
 	}
 	pr := p.Fresh()
 	if st := c.Remote.Resolve(pr); pr.Err() != nil {
-		report(Check{Fail, "remote", pr.Err().Error()})
-	} else {
-		doctorRemote(ctx, st, log, report)
+		settings(pr.Err())
+	} else if err := doctorRemote(ctx, st, log, report); err != nil {
+		settings(err)
 	}
-	doctorDatabase(ctx, p.Fresh(), c, report)
+	if err := doctorDatabase(ctx, p.Fresh(), c, report); err != nil {
+		settings(err)
+	}
+	if len(bad) > 0 {
+		return &UsageError{Msg: "the settings are incomplete or wrong: " + strings.Join(bad, "; ")}
+	}
+	return nil
 }
 
-func doctorRemote(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) {
+// doctorRemote checks the remote; it returns the remote's settings error,
+// if any, unreported.
+func doctorRemote(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) error {
 	d, isDrive, err := storage.ReadDriveSettings(st.Remote)
 	if err != nil {
+		// Opening says what to set, in the operator's terms.
+		var se *storage.SettingError
+		if _, oerr := OpenStore(ctx, st, log); errors.As(oerr, &se) {
+			return oerr
+		}
 		report(Check{Fail, "remote", fmt.Sprintf("%s: %v", st.Remote, err)})
-		return
+		return nil
 	}
 	if !isDrive {
 		report(Check{OK, "remote", st.Remote})
@@ -89,10 +110,10 @@ func doctorRemote(ctx context.Context, st Settings, log *slog.Logger, report fun
 		}
 		report(Check{OK, "remote", desc})
 		if !doctorDrive(ctx, d, report) {
-			return
+			return nil
 		}
 	}
-	doctorWrite(ctx, st, log, report)
+	return doctorWrite(ctx, st, log, report)
 }
 
 // doctorDrive checks what rclone does not show: the key, the token, the
@@ -185,18 +206,28 @@ func doctorDrive(ctx context.Context, d storage.DriveSettings, report func(Check
 }
 
 // doctorWrite creates, lists and deletes a probe file through the same
-// code that stores backups.
-func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) {
+// code that stores backups. It returns the remote's settings error, if
+// any, unreported.
+func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) error {
 	store, err := OpenStore(ctx, st, log)
+	var se *storage.SettingError
+	if errors.As(err, &se) {
+		return err
+	}
 	if err != nil {
 		report(Check{Fail, "write", err.Error()})
-		return
+		return nil
+	}
+	if err := store.CheckFolder(ctx); errors.Is(err, storage.ErrNoFolder) && store.Fs().Features().IsLocal {
+		// Creating it here would be a side effect of a check.
+		report(Check{Warn, "write", fmt.Sprintf("%s does not exist yet: the first backup creates it (mode 0700); not probed", store)})
+		return nil
 	}
 	name := fmt.Sprintf("backupd-doctor-%d.probe", time.Now().UnixNano())
 	meta := map[string]string{ProbeMetaKey: "1"}
 	if _, err := store.Put(ctx, name, strings.NewReader("backupd doctor probe\n"), func() (map[string]string, error) { return meta, nil }); err != nil {
 		report(Check{Fail, "write", fmt.Sprintf("cannot create a file in %s: %v", store, err)})
-		return
+		return nil
 	}
 	entries, err := store.List(ctx)
 	listed, withMeta := false, false
@@ -218,20 +249,21 @@ func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func
 	default:
 		report(Check{OK, "write", fmt.Sprintf("created, listed and deleted %s in %s", name, store)})
 	}
+	return nil
 }
 
 // doctorDatabase finds the dump tool and has it dump the schema, with the
-// same options as a backup, to nowhere.
-func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Check)) {
+// same options as a backup, to nowhere. It returns the database settings'
+// problems, if any, unreported.
+func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Check)) error {
 	st := Settings{Conn: c.Database.Resolve(p), Mysqldump: c.Dump.Resolve(p), MaxAllowedPacket: c.Dump.Packet(p)}
 	if err := p.Err(); err != nil {
-		report(Check{Fail, "dump tool", err.Error()})
-		return
+		return err
 	}
 	version, err := mariadb.Version(ctx, st.Mysqldump)
 	if err != nil {
 		report(Check{Fail, "dump tool", err.Error()})
-		return
+		return nil
 	}
 	report(Check{OK, "dump tool", fmt.Sprintf("%s (%s)", st.Mysqldump, version)})
 
@@ -242,7 +274,7 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 	cmd, err := st.Conn.Command(ctx, "", st.Mysqldump, args...)
 	if err != nil {
 		report(Check{Fail, "database", err.Error()})
-		return
+		return nil
 	}
 	n := count.NewWriter(nil, nil)
 	cmd.Cmd.Stdout = n
@@ -253,7 +285,8 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 		} else {
 			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %s", st.Conn, te.Stderr)})
 		}
-		return
+		return nil
 	}
 	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, n.N.Load())})
+	return nil
 }

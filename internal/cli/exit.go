@@ -9,6 +9,7 @@ import (
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/restore"
 	"github.com/backupd/backupd/pkg/selector"
+	"github.com/backupd/backupd/pkg/storage"
 )
 
 // Exit statuses of backupd and yesterday-restore.
@@ -34,7 +35,10 @@ var exitStatuses = []struct {
 	match  func(error) bool
 }{
 	{ExitOK, func(err error) bool { return err == nil || errors.Is(err, ErrHelp) }},
-	{ExitUsage, IsUsage},
+	{ExitUsage, func(err error) bool {
+		var se *storage.SettingError
+		return IsUsage(err) || errors.As(err, &se) || errors.Is(err, storage.ErrNoFolder)
+	}},
 	{ExitLocked, func(err error) bool { return errors.Is(err, lock.ErrLocked) || errors.Is(err, restore.ErrRestoreRunning) }},
 	{ExitNoBackup, func(err error) bool { return errors.Is(err, ErrNoBackup) || errors.Is(err, selector.ErrNoBackup) }},
 	{ExitPruneFailed, func(err error) bool { var pe *backup.PruneError; return errors.As(err, &pe) }},

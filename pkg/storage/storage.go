@@ -61,8 +61,8 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 	}
 	hints := newDriveHints(remote, cfg.folderSource)
 	if hints != nil && !hints.settings.HasCredentials() {
-		return nil, fmt.Errorf("open remote %s: no credentials: set %s to the service account's JSON key",
-			describe(nil, remote), hints.settings.Var("service_account_credentials"))
+		return nil, &SettingError{fmt.Sprintf("remote %s has no credentials: set %s to the service account's JSON key",
+			describe(nil, remote), hints.settings.Var("service_account_credentials"))}
 	}
 	open := remote
 	if hints != nil {
@@ -70,13 +70,13 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 	}
 	f, err := fs.NewFs(ctx, open)
 	if errors.Is(err, fs.ErrorIsFile) {
-		return nil, fmt.Errorf("open remote %s: it is a file, not a folder", describe(nil, remote))
+		return nil, &SettingError{fmt.Sprintf("remote %s is a file, not a folder", describe(nil, remote))}
 	}
 	if errors.Is(err, fs.ErrorNotFoundInConfigFile) {
 		name := remote[:strings.IndexByte(remote, ':')]
 		name, _, _ = strings.Cut(name, ",")
-		return nil, fmt.Errorf("open remote %s: remote %q is not configured: set %s (and the remote's other RCLONE_CONFIG_%s_* settings)",
-			describe(nil, remote), name, fs.ConfigToEnv(name, "type"), strings.ToUpper(name))
+		return nil, &SettingError{fmt.Sprintf("remote %q (in %q) is not configured: set %s (and the remote's other RCLONE_CONFIG_%s_* settings), or give a local folder",
+			name, remote, fs.ConfigToEnv(name, "type"), strings.ToUpper(name))}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open remote %s: %w", describe(nil, remote), hints.explain(err))
@@ -87,6 +87,30 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 		s.hints = hints
 	}
 	return s, nil
+}
+
+// SettingError is a remote that cannot be opened as configured: the
+// operator's settings must change, not the remote.
+type SettingError struct{ Msg string }
+
+func (e *SettingError) Error() string { return e.Msg }
+
+// ErrNoFolder means the remote's folder does not exist.
+var ErrNoFolder = errors.New("the folder does not exist")
+
+// CheckFolder returns nil when the remote's folder exists, and an error
+// wrapping ErrNoFolder when it does not (a mistyped local path, a folder
+// not created yet). Reading commands call it so that a missing folder is
+// not taken for an empty one; writing creates the folder.
+func (s *Store) CheckFolder(ctx context.Context) error {
+	_, err := s.f.List(withMetadata(ctx, nil), "")
+	if errors.Is(err, fs.ErrorDirNotFound) {
+		return fmt.Errorf("%s: %w", s, ErrNoFolder)
+	}
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s, s.hints.explain(err))
+	}
+	return nil
 }
 
 // stopOnUploadLimit sets rclone's stop_on_upload_limit on a Drive remote
