@@ -39,7 +39,9 @@ var exitStatuses = []struct {
 		var se *storage.SettingError
 		return IsUsage(err) || errors.As(err, &se) || errors.Is(err, storage.ErrNoFolder)
 	}},
-	{ExitLocked, func(err error) bool { return errors.Is(err, lock.ErrLocked) || errors.Is(err, restore.ErrRestoreRunning) }},
+	{ExitLocked, func(err error) bool {
+		return errors.Is(err, lock.ErrLocked) || errors.Is(err, restore.ErrRestoreRunning)
+	}},
 	{ExitNoBackup, func(err error) bool { return errors.Is(err, ErrNoBackup) || errors.Is(err, selector.ErrNoBackup) }},
 	{ExitPruneFailed, func(err error) bool { var pe *backup.PruneError; return errors.As(err, &pe) }},
 }
