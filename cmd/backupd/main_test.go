@@ -132,7 +132,7 @@ func TestNowFailureExitStatus(t *testing.T) {
 	if code != cli.ExitFailure {
 		t.Errorf("exit %d, want %d", code, cli.ExitFailure)
 	}
-	if !strings.Contains(stderr, "backupd now: backup db-backup-") || !strings.Contains(stderr, "exit status 2") || !strings.Contains(stderr, "Lost connection") {
+	if !strings.Contains(stderr, "backupd now: backup failed, nothing was published: ") || !strings.Contains(stderr, "exit status 2") || !strings.Contains(stderr, "Lost connection") {
 		t.Errorf("stderr does not give the reason:\n%s", stderr)
 	}
 	if stdout != "" {

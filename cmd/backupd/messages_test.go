@@ -166,3 +166,25 @@ func TestBadRemoteIsASetting(t *testing.T) {
 		t.Errorf("list --remote /nonexistent: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// A failed dump is not reported under the name of a backup that was never
+// published, and a refused login names the settings to check.
+func TestFailedDumpMessages(t *testing.T) {
+	denied := script(t, "#!/bin/sh\necho \"mariadb-dump: Got error: 1045: \\\"Access denied for user 'app'@'localhost' (using password: YES)\\\" when trying to connect\" >&2\nexit 2\n")
+	env := map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app"}
+	code, out, errOut := runApp(t, env, "now", "--mysqldump", denied, "--remote", t.TempDir())
+	if code != cli.ExitFailure {
+		t.Errorf("exit %d, want %d", code, cli.ExitFailure)
+	}
+	if strings.Contains(errOut, "db-backup-") {
+		t.Errorf("the message names a backup that was never published: %s", errOut)
+	}
+	for _, want := range []string{"nothing was published", "Access denied", "--db-user or DB_USERNAME", "DB_PASSWORD"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("message %q does not say %q", errOut, want)
+		}
+	}
+	if out != "" {
+		t.Errorf("stdout = %q, want nothing", out)
+	}
+}

@@ -135,9 +135,9 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		cancel()
 		<-done
 		if dumpErr != nil && !errors.Is(dumpErr, context.Canceled) {
-			return Report{}, fmt.Errorf("backup %s: %w", name, dumpErr)
+			return Report{}, fmt.Errorf("backup failed, nothing was published: %w", dumpErr)
 		}
-		return Report{}, fmt.Errorf("backup %s: %w", name, err)
+		return Report{}, fmt.Errorf("backup failed, nothing was published: %w", err)
 	}
 	log.Debug("backup published", "backup", name)
 	rep := Report{
