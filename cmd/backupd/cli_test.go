@@ -143,7 +143,7 @@ func TestBadCommandLineExitStatus(t *testing.T) {
 		{"two bad variables", map[string]string{"BACKUPD_KEEP": "x", "BACKUPD_KEEP_DAILY": "y"}, []string{"prune"},
 			`backupd prune: invalid keep="x" from BACKUPD_KEEP: want a whole number; invalid keep-daily="y" from BACKUPD_KEEP_DAILY: want a whole number`},
 		{"everything missing", nil, []string{"now", "--db-port", "0", "--lock-file", ""},
-			`backupd now: invalid db-port="0" from --db-port: want a whole number from 1 to 65535; missing database name: set --db-name or DB_DATABASE; missing database user: set --db-user or DB_USERNAME; missing lock file: set --lock-file or BACKUPD_LOCK_FILE`},
+			`backupd now: invalid db-port="0" from --db-port: want a whole number from 1 to 65535; missing database name: set --db-name or DB_DATABASE; missing database user: set --db-user or DB_USERNAME`},
 		{"two names to verify", nil, []string{"verify", "a", "b", "--remote", remote}, "backupd verify: unexpected argument b"},
 		{"refresh without an app", nil, []string{"refresh"}, "backupd refresh: missing app to refresh: set --refresh-app or BACKUPD_REFRESH_APP"},
 	} {
@@ -171,7 +171,7 @@ func TestMessagesNameTheProgramOnce(t *testing.T) {
 		once []string
 	}{
 		{"unknown flag", []string{"now", "--bogus"}, []string{"backupd", "bogus"}},
-		{"remote that does not open", []string{"list", "--remote", "nosuch::"}, []string{"backupd", "open", "nosuch::"}},
+		{"remote that does not open", []string{"list", "--remote", "nosuch::"}, []string{"backupd", "configured", "nosuch::"}},
 		{"missing setting", []string{"refresh"}, []string{"backupd", "refresh-app"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
