@@ -46,17 +46,18 @@ type app struct {
 
 // commands is backupd's command line: each command with the flags it uses.
 type commands struct {
-	Help    cli.HelpFlag `short:"h" help:"show help: the commands, or after a command its flags"`
-	Now     nowCmd       `cmd:"" help:"take one backup now, in the foreground"`
-	Serve   serveCmd     `cmd:"" help:"run the daemon: scheduled backups, retention, refresh, health, metrics"`
-	Prune   pruneCmd     `cmd:"" help:"delete the backups the retention policy no longer keeps"`
-	List    listCmd      `cmd:"" help:"list the backups, newest first"`
-	Verify  verifyCmd    `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
-	Accept  acceptCmd    `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
-	Refresh refreshCmd   `cmd:"" help:"restart the yesterday app's machines now"`
-	Doctor  doctorCmd    `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
-	Version versionCmd   `cmd:"" help:"print the version and VCS revision"`
-	HelpCmd helpCmd      `cmd:"" name:"help" help:"show the commands, or one command's flags"`
+	Help    cli.HelpFlag      `short:"h" help:"show help: the commands, or after a command its flags"`
+	Log     cli.LogFormatFlag `embed:""`
+	Now     nowCmd            `cmd:"" help:"take one backup now, in the foreground"`
+	Serve   serveCmd          `cmd:"" help:"run the daemon: scheduled backups, retention, refresh, health, metrics"`
+	Prune   pruneCmd          `cmd:"" help:"delete the backups the retention policy no longer keeps"`
+	List    listCmd           `cmd:"" help:"list the backups, newest first"`
+	Verify  verifyCmd         `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
+	Accept  acceptCmd         `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
+	Refresh refreshCmd        `cmd:"" help:"restart the yesterday app's machines now"`
+	Doctor  doctorCmd         `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
+	Version versionCmd        `cmd:"" help:"print the version and VCS revision"`
+	HelpCmd helpCmd           `cmd:"" name:"help" help:"show the commands, or one command's flags"`
 }
 
 // runner is a command: it runs with its flags parsed, resolving the
@@ -120,10 +121,19 @@ func (a *app) main(args []string) int {
 			fmt.Fprintf(a.stderr, "backupd: unknown command %q (run \"backupd help\")\n", args[0])
 			return cli.ExitUsage
 		}
-		prefix += " " + args[0]
+	}
+	for _, arg := range args {
+		// The command, even after a global flag such as --log-format.
+		if slices.Contains(parser.Commands(), arg) {
+			prefix += " " + arg
+			break
+		}
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
+		return cli.Exit(a.stderr, prefix, err)
+	}
+	if err := grammar.Log.Apply(parser.Problems()); err != nil {
 		return cli.Exit(a.stderr, prefix, err)
 	}
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)

@@ -188,3 +188,45 @@ func TestFailedDumpMessages(t *testing.T) {
 		t.Errorf("stdout = %q, want nothing", out)
 	}
 }
+
+// One rule for log lines in both programs: text on a terminal, JSON
+// otherwise, and --log-format (BACKUPD_LOG_FORMAT) to choose.
+func TestLogFormat(t *testing.T) {
+	dumper := script(t, "#!/bin/sh\nprintf -- 'CREATE TABLE t (id int);\\n-- Dump completed on 2025-01-01 03:00:00\\n'\n")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"off a terminal", nil, nil, `"level":"WARN"`},
+		{"text by flag", nil, []string{"--log-format", "text"}, "level=WARN"},
+		{"text by variable", map[string]string{"BACKUPD_LOG_FORMAT": "text"}, nil, "level=WARN"},
+		{"json by flag before the command", nil, []string{"--log-format=json"}, `"level":"WARN"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A folder others may read makes the store warn, and tighten it.
+			remote := filepath.Join(t.TempDir(), "backups")
+			if err := os.Mkdir(remote, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app"}
+			maps.Copy(env, tc.env)
+			args := append([]string{"now", "--mysqldump", dumper, "--remote", remote}, tc.args...)
+			if strings.HasSuffix(tc.name, "before the command") {
+				args = append(tc.args, args[:5]...)
+			}
+			code, out, errOut := runApp(t, env, args...)
+			if code != cli.ExitOK {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("log lines are not in the chosen format (want %s):\n%s", tc.want, errOut)
+			}
+		})
+	}
+	code, _, errOut := runApp(t, map[string]string{"BACKUPD_LOG_FORMAT": "xml"}, "list", "--remote", t.TempDir())
+	if code != cli.ExitUsage || !strings.Contains(errOut, "BACKUPD_LOG_FORMAT") {
+		t.Errorf("a bad log format: exit %d, %s", code, errOut)
+	}
+}

@@ -73,9 +73,10 @@ type flags struct {
 	Parallel     int           `help:"connections loading data with the parallel loader, 0 to 64; 0 means the number of CPUs, at least 2" default:"0" env:"RESTORE_PARALLEL"`
 	DryRun       bool          `help:"print the choice, its reason and the candidates; change nothing"`
 	// RequireChecksum refuses backups that carry no recorded sha256.
-	RequireChecksum bool `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
-	JSON            bool `name:"json" help:"print the result as one JSON object"`
-	Debug           bool `help:"log debugging detail"`
+	RequireChecksum bool              `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
+	JSON            bool              `name:"json" help:"print the result as one JSON object"`
+	Debug           bool              `help:"log debugging detail"`
+	Log             cli.LogFormatFlag `embed:""`
 }
 
 // parse parses the command line and environment; it returns ErrHelp after
@@ -103,6 +104,9 @@ func (a *app) parse(args []string) (*flags, *cli.Problems, error) {
 func (a *app) run(ctx context.Context, args []string) error {
 	c, p, err := a.parse(args)
 	if err != nil {
+		return err
+	}
+	if err := c.Log.Apply(p); err != nil {
 		return err
 	}
 	now := c.Now
@@ -196,7 +200,7 @@ func progressLine(s restore.ProgressState) string {
 		if s.Total > 0 {
 			line += fmt.Sprintf(" of %s (%.0f%%)", cli.Bytes(s.Total), 100*float64(s.Stored)/float64(s.Total))
 		}
-		line += fmt.Sprintf(", %s SQL, %s", cli.Bytes(s.Raw), cli.Rate(s.Stored, s.Elapsed))
+		line += fmt.Sprintf(", %s of SQL loaded, %s of SQL", cli.Bytes(s.Raw), cli.Rate(s.Raw, s.Elapsed))
 		if s.Total > 0 && s.Stored > 0 && s.Stored < s.Total {
 			left := time.Duration(float64(s.Elapsed) * float64(s.Total-s.Stored) / float64(s.Stored))
 			line += ", ETA " + left.Round(time.Second).String()
@@ -257,7 +261,7 @@ func (a *app) printReport(rep restore.Report, asJSON bool) error {
 	fmt.Fprintf(a.stdout, "  snapshot   %s\n", rep.Backup.TimeString())
 	fmt.Fprintf(a.stdout, "  tables     %d\n", rep.Tables)
 	fmt.Fprintf(a.stdout, "  loaded     %s of SQL from %s stored (%s)\n", cli.Bytes(rep.RawBytes), cli.Bytes(rep.StoredBytes), rep.Compression)
-	fmt.Fprintf(a.stdout, "  duration   %s, %s\n", rep.Duration.Round(time.Millisecond), cli.Rate(rep.RawBytes, rep.Duration))
+	fmt.Fprintf(a.stdout, "  duration   %s, %s of SQL\n", rep.Duration.Round(time.Millisecond), cli.Rate(rep.RawBytes, rep.Duration))
 	if rep.Verified {
 		fmt.Fprintf(a.stdout, "  verified   sha256 %s matches the recorded checksum\n", rep.SHA256)
 	} else {

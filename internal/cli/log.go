@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/rclone/rclone/fs"
 	"golang.org/x/term"
@@ -12,8 +13,34 @@ import (
 // IsTerminal reports whether f is a terminal.
 func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// NewLogger returns the process logger: JSON on w unless w is a terminal,
-// then text. debug lowers the level to Debug. rclone's own log lines are
+// LogFormats are the values of --log-format: "auto" is text on a terminal
+// and JSON otherwise.
+var LogFormats = []string{"auto", "text", "json"}
+
+var logFormat = "auto"
+
+// SetLogFormat sets the format NewLogger uses, one of LogFormats; both
+// programs set it from --log-format (BACKUPD_LOG_FORMAT) once parsed.
+func SetLogFormat(f string) { logFormat = f }
+
+// LogFormatFlag is the --log-format setting both programs take.
+type LogFormatFlag struct {
+	LogFormat string `help:"log lines as text or JSON; auto is text on a terminal, JSON otherwise (for log collectors)" default:"auto" env:"BACKUPD_LOG_FORMAT"`
+}
+
+// Apply checks the format and makes it the one NewLogger uses.
+func (f LogFormatFlag) Apply(p *Problems) error {
+	if !slices.Contains(LogFormats, f.LogFormat) {
+		p.Invalid("log-format", f.LogFormat, "want auto, text or json")
+		return p.Err()
+	}
+	SetLogFormat(f.LogFormat)
+	return nil
+}
+
+// NewLogger returns the process logger on w, in the format SetLogFormat
+// chose: by default JSON unless w is a terminal, then text. debug lowers
+// the level to Debug. rclone's own log lines are
 // routed into the same handler. Every line passes through Redact.
 func NewLogger(w *os.File, debug bool) *slog.Logger {
 	level := slog.LevelInfo
@@ -22,9 +49,10 @@ func NewLogger(w *os.File, debug bool) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
-	if IsTerminal(w) {
+	switch text := IsTerminal(w); {
+	case logFormat == "text" || logFormat == "auto" && text:
 		h = slog.NewTextHandler(endLine{w}, opts)
-	} else {
+	default:
 		h = slog.NewJSONHandler(w, opts)
 	}
 	h = redactHandler{h}

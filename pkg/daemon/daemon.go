@@ -186,7 +186,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	s, err := gocron.NewScheduler(
 		gocron.WithLocation(time.UTC),
 		gocron.WithClock(d.clock),
-		gocron.WithLogger(d.log.With("component", "scheduler")),
+		gocron.WithLogger(schedulerLogger{d.log.With("component", "scheduler")}),
 	)
 	if err != nil {
 		return fmt.Errorf("create scheduler: %w", err)
@@ -531,3 +531,13 @@ func (t *tracker) stop() <-chan struct{} {
 	}
 	return t.idle
 }
+
+// schedulerLogger takes the scheduler library's own lines (jobs added,
+// started, stopped) down to debug: the daemon logs what an operator needs
+// about each run itself. Its warnings and errors stay as they are.
+type schedulerLogger struct{ log *slog.Logger }
+
+func (l schedulerLogger) Debug(msg string, args ...any) { l.log.Debug(msg, args...) }
+func (l schedulerLogger) Info(msg string, args ...any)  { l.log.Debug(msg, args...) }
+func (l schedulerLogger) Warn(msg string, args ...any)  { l.log.Warn(msg, args...) }
+func (l schedulerLogger) Error(msg string, args ...any) { l.log.Error(msg, args...) }

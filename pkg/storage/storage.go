@@ -135,9 +135,8 @@ func stopOnUploadLimit(remote string) string {
 func describe(f fs.Fs, remote string) string {
 	p, err := fspath.Parse(remote)
 	if err != nil || p.Name == "" {
-		if f != nil {
-			return fs.ConfigString(f)
-		}
+		// A local folder, as the operator spelled it (rclone's own
+		// description encodes some names, "." among them).
 		return remote
 	}
 	d := p.Name + ":" + p.Path
