@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/storage"
 )
 
 // nowCmd takes one backup in the foreground.
@@ -44,12 +48,10 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return err
 	}
 	var counters dump.Counters
+	estimate, from := estimateRaw(ctx, store, st, log)
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
-		d := time.Since(start)
-		return fmt.Sprintf("dumping: %s raw, %s stored, %s, %s",
-			cli.Bytes(counters.Raw.Load()), cli.Bytes(counters.Stored.Load()),
-			d.Round(time.Second), cli.Rate(counters.Raw.Load(), d))
+		return dumpProgress(counters.Raw.Load(), counters.Stored.Load(), time.Since(start), estimate, from)
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
@@ -102,4 +104,58 @@ func dbHint(p *cli.Problems, err error) error {
 		return fmt.Errorf("%w (check %s and %s, or %s)", err, p.Name("db-host"), p.Name("db-port"), p.Name("db-socket"))
 	}
 	return err
+}
+
+// dumpProgress is the progress line of a running dump. With an estimate of
+// the SQL size (from says where it came from), it adds how far along the
+// dump is and the time left; past the estimate it says so rather than
+// showing more than 100 %.
+func dumpProgress(raw, stored int64, elapsed time.Duration, estimate int64, from string) string {
+	line := fmt.Sprintf("dumping: %s of SQL", cli.Bytes(raw))
+	switch {
+	case estimate > 0 && raw <= estimate:
+		line += fmt.Sprintf(" of about %s (%.0f%%, %s)", cli.Bytes(estimate), 100*float64(raw)/float64(estimate), from)
+	case estimate > 0:
+		line += fmt.Sprintf(", past the %s expected (%s)", cli.Bytes(estimate), from)
+	}
+	line += fmt.Sprintf(", %s stored, %s, %s of SQL", cli.Bytes(stored), elapsed.Round(time.Second), cli.Rate(raw, elapsed))
+	if estimate > 0 && raw > 0 && raw < estimate && elapsed > 0 {
+		left := time.Duration(float64(elapsed) * float64(estimate-raw) / float64(raw))
+		line += ", ETA " + left.Round(time.Second).String()
+	}
+	return line
+}
+
+// estimateRaw guesses the SQL size of the coming dump: the size recorded
+// on the newest backup, else the database's data length as the server
+// reports it. It returns 0 when neither is known; a failure only costs the
+// percentage.
+func estimateRaw(ctx context.Context, store *storage.Store, st cli.Settings, log *slog.Logger) (int64, string) {
+	if entries, err := store.List(ctx); err == nil {
+		if n, ok := newestRawSize(st.Codec().Scan(entries, time.Now())); ok {
+			return n, "as large as the last backup"
+		}
+	}
+	db, err := st.Conn.OpenDB(log, false)
+	if err != nil {
+		return 0, ""
+	}
+	defer db.Close()
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var n sql.NullInt64
+	err = db.QueryRowContext(qctx, "SELECT SUM(DATA_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", st.Conn.Database).Scan(&n)
+	if err != nil || !n.Valid || n.Int64 <= 0 {
+		log.Debug("no estimate of the dump's size", "err", err)
+		return 0, ""
+	}
+	return n.Int64, "from the server's data length"
+}
+
+// newestRawSize is the SQL size recorded on the newest backup.
+func newestRawSize(l catalog.Listing) (int64, bool) {
+	if n := len(l.Backups); n > 0 && l.Backups[n-1].RawSize > 0 {
+		return l.Backups[n-1].RawSize, true
+	}
+	return 0, false
 }
