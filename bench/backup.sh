@@ -11,6 +11,8 @@
 #
 #   bench/backup.sh                  # ROWS=4000000 ROUNDS=3
 #   ROWS=400000 bench/backup.sh      # a quick run
+#   COMPARE=<git rev> bench/backup.sh  # also time backupd built from that
+#                                      # revision, interleaved (a refactor's check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-4000000}
@@ -25,6 +27,11 @@ work=$(mktemp -d /tmp/backupd-bench-XXXXXX)
 cleanup() { scripts/mariadb-private.sh stop "$work/db" || true; rm -rf "$work"; }
 trap cleanup EXIT
 go build -o "$work/backupd" ./cmd/backupd
+if [[ -n ${COMPARE:-} ]]; then
+	git worktree add -q --detach "$work/compare-src" "$COMPARE"
+	(cd "$work/compare-src" && go build -o "$work/backupd-compare" ./cmd/backupd)
+	git worktree remove --force "$work/compare-src"
+fi
 bench_start "$work/db"
 dumpcmd="mariadb-dump --no-defaults --socket=$BENCH_SOCKET -uroot --single-transaction --quick --lock-tables=false --routines --triggers --events --default-character-set=utf8mb4 bench"
 
@@ -37,7 +44,7 @@ measure() {
 
 report() {
 	local label=$1
-	awk -v label="$label" -v gz="$(stat -c %s "$work/out.gz")" -v zs="$(stat -c %s "$work/out.zst")" -v bd="$(stat -c %s "$work"/remote/*.sql.zst)" -v raw="$(stat -c %s "$work/raw.sql")" '
+	awk -v label="$label" -v gz="$(stat -c %s "$work/out.gz")" -v zs="$(stat -c %s "$work/out.zst")" -v bd="$(stat -c %s "$work"/remote/*.sql.zst)" -v raw="$(stat -c %s "$work/raw.sql")" -v compare="${COMPARE:-}" '
 	{ if (!($1 in best) || $2 < best[$1]) best[$1] = $2; if ($3 > rss[$1]) rss[$1] = $3 }
 	END {
 		printf "\n== %s: raw dump %.1f MiB\n", label, raw / 1048576
@@ -46,7 +53,10 @@ report() {
 		size["gzip-6"] = gz; size["zstd-3"] = zs; size["backupd"] = bd
 		for (i = 1; i <= 4; i++) { n = order[i]
 			printf "%-26s %9.2f %11.2fx %14s %8.1f MiB\n", n, best[n], best[n] / best["zstd-3"], (n in size) ? sprintf("%.1f", size[n] / 1048576) : "-", rss[n] / 1024 }
+		if ("compare" in best)
+			printf "%-26s %9.2f %11.2fx %14s %8.1f MiB\n", "backupd@" compare, best["compare"], best["compare"] / best["zstd-3"], "-", rss["compare"] / 1024
 		printf "backupd vs gzip pipeline: %.2fx faster; backupd size vs zstd -3: %.3f\n", best["gzip-6"] / best["backupd"], bd / zs
+		if ("compare" in best) printf "backupd vs backupd@%s: %.2fx the wall time\n", compare, best["backupd"] / best["compare"]
 	}' "$work/times"
 }
 
@@ -63,6 +73,10 @@ run_size() {
 		measure "zstd-3" "set -o pipefail; $dumpcmd | zstd -q -3 > $work/out.zst"
 		rm -rf "$work/remote"
 		measure "backupd" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root $work/backupd now --remote $work/remote > $work/backupd.out"
+		if [[ -n ${COMPARE:-} ]]; then
+			rm -rf "$work/remote-compare"
+			measure "compare" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root BACKUPD_LOCK_FILE=$work/compare.lock $work/backupd-compare now --remote $work/remote-compare > $work/compare.out"
+		fi
 	done
 	report "$label"
 	rm -f "$work/raw.sql"
