@@ -14,6 +14,8 @@
 #   SIZE_ROWS  rows in each of the 5 tables (default 950000: a dump of about 1 GB)
 #   PARALLEL   yesterday-restore's --parallel (default 2); several values ("2 4") time one run each
 #   REPEAT     rounds of every method (default 1); the medians are printed
+#   COMPARE    a git revision: also time yesterday-restore built from it (a
+#              refactor's check), in the same rounds
 #   KEEP       set to keep the work directory (server, dumps) for a look afterwards
 #
 # The server is restarted before each load, so that every method starts
@@ -102,6 +104,11 @@ if command -v mydumper >/dev/null && command -v myloader >/dev/null; then
 		--threads=2 --trx-consistency-only --verbose=1
 fi
 (cd "$root" && go build -o "$work/yesterday-restore" ./cmd/yesterday-restore)
+if [[ -n ${COMPARE:-} ]]; then
+	git -C "$root" worktree add -q --detach "$work/compare-src" "$COMPARE"
+	(cd "$work/compare-src" && go build -o "$work/yesterday-restore-compare" ./cmd/yesterday-restore)
+	git -C "$root" worktree remove --force "$work/compare-src"
+fi
 backup=db-backup-20260101-030000.sql.zst
 mkdir -p "$work/remote"
 ln "$work/dump.zst" "$work/remote/$backup"
@@ -115,6 +122,10 @@ cmds=(
 for p in $PARALLEL; do
 	names+=("yesterday-restore -p $p")
 	cmds+=("'$work/yesterday-restore' --remote '$work/remote' --name $backup --db-socket \"\$DB_SOCKET\" --db-name \$DB --db-user root --parallel $p")
+	if [[ -n ${COMPARE:-} ]]; then
+		names+=("yesterday-restore@$COMPARE -p $p")
+		cmds+=("'$work/yesterday-restore-compare' --remote '$work/remote' --name $backup --db-socket \"\$DB_SOCKET\" --db-name \$DB --db-user root --parallel $p")
+	fi
 done
 if [[ -n $have_myloader ]]; then
 	names+=("myloader -t 2")
