@@ -146,7 +146,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	now := d.clock.Now()
 	d.state = &state{started: now}
-	d.maxAge = 2 * cfg.Schedule.Interval(now)
+	d.maxAge = HealthLimit(cfg.Schedule, now)
 	d.runCtx, d.cancelRuns = context.WithCancel(context.Background())
 	d.mux = http.NewServeMux()
 	d.mux.HandleFunc("GET /healthz", d.serveHealth)
@@ -159,6 +159,10 @@ func (d *Daemon) Metrics() *Metrics { return d.metrics }
 
 // Handler serves /healthz and /metrics.
 func (d *Daemon) Handler() http.Handler { return d.mux }
+
+// HealthLimit is the age past which the newest backup is stale for a
+// schedule: twice the longest gap between its runs around now.
+func HealthLimit(s Schedule, now time.Time) time.Duration { return 2 * s.Interval(now) }
 
 // MaxAge is the age past which the newest backup makes /healthz fail:
 // twice the longest gap in the backup schedule.
