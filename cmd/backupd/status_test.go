@@ -134,3 +134,44 @@ func TestStatusCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestListShowsRestores: the last restore of each backup is a column of
+// the listing and a field of --json.
+func TestListShowsRestores(t *testing.T) {
+	dir := t.TempDir()
+	store, err := storage.Open(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ at, record string }{
+		{"20261201-030000", "2026-12-01T05:02Z yesterday 41t ~2134567r 93s 0fb"},
+		{"20261201-040000", ""},
+	} {
+		meta := map[string]string{}
+		if tc.record != "" {
+			meta[catalog.MetaRestored] = tc.record
+		}
+		if _, err := store.Put(context.Background(), "db-backup-"+tc.at+".sql.zst", strings.NewReader("data"), func() (map[string]string, error) { return meta, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runApp(t, map[string]string{"BACKUPD_REMOTE": dir}, "list")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "LAST RESTORED (UTC)") || !strings.Contains(out, "2026-12-01 05:02 on yesterday, 41 tables, ~2.1M rows") {
+		t.Errorf("listing lacks the restore:\n%s", out)
+	}
+	code, out, errOut = runApp(t, map[string]string{"BACKUPD_REMOTE": dir}, "list", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var items []listItem
+	if err := json.Unmarshal([]byte(out), &items); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || items[0].Restored != nil || items[1].Restored == nil ||
+		items[1].Restored.At != "2026-12-01T05:02:00Z" || *items[1].Restored.Rows != 2134567 || !items[1].Restored.RowsEstimated {
+		t.Errorf("--json: %s", out)
+	}
+}
