@@ -21,16 +21,70 @@ type listItem struct {
 	SHA256  string `json:"sha256,omitempty"`   // when recorded
 	RawSize *int64 `json:"raw_size,omitempty"` // when recorded
 	Partial bool   `json:"partial,omitempty"`  // an unfinished upload
+	// Restored is the last successful restore recorded on the backup.
+	Restored *restoredJSON `json:"restored,omitempty"`
+}
+
+// restoredJSON is a restore record (catalog.Restored) in JSON.
+type restoredJSON struct {
+	At            string `json:"at"` // RFC 3339, UTC, to the minute
+	Host          string `json:"host"`
+	Tables        int    `json:"tables"`
+	Rows          *int64 `json:"rows,omitempty"` // absent when unknown
+	RowsEstimated bool   `json:"rows_estimated,omitempty"`
+	Seconds       int64  `json:"seconds"`
+	Fallbacks     int    `json:"fallbacks"` // better candidates skipped as unusable
+}
+
+func newRestoredJSON(r *catalog.Restored) *restoredJSON {
+	if r == nil {
+		return nil
+	}
+	out := &restoredJSON{At: r.At.UTC().Format(time.RFC3339), Host: r.Host, Tables: r.Tables,
+		RowsEstimated: r.RowsApprox, Seconds: r.Seconds, Fallbacks: r.Fallbacks}
+	if r.Rows >= 0 {
+		out.Rows = &r.Rows
+	}
+	return out
+}
+
+// restoredText is a restore record in a few words:
+// "2026-12-01 05:02 on yesterday, 41 tables, ~2.1M rows".
+func restoredText(r *catalog.Restored) string {
+	if r == nil {
+		return "-"
+	}
+	rows := "rows unknown"
+	if r.Rows >= 0 {
+		rows = rowCount(r.Rows) + " rows"
+		if r.RowsApprox {
+			rows = "~" + rows
+		}
+	}
+	return fmt.Sprintf("%s on %s, %d tables, %s", r.At.UTC().Format("2006-01-02 15:04"), r.Host, r.Tables, rows)
+}
+
+// lastRestore returns the backup with the newest restore record, if any.
+func lastRestore(bs []catalog.Backup) (catalog.Backup, bool) {
+	var best catalog.Backup
+	found := false
+	for _, b := range bs {
+		if b.Restored != nil && (!found || b.Restored.At.After(best.Restored.At)) {
+			best, found = b, true
+		}
+	}
+	return best, found
 }
 
 func newListItem(b catalog.Backup) listItem {
 	it := listItem{
-		Name:    b.Name,
-		Time:    b.Time.UTC().Format(time.RFC3339),
-		Size:    b.Size,
-		Format:  string(b.Format),
-		SHA256:  b.SHA256,
-		Partial: b.Partial,
+		Name:     b.Name,
+		Time:     b.Time.UTC().Format(time.RFC3339),
+		Size:     b.Size,
+		Format:   string(b.Format),
+		SHA256:   b.SHA256,
+		Partial:  b.Partial,
+		Restored: newRestoredJSON(b.Restored),
 	}
 	if b.RawSize >= 0 {
 		it.RawSize = &b.RawSize
@@ -85,13 +139,13 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		fmt.Fprintf(a.stdout, "no backups in %s\n", store)
 	} else {
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tTIME (UTC)\tSIZE\tFORMAT\tCHECKSUM")
+		fmt.Fprintln(tw, "NAME\tTIME (UTC)\tSIZE\tFORMAT\tCHECKSUM\tLAST RESTORED (UTC)")
 		for _, b := range l.Backups {
 			sum := "not recorded"
 			if b.SHA256 != "" {
 				sum = "recorded"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, b.Time.UTC().Format(time.DateTime), cli.Bytes(b.Size), b.Format, sum)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Time.UTC().Format(time.DateTime), cli.Bytes(b.Size), b.Format, sum, restoredText(b.Restored))
 		}
 		tw.Flush()
 		fmt.Fprintf(a.stdout, "%d %s in %s, newest first\n", len(l.Backups), plural(len(l.Backups), "backup"), store)
@@ -114,4 +168,17 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		fmt.Fprintf(a.stdout, "%d other %s in the folder not shown\n", n, plural(n, "file"))
 	}
 	return nil
+}
+
+// rowCount writes a number of rows short: 512, 12.3k, 2.1M, 1.5G.
+func rowCount(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprint(n)
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	case n < 1_000_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1fG", float64(n)/1e9)
 }

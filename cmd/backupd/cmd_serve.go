@@ -31,6 +31,7 @@ type serveCmd struct {
 	ShutdownGrace   time.Duration  `help:"on SIGTERM or SIGINT, how long a running backup may go on before it is cancelled" default:"${grace}" env:"BACKUPD_SHUTDOWN_GRACE"`
 	Listen          string         `help:"address serving /healthz and /metrics; \"\" or \"off\" serves nothing" default:"${listen}" env:"BACKUPD_LISTEN"`
 	PingURL         string         `name:"ping-url" help:"heartbeat URL (healthchecks.io style): <url>/start, <url> on success, <url>/fail" env:"BACKUPD_PING_URL"`
+	Notify          string         `name:"notify" help:"send alerts to these shoutrrr URLs, comma-separated (smtp://, generic+https://, slack://, ...; see docs/alerts.md): on failures, recovery, suspect backups, paused retention, stale backups; never on plain success" env:"BACKUPD_NOTIFY_URLS"`
 	BackupAtStart   bool           `help:"also take a backup as soon as serve starts" env:"BACKUPD_BACKUP_AT_START"`
 	SlotClaims      bool           `help:"claim each scheduled slot in the remote first, so that machines sharing the remote take one backup per slot; on unless --no-slot-claims or BACKUPD_SLOT_CLAIMS=false" default:"true" negatable:"" env:"BACKUPD_SLOT_CLAIMS"`
 	ClaimSettle     time.Duration  `help:"how long a slot claim waits for other machines' claims to show up before it counts them" default:"${claim_settle}" env:"BACKUPD_CLAIM_SETTLE"`
@@ -71,7 +72,12 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	lockPath := c.Lock.path(st)
 
+	var err error
 	log := cli.NewLogger(a.stderr, c.Debug)
+	cfg.Metrics = daemon.NewMetrics()
+	if cfg.Notify, err = cli.NewNotifier(c.Notify, "backupd", log, cfg.Metrics.ObserveNotification); err != nil {
+		return cli.Usagef("invalid %s from %s: %v", "notify", p.Source("notify"), err)
+	}
 	if cfg.Ping != nil {
 		cfg.Ping.Log = log.With("component", "ping")
 	}
@@ -120,6 +126,9 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		inv := daemon.Inventory{Backups: len(l.Backups)}
 		if n := len(l.Backups); n > 0 {
 			inv.Newest = l.Backups[n-1].Time
+		}
+		if b, ok := lastRestore(l.Backups); ok {
+			inv.LastRestore = b.Restored.At
 		}
 		return inv, nil
 	}

@@ -4,6 +4,7 @@
 //	backupd now        take one backup in the foreground
 //	backupd serve      take backups on a schedule, serve health and metrics
 //	backupd list       list the backups, newest first
+//	backupd status     say whether backups work; exit 1 when not
 //	backupd prune      apply the retention policy now
 //	backupd verify     check a backup end to end without writing it anywhere
 //	backupd refresh    restart the yesterday app's machines once
@@ -52,6 +53,7 @@ type commands struct {
 	Serve   serveCmd          `cmd:"" help:"run the daemon: scheduled backups, retention, refresh, health, metrics"`
 	Prune   pruneCmd          `cmd:"" help:"delete the backups the retention policy no longer keeps"`
 	List    listCmd           `cmd:"" help:"list the backups, newest first"`
+	Status  statusCmd         `cmd:"" help:"say whether backups work: newest backup, last proven restore, suspect backups, serve; exit 1 when not"`
 	Verify  verifyCmd         `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
 	Accept  acceptCmd         `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
 	Refresh refreshCmd        `cmd:"" help:"restart the yesterday app's machines now"`
@@ -71,6 +73,7 @@ var (
 	_ runner = (*serveCmd)(nil)
 	_ runner = (*pruneCmd)(nil)
 	_ runner = (*listCmd)(nil)
+	_ runner = (*statusCmd)(nil)
 	_ runner = (*verifyCmd)(nil)
 	_ runner = (*refreshCmd)(nil)
 	_ runner = (*doctorCmd)(nil)

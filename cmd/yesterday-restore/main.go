@@ -33,6 +33,7 @@ import (
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/daemon"
 	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/restore"
 	"github.com/backupd/backupd/pkg/selector"
@@ -73,10 +74,14 @@ type flags struct {
 	Parallel     int           `help:"connections loading data with the parallel loader, 0 to 64; 0 means the number of CPUs, at least 2" default:"0" env:"RESTORE_PARALLEL"`
 	DryRun       bool          `help:"print the choice, its reason and the candidates; change nothing"`
 	// RequireChecksum refuses backups that carry no recorded sha256.
-	RequireChecksum bool              `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
-	JSON            bool              `name:"json" help:"print the result as one JSON object"`
-	Debug           bool              `help:"log debugging detail"`
-	Log             cli.LogFormatFlag `embed:""`
+	RequireChecksum bool `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
+	JSON            bool `name:"json" help:"print the result as one JSON object"`
+	// Reporting: see report.go.
+	PingURL    string            `name:"ping-url" help:"heartbeat URL (healthchecks.io style): <url>/start, <url> with the result on success, <url>/fail with the reason" env:"RESTORE_PING_URL"`
+	Notify     string            `name:"notify" help:"send alerts to these shoutrrr URLs, comma-separated (see docs/alerts.md): on a failed restore and on one that fell back to an older backup" env:"RESTORE_NOTIFY_URLS"`
+	RecordHost string            `help:"this machine's name in the restore record written on the backup; when unset, FLY_APP_NAME, else the host name" env:"RESTORE_RECORD_HOST"`
+	Debug      bool              `help:"log debugging detail"`
+	Log        cli.LogFormatFlag `embed:""`
 }
 
 // parse parses the command line and environment; it returns ErrHelp after
@@ -131,10 +136,19 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if !c.DryRun { // a dry run needs no database
 		st.Conn = c.Database.Resolve(p)
 	}
+	if c.PingURL != "" {
+		if err := daemon.ParsePingURL(c.PingURL); err != nil {
+			p.Addf("invalid ping URL from %s: %v", p.Source("ping-url"), err)
+		}
+	}
 	if err := p.Err(); err != nil {
 		return err
 	}
 	log := cli.NewLogger(a.stderr, c.Debug)
+	notifier, err := cli.NewNotifier(c.Notify, "yesterday-restore", log, nil)
+	if err != nil {
+		return cli.Usagef("invalid notify from %s: %v", p.Source("notify"), err)
+	}
 	store, err := cli.OpenStore(ctx, st, log)
 	if err != nil {
 		return err
@@ -161,20 +175,30 @@ func (a *app) run(ctx context.Context, args []string) error {
 			return cli.Usagef("%v", err)
 		}
 	}
+	rp := &reporting{ping: &daemon.Pinger{URL: c.PingURL, Log: log.With("component", "ping")}, notify: notifier,
+		store: store, conn: st.Conn, host: c.RecordHost, log: log}
+	if rp.host == "" {
+		rp.host = recordHost(a.getenv)
+	}
 	// A folder that does not exist is a mistyped setting, not an empty
 	// remote.
-	if err := store.CheckFolder(ctx); err != nil {
-		return err
+	var choice selector.Choice
+	err = store.CheckFolder(ctx)
+	if err == nil {
+		choice, err = restore.Choose(ctx, store, st.Codec(), now, policy, c.Name)
 	}
-	choice, err := restore.Choose(ctx, store, st.Codec(), now, policy, c.Name)
 	if errors.Is(err, selector.ErrNoBackup) {
 		hint := ""
 		if c.Name != "" {
 			hint = ` (run "backupd list" with the same remote for the names)`
 		}
-		return fmt.Errorf("%w; remote %s%s", err, store, hint)
+		err = fmt.Errorf("%w; remote %s%s", err, store, hint)
 	}
 	if err != nil {
+		if !c.DryRun {
+			rp.start(ctx)
+			rp.finish(ctx, restore.Report{}, err, time.Now())
+		}
 		return err
 	}
 	if c.DryRun {
@@ -182,9 +206,12 @@ func (a *app) run(ctx context.Context, args []string) error {
 	}
 	log.Info("chose a backup", "backup", choice.Backup.Name, "snapshot", choice.Backup.TimeString(),
 		"reason", choice.Reason, "candidates", len(choice.Candidates))
+	rp.start(ctx)
+	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string { return progressLine(prog.State()) })
 	rep, err := r.Restore(ctx, choice.Candidates)
 	stop()
+	rp.finish(ctx, rep, err, start)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ var level = map[string]int{
 	"pkg/sqltext":           2,
 	"internal/mariadb":      2,
 	"internal/count":        2,
+	"pkg/notify":            2,
 	"pkg/catalog":           1,
 }
 
@@ -38,6 +39,7 @@ var testOnly = map[string]bool{
 	"internal/fakedrive":   true,
 	"internal/storagetest": true,
 	"internal/flytest":     true,
+	"internal/notifytest":  true,
 	"internal/testdb":      true,
 	"internal/layers":      true,
 	"internal/testreport":  true,

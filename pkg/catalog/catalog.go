@@ -76,6 +76,9 @@ type Backup struct {
 	Partial bool      // an unpublished upload (".partial")
 	SHA256  string    // recorded checksum of the stored bytes, "" when none
 	RawSize int64     // recorded SQL size, -1 when unknown
+	// Restored is the last successful restore recorded on the backup
+	// (MetaRestored); nil when none is, or the record is malformed.
+	Restored *Restored
 }
 
 // Codec converts between snapshot times and file names for one prefix.
@@ -188,6 +191,11 @@ func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 		if v, ok := e.Meta[MetaRawSize]; ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 				b.RawSize = n
+			}
+		}
+		if v, ok := e.Meta[MetaRestored]; ok {
+			if r, err := ParseRestored(v); err == nil {
+				b.Restored = &r
 			}
 		}
 		switch {

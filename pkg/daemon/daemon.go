@@ -27,6 +27,7 @@ import (
 
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/lock"
+	"github.com/backupd/backupd/pkg/notify"
 	"github.com/backupd/backupd/pkg/slot"
 )
 
@@ -42,6 +43,9 @@ const cancelWait = 10 * time.Second
 type Inventory struct {
 	Backups int       // complete backups
 	Newest  time.Time // snapshot time of the newest; zero when there is none
+	// LastRestore is the newest successful restore recorded on any of the
+	// backups (catalog.Restored); zero when none is.
+	LastRestore time.Time
 }
 
 // Config wires the daemon. Schedule and Backup are required.
@@ -85,6 +89,9 @@ type Config struct {
 	Listen string
 	// Ping sends heartbeat pings; nil sends none.
 	Ping *Pinger
+	// Notify sends alerts (see alerts below); nil sends none. It is never
+	// told of a plain success.
+	Notify *notify.Notifier
 	// Metrics receives the daemon's metrics; New creates them when nil.
 	Metrics *Metrics
 	// Clock drives the scheduler and timestamps; the real clock when nil.
@@ -104,6 +111,8 @@ type Daemon struct {
 	mux     *http.ServeMux
 
 	backupBusy, refreshBusy atomic.Bool
+
+	failures atomic.Int64 // failed runs since the last good one
 
 	// runCtx is the context of every run: it outlives the signal so that
 	// a backup can finish within the grace period.
@@ -137,7 +146,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	now := d.clock.Now()
 	d.state = &state{started: now}
-	d.maxAge = 2 * cfg.Schedule.Interval(now)
+	d.maxAge = HealthLimit(cfg.Schedule, now)
 	d.runCtx, d.cancelRuns = context.WithCancel(context.Background())
 	d.mux = http.NewServeMux()
 	d.mux.HandleFunc("GET /healthz", d.serveHealth)
@@ -150,6 +159,10 @@ func (d *Daemon) Metrics() *Metrics { return d.metrics }
 
 // Handler serves /healthz and /metrics.
 func (d *Daemon) Handler() http.Handler { return d.mux }
+
+// HealthLimit is the age past which the newest backup is stale for a
+// schedule: twice the longest gap between its runs around now.
+func HealthLimit(s Schedule, now time.Time) time.Duration { return 2 * s.Interval(now) }
 
 // MaxAge is the age past which the newest backup makes /healthz fail:
 // twice the longest gap in the backup schedule.
@@ -281,11 +294,7 @@ func (d *Daemon) seed(ctx context.Context) {
 		d.log.Warn("could not list the remote at start-up; health is judged from now on", "err", err)
 		return
 	}
-	d.metrics.SetRemoteBackups(inv.Backups)
-	if !inv.Newest.IsZero() {
-		d.state.seed(inv.Newest)
-		d.metrics.lastSuccess.Set(unix(inv.Newest))
-	}
+	d.inventory(inv)
 	if inv.Newest.IsZero() {
 		d.log.Info("remote listed: no backups yet")
 		return
@@ -308,6 +317,7 @@ func (d *Daemon) backupTick() {
 	}
 	defer d.backupBusy.Store(false)
 	d.runBackup(d.runCtx)
+	d.checkStale(d.runCtx)
 }
 
 // refreshTick is the scheduled refresh job, skipped like backupTick while
@@ -394,6 +404,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			// The pruning brake holds: not a retention failure.
 			d.metrics.retentionPaused.Set(1)
 			attrs = append(attrs, "retention_paused", err.Error())
+			d.cfg.Notify.Notify(ctx, notify.RetentionPaused, err.Error())
 		case err != nil:
 			d.metrics.retentionErrors.Inc()
 			attrs = append(attrs, "retention_err", err.Error())
@@ -401,7 +412,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	}
 	if d.cfg.Inventory != nil {
 		if inv, err := d.cfg.Inventory(ctx); err == nil {
-			d.metrics.SetRemoteBackups(inv.Backups)
+			d.inventory(inv)
 			attrs = append(attrs, "backups", inv.Backups)
 		} else {
 			attrs = append(attrs, "list_err", err.Error())
@@ -409,6 +420,8 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	}
 	d.cfg.Ping.Success(ctx, id, summary(rep.Name, rep.RawBytes, rep.StoredBytes, dur))
 	log.Info("backup run", attrs...)
+	d.metrics.suspect.Set(0)
+	d.succeeded(ctx, rep.Name)
 	return ResultSuccess
 }
 
@@ -427,11 +440,7 @@ func (d *Daemon) taken(ctx context.Context, log *slog.Logger, id string, started
 	attrs := []any{"result", ResultSkipped, "reason", err.Error()}
 	if d.cfg.Inventory != nil {
 		if inv, err := d.cfg.Inventory(ctx); err == nil {
-			d.metrics.SetRemoteBackups(inv.Backups)
-			if !inv.Newest.IsZero() {
-				d.state.seed(inv.Newest)
-				d.metrics.lastSuccess.Set(unix(inv.Newest))
-			}
+			d.inventory(inv)
 			attrs = append(attrs, "backups", inv.Backups)
 		} else {
 			attrs = append(attrs, "list_err", err.Error())
@@ -450,6 +459,7 @@ func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start 
 	if errors.Is(err, backup.ErrSuspect) {
 		// Published, but it pauses retention (see backup.Brake).
 		d.metrics.retentionPaused.Set(1)
+		d.metrics.suspect.Set(1)
 	}
 	dur := d.clock.Since(start)
 	d.state.attempt(start)
@@ -459,6 +469,7 @@ func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start 
 	d.metrics.lastDuration.Set(dur.Seconds())
 	d.cfg.Ping.Fail(ctx, id, clip(result+": "+err.Error(), maxReason))
 	log.Error("backup run", "result", result, "duration", dur.Round(time.Millisecond).String(), "err", err)
+	d.failedAlert(ctx, result, err)
 	return result
 }
 

@@ -18,6 +18,13 @@ type state struct {
 	lastAttempt time.Time
 	lastResult  string // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
 	lastError   string
+	lastRestore time.Time // newest restore recorded on a backup, at the last listing
+}
+
+func (s *state) restored() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastRestore
 }
 
 // Health is the JSON body of /healthz.
@@ -30,6 +37,8 @@ type Health struct {
 	LastAttempt  string `json:"last_attempt,omitempty"`
 	LastResult   string `json:"last_result,omitempty"`
 	LastError    string `json:"last_error,omitempty"`
+	NextBackup   string `json:"next_backup,omitempty"`  // RFC 3339, UTC: the next scheduled run
+	LastRestore  string `json:"last_restore,omitempty"` // RFC 3339, UTC: the newest restore recorded on a backup
 }
 
 // maxReason bounds an error quoted in the health answer or a ping body.
@@ -113,7 +122,12 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 }
 
 func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
-	h := d.state.health(d.clock.Now(), d.maxAge)
+	now := d.clock.Now()
+	h := d.state.health(now, d.maxAge)
+	h.NextBackup = d.cfg.Schedule.Next(now).UTC().Format(time.RFC3339)
+	if t := d.state.restored(); !t.IsZero() {
+		h.LastRestore = t.UTC().Format(time.RFC3339)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if h.Status != "ok" {

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/backupd/backupd/pkg/notify"
 )
 
 // Results of a backup run, the values of the "result" label of
@@ -34,6 +36,9 @@ type Metrics struct {
 	retentionPaused                        prometheus.Gauge
 	refreshRuns                            *prometheus.CounterVec
 	lastRefresh                            prometheus.Gauge
+	lastRestore                            prometheus.Gauge
+	suspect                                prometheus.Gauge
+	notifications                          *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics. Every result label of the run counters
@@ -60,10 +65,15 @@ func NewMetrics() *Metrics {
 		refreshRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "refresh_runs_total",
 			Help: "Refreshes of the yesterday app by result: success, failure, skipped."}, []string{"result"}),
 		lastRefresh: g("last_refresh_success_timestamp_seconds", "Time the last successful refresh of the yesterday app finished."),
+		lastRestore: g("last_restore_timestamp_seconds", "Time of the newest successful restore recorded on a backup in the remote (by yesterday-restore), at the last listing; 0 when none is."),
+		suspect:     g("suspect_backup", "1 when the last backup run published a backup whose shape looks wrong (backupd-suspect), else 0."),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "notifications_total",
+			Help: "Alerts by cause and result: sent and failed count destinations, suppressed counts messages held back as repeats."}, []string{"cause", "result"}),
 	}
 	m.reg.MustRegister(
 		m.lastSuccess, m.lastAttempt, m.lastDuration, m.lastRaw, m.lastStored, m.remoteBackups,
 		m.runs, m.retentionDeleted, m.retentionErrors, m.retentionPaused, m.refreshRuns, m.lastRefresh,
+		m.lastRestore, m.suspect, m.notifications,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -73,7 +83,26 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{ResultSuccess, ResultFailure, ResultSkipped} {
 		m.refreshRuns.WithLabelValues(r)
 	}
+	for _, c := range notify.Causes {
+		for _, r := range []string{notify.Sent, notify.Failed, notify.Suppressed} {
+			m.notifications.WithLabelValues(string(c), r)
+		}
+	}
 	return m
+}
+
+// ObserveNotification counts an alert's result; it is what
+// notify.Options.Observe should call.
+func (m *Metrics) ObserveNotification(c notify.Cause, result string) {
+	m.notifications.WithLabelValues(string(c), result).Inc()
+}
+
+func (m *Metrics) setLastRestore(t time.Time) {
+	if t.IsZero() {
+		m.lastRestore.Set(0)
+		return
+	}
+	m.lastRestore.Set(unix(t))
 }
 
 // Registry is the registry the metrics live in, for adding more.
