@@ -20,15 +20,34 @@ import (
 // not hold the lock for hours ("backupd repair-copies" fills the rest).
 const repairPerRun = 3
 
-// copyFlags are the settings of the copy remotes.
-type copyFlags struct {
-	CopyTo     []string `name:"copy-to" help:"also write each backup to this remote, at the same time as to the primary (repeatable; the variable takes a comma-separated list); tigris: is the app's Tigris bucket from AWS_ENDPOINT, AWS_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY" env:"BACKUPD_COPY_TO"`
-	CopyBuffer string   `name:"copy-buffer" help:"how far a copy may fall behind the primary before it is abandoned (the dump is never held up for a copy), 64K to 1G" default:"16M" env:"BACKUPD_COPY_BUFFER"`
+// copyToFlags name the copy remotes.
+type copyToFlags struct {
+	CopyTo []string `name:"copy-to" placeholder:"REMOTE" help:"also write each backup to this remote, at the same time as to the primary (repeatable; the variable takes a comma-separated list); tigris: is the app's Tigris bucket from AWS_ENDPOINT, AWS_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY" env:"BACKUPD_COPY_TO"`
 }
 
-// resolve returns the copy remotes and the buffer size, recording in p a
-// remote that is empty, repeated or the primary itself.
+// copyFlags are the settings of the copy remotes.
+type copyFlags struct {
+	To         copyToFlags `embed:""`
+	CopyBuffer string      `name:"copy-buffer" help:"how far a copy may fall behind the primary before it is abandoned (the dump is never held up for a copy), 64K to 1G" default:"16M" env:"BACKUPD_COPY_BUFFER"`
+}
+
+// resolve returns the copy remotes and the buffer size, recording in p
+// what is wrong.
 func (c *copyFlags) resolve(p *cli.Problems, primary string) ([]string, int) {
+	out := c.To.resolve(p, primary)
+	n, err := dump.ParseSize(c.CopyBuffer)
+	if err == nil && (n < 64<<10 || n > 1<<30) {
+		err = errors.New("want 64K to 1G")
+	}
+	if err != nil {
+		p.Addf("invalid copy-buffer=%q from %s: %v", c.CopyBuffer, p.Source("copy-buffer"), err)
+	}
+	return out, int(n)
+}
+
+// resolve returns the copy remotes, recording in p a remote that is
+// empty, repeated or the primary itself.
+func (c *copyToFlags) resolve(p *cli.Problems, primary string) []string {
 	var out []string
 	seen := map[string]bool{primary: true}
 	for _, r := range c.CopyTo {
@@ -43,14 +62,7 @@ func (c *copyFlags) resolve(p *cli.Problems, primary string) ([]string, int) {
 			out = append(out, r)
 		}
 	}
-	n, err := dump.ParseSize(c.CopyBuffer)
-	if err == nil && (n < 64<<10 || n > 1<<30) {
-		err = errors.New("want 64K to 1G")
-	}
-	if err != nil {
-		p.Addf("invalid copy-buffer=%q from %s: %v", c.CopyBuffer, p.Source("copy-buffer"), err)
-	}
-	return out, int(n)
+	return out
 }
 
 // copyStore is one opened copy remote.

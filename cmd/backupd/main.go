@@ -7,6 +7,7 @@
 //	backupd prune      apply the retention policy now
 //	backupd verify     check a backup end to end without writing it anywhere
 //	backupd refresh    restart the yesterday app's machines once
+//	backupd repair-copies  fill the --copy-to remotes from the primary
 //	backupd doctor     check the configuration without taking a backup
 //	backupd version    print the version and VCS revision
 //
@@ -47,17 +48,18 @@ type app struct {
 
 // commands is backupd's command line: each command with the flags it uses.
 type commands struct {
-	Help    cli.HelpFlag `short:"h" help:"show help: the commands, or after a command its flags"`
-	Now     nowCmd       `cmd:"" help:"take one backup now, in the foreground"`
-	Serve   serveCmd     `cmd:"" help:"run the daemon: scheduled backups, retention, refresh, health, metrics"`
-	Prune   pruneCmd     `cmd:"" help:"delete the backups the retention policy no longer keeps"`
-	List    listCmd      `cmd:"" help:"list the backups, newest first"`
-	Verify  verifyCmd    `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
-	Accept  acceptCmd    `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
-	Refresh refreshCmd   `cmd:"" help:"restart the yesterday app's machines now"`
-	Doctor  doctorCmd    `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
-	Version versionCmd   `cmd:"" help:"print the version and VCS revision"`
-	HelpCmd helpCmd      `cmd:"" name:"help" help:"show the commands, or one command's flags"`
+	Help    cli.HelpFlag    `short:"h" help:"show help: the commands, or after a command its flags"`
+	Now     nowCmd          `cmd:"" help:"take one backup now, in the foreground"`
+	Serve   serveCmd        `cmd:"" help:"run the daemon: scheduled backups, retention, refresh, health, metrics"`
+	Prune   pruneCmd        `cmd:"" help:"delete the backups the retention policy no longer keeps"`
+	List    listCmd         `cmd:"" help:"list the backups, newest first"`
+	Verify  verifyCmd       `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
+	Accept  acceptCmd       `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
+	Repair  repairCopiesCmd `cmd:"" name:"repair-copies" help:"copy to each --copy-to remote the primary's backups it lacks, checksums verified"`
+	Refresh refreshCmd      `cmd:"" help:"restart the yesterday app's machines now"`
+	Doctor  doctorCmd       `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
+	Version versionCmd      `cmd:"" help:"print the version and VCS revision"`
+	HelpCmd helpCmd         `cmd:"" name:"help" help:"show the commands, or one command's flags"`
 }
 
 // runner is a command: it runs with its flags parsed, resolving the
@@ -73,6 +75,7 @@ var (
 	_ runner = (*listCmd)(nil)
 	_ runner = (*verifyCmd)(nil)
 	_ runner = (*refreshCmd)(nil)
+	_ runner = (*repairCopiesCmd)(nil)
 	_ runner = (*doctorCmd)(nil)
 	_ runner = (*versionCmd)(nil)
 	_ runner = (*helpCmd)(nil)
