@@ -90,7 +90,7 @@ func TestCopyFailsThenRepair(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("list: exit %d; stderr:\n%s", code, stderr)
 	}
-	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+\S+ \S+\s+yes\s+MISSING$`).MatchString(stdout) ||
+	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(name)+`\s+\S+ \S+\s+yes\s+MISSING$`).MatchString(stdout) ||
 		!strings.Contains(stdout, "1 backup, newest first; 1 not on every remote") {
 		t.Errorf("listing:\n%s", stdout)
 	}
