@@ -41,13 +41,12 @@ func payloadDump(data []byte) dumperFunc {
 // driveAndS3 is production's primary (the fake Drive folder) and a Tigris
 // bucket (the fake S3) as a copy.
 type driveAndS3 struct {
-	ctx     context.Context
-	drive   *storage.Store
-	s3      *storage.Store
-	s3srv   *fakes3.Server
-	p       *fakedrive.Production
-	copyTo  Copy
-	primary Putter
+	ctx    context.Context
+	drive  *storage.Store
+	s3     *storage.Store
+	s3srv  *fakes3.Server
+	p      *fakedrive.Production
+	copyTo Copy
 }
 
 func newDriveAndS3(t *testing.T) *driveAndS3 {
