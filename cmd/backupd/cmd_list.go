@@ -97,6 +97,8 @@ type listCmd struct {
 	Remote   cli.RemoteFlags `embed:""`
 	JSON     bool            `name:"json" help:"print a JSON array of the backups"`
 	Partials bool            `help:"with --json, also list unfinished uploads (marked \"partial\": true)"`
+	All      bool            `name:"all-remotes" help:"list the backups of the primary and of every --copy-to remote, and which remote holds which"`
+	Copies   copyToFlags     `embed:""`
 	Debug    bool            `help:"log debugging detail"`
 }
 
@@ -105,8 +107,12 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	if c.Partials && !c.JSON {
 		p.Addf("--partials applies to --json: the text listing always shows unfinished uploads")
 	}
+	copies := c.Copies.resolve(p, st.Remote)
 	if err := p.Err(); err != nil {
 		return err
+	}
+	if c.All {
+		return listAllRemotes(ctx, a, st, copies, c.JSON, cli.NewLogger(a.stderr, c.Debug))
 	}
 	store, l, err := listBackups(ctx, st, cli.NewLogger(a.stderr, c.Debug))
 	if err != nil {

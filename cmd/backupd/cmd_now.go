@@ -22,6 +22,7 @@ type nowCmd struct {
 	Retention retentionFlags `embed:""`
 	Shape     shapeFlags     `embed:""`
 	Lock      lockFlags      `embed:""`
+	Copies    copyFlags      `embed:""`
 	Wait      time.Duration  `help:"if another backup holds the lock, wait up to this long (e.g. 10m) instead of failing at once" env:"BACKUPD_LOCK_WAIT"`
 	Debug     bool           `help:"log debugging detail"`
 }
@@ -30,6 +31,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
+	copyRemotes, copyBuffer := c.Copies.resolve(p, st.Remote)
 	if c.Wait < 0 {
 		p.Invalid("wait", c.Wait, "want a duration of 0 or more")
 	}
@@ -47,6 +49,10 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	if err != nil {
 		return err
 	}
+	copies, err := openCopies(ctx, copyRemotes, log)
+	if err != nil {
+		return err
+	}
 	var counters dump.Counters
 	estimate, from := estimateRaw(ctx, store, st, log)
 	start := time.Now()
@@ -55,6 +61,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
+	job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
 	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Shape: shape, Log: log})
 	stop()
 	var (
@@ -75,6 +82,17 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
 	default:
 		fmt.Fprintln(a.stdout, "  retention  not applied")
+	}
+	if len(copies) > 0 {
+		// Each copy: fill what it lacks, then its own retention.
+		repairs, merr := maintainCopies(ctx, store, copies, st.Codec(), repairPerRun,
+			&backup.PruneOptions{Codec: st.Codec(), Policy: policy, Shape: shape}, log)
+		if cerr := printCopies(a, rep, repairs); cerr != nil && err == nil {
+			err = cerr
+		}
+		if merr != nil {
+			log.Warn("copies", "err", merr)
+		}
 	}
 	return err
 }

@@ -26,6 +26,7 @@ type serveCmd struct {
 	Shape           shapeFlags     `embed:""`
 	Lock            lockFlags      `embed:""`
 	Refresh         refreshFlags   `embed:""`
+	Copies          copyFlags      `embed:""`
 	Schedule        string         `help:"when to take backups: 5 cron fields (minute hour day-of-month month day-of-week), UTC" default:"${schedule}" env:"BACKUPD_SCHEDULE"`
 	RefreshSchedule string         `help:"when to refresh the yesterday app: 5 cron fields, UTC" default:"${refresh_schedule}" env:"BACKUPD_REFRESH_SCHEDULE"`
 	ShutdownGrace   time.Duration  `help:"on SIGTERM or SIGINT, how long a running backup may go on before it is cancelled" default:"${grace}" env:"BACKUPD_SHUTDOWN_GRACE"`
@@ -43,6 +44,7 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
+	copyRemotes, copyBuffer := c.Copies.resolve(p, st.Remote)
 	now := time.Now()
 	if c.ClaimSettle < time.Second {
 		p.Invalid("claim-settle", c.ClaimSettle, "want a duration of 1s or more")
@@ -90,13 +92,25 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	if err != nil {
 		return err
 	}
+	copies, err := openCopies(context.WithoutCancel(ctx), copyRemotes, log)
+	if err != nil {
+		return err
+	}
 	backupLog := log.With("component", "backup")
 	cfg.Backup = func(ctx context.Context) (backup.Report, error) {
-		return newJob(st, store, shape, nil, backupLog).Run(ctx)
+		job := newJob(st, store, shape, nil, backupLog)
+		job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
+		return job.Run(ctx)
 	}
 	// The daemon calls Prune only after a backup was published.
 	cfg.Prune = func(ctx context.Context) (int, error) {
 		rep, err := backup.Prune(ctx, store, backup.PruneOptions{Codec: st.Codec(), Policy: policy, Shape: shape, Log: backupLog})
+		if len(copies) > 0 {
+			// Each copy: fill what it lacks, then its own retention;
+			// failures are logged there and do not fail the run.
+			_, _ = maintainCopies(ctx, store, copies, st.Codec(), repairPerRun,
+				&backup.PruneOptions{Codec: st.Codec(), Policy: policy, Shape: shape}, backupLog)
+		}
 		return len(rep.Deleted), err
 	}
 	if c.SlotClaims {

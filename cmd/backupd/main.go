@@ -8,6 +8,7 @@
 //	backupd prune      apply the retention policy now
 //	backupd verify     check a backup end to end without writing it anywhere
 //	backupd refresh    restart the yesterday app's machines once
+//	backupd repair-copies  fill the --copy-to remotes from the primary
 //	backupd doctor     check the configuration without taking a backup
 //	backupd version    print the version and VCS revision
 //
@@ -56,6 +57,7 @@ type commands struct {
 	Status  statusCmd         `cmd:"" help:"say whether backups work: newest backup, last proven restore, suspect backups, serve; exit 1 when not"`
 	Verify  verifyCmd         `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
 	Accept  acceptCmd         `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
+	Repair  repairCopiesCmd   `cmd:"" name:"repair-copies" help:"copy to each --copy-to remote the primary's backups it lacks, checksums verified"`
 	Refresh refreshCmd        `cmd:"" help:"restart the yesterday app's machines now"`
 	Doctor  doctorCmd         `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
 	Version versionCmd        `cmd:"" help:"print the version and VCS revision"`
@@ -76,6 +78,7 @@ var (
 	_ runner = (*statusCmd)(nil)
 	_ runner = (*verifyCmd)(nil)
 	_ runner = (*refreshCmd)(nil)
+	_ runner = (*repairCopiesCmd)(nil)
 	_ runner = (*doctorCmd)(nil)
 	_ runner = (*versionCmd)(nil)
 	_ runner = (*helpCmd)(nil)

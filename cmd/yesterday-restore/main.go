@@ -62,6 +62,9 @@ type flags struct {
 	Version  cli.VersionFlag   `help:"print the version and VCS revision"`
 	Remote   cli.RemoteFlags   `embed:""`
 	Database cli.DatabaseFlags `embed:""`
+	// Fallbacks are read when the primary lacks a backup or a read fails;
+	// by default the remotes backupd copies to.
+	Fallbacks []string `name:"fallback-remote" placeholder:"REMOTE" help:"when reading a backup from the remote fails, read it from this one (repeatable, in order; the variables take a comma-separated list); when unset, the backup copies named by BACKUPD_COPY_TO" env:"RESTORE_FALLBACK_REMOTES,BACKUPD_COPY_TO"`
 
 	Name         string        `help:"restore this backup (a file name) instead of choosing one"`
 	Now          time.Time     `help:"decide as if it were this time, RFC 3339 such as 2026-03-15T06:00:00Z; when unset, now" format:"2006-01-02T15:04:05Z07:00"`
@@ -149,10 +152,11 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return cli.Usagef("invalid notify from %s: %v", p.Source("notify"), err)
 	}
-	store, err := cli.OpenStore(ctx, st, log)
+	primary, err := cli.OpenStore(ctx, st, log)
 	if err != nil {
 		return err
 	}
+	store := withFallbacks(ctx, primary, c.Fallbacks, log)
 	prog := new(restore.Progress)
 	r := &restore.Restorer{
 		Store:           store,
@@ -176,14 +180,14 @@ func (a *app) run(ctx context.Context, args []string) error {
 		}
 	}
 	rp := &reporting{ping: &daemon.Pinger{URL: c.PingURL, Log: log.With("component", "ping")}, notify: notifier,
-		store: store, conn: st.Conn, host: c.RecordHost, log: log}
+		store: primary, conn: st.Conn, host: c.RecordHost, log: log}
 	if rp.host == "" {
 		rp.host = recordHost(a.getenv)
 	}
 	// A folder that does not exist is a mistyped setting, not an empty
 	// remote.
 	var choice selector.Choice
-	err = store.CheckFolder(ctx)
+	err = primary.CheckFolder(ctx)
 	if err == nil {
 		choice, err = restore.Choose(ctx, store, st.Codec(), now, policy, c.Name)
 	}

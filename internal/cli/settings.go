@@ -194,12 +194,25 @@ func (d *DumpFlags) Packet(p *Problems) int64 {
 // OpenStore opens the configured remote. It first logs a warning for each
 // RCLONE_* variable that weakens security (see RcloneWarnings).
 func OpenStore(ctx context.Context, st Settings, log *slog.Logger) (*storage.Store, error) {
-	AddRcloneSecrets(os.Environ())
-	WarnRcloneEnv(log, os.Environ())
 	var opts []storage.OpenOption
 	if st.FolderSource != "" {
 		opts = append(opts, storage.FolderSource(st.FolderSource))
 	}
+	return OpenRemote(ctx, st.Remote, log, opts...)
+}
+
+// OpenRemote opens any remote: a configured rclone remote, a local folder,
+// or the S3 shortcut "tigris:" (storage.TigrisRemoteName) when AWS_BUCKET
+// and the other AWS_* variables name the app's bucket. It registers the
+// secrets it finds in the environment with AddSecret and logs the insecure
+// rclone settings (see RcloneWarnings).
+func OpenRemote(ctx context.Context, remote string, log *slog.Logger, opts ...storage.OpenOption) (*storage.Store, error) {
+	AddRcloneSecrets(os.Environ())
+	AddSecret(os.Getenv(storage.EnvS3SecretKey))
+	WarnRcloneEnv(log, os.Environ())
+	if s3, ok := storage.S3FromEnv(os.Getenv); ok {
+		opts = append(opts, storage.WithS3(s3))
+	}
 	// storage.Open's errors say "open remote ..." already.
-	return storage.Open(ctx, st.Remote, log.With("component", "storage"), opts...)
+	return storage.Open(ctx, remote, log.With("component", "storage"), opts...)
 }

@@ -37,6 +37,7 @@ var level = map[string]int{
 // testOnly packages are test doubles and helpers: no program imports them.
 var testOnly = map[string]bool{
 	"internal/fakedrive":   true,
+	"internal/fakes3":      true,
 	"internal/storagetest": true,
 	"internal/flytest":     true,
 	"internal/notifytest":  true,

@@ -1,6 +1,6 @@
 // Package storagetest is the conformance suite every backend under a
-// storage.Store must pass: the local folder, memory and Google Drive (the
-// fake in package fakedrive) alike.
+// storage.Store must pass: the local folder, memory, Google Drive (the
+// fake in package fakedrive) and S3 (the fake in package fakes3) alike.
 package storagetest
 
 import (

@@ -43,6 +43,15 @@ type Job struct {
 	History Lister
 	Shape   ShapePolicy
 	Log     *slog.Logger
+	// Copies receive the same stream as Store, at the same time (the dump
+	// runs once), each through a buffer of CopyBuffer bytes (0 means
+	// DefaultCopyBuffer). A copy that falls further behind than its
+	// buffer, or whose upload fails, is abandoned without stalling the
+	// primary; it publishes, with the same metadata, only what the primary
+	// publishes. A failed copy leaves the primary published: Run
+	// succeeds, and Report.Copies says which copy failed.
+	Copies     []Copy
+	CopyBuffer int
 }
 
 // Report describes a published backup.
@@ -55,6 +64,7 @@ type Report struct {
 	Tables      int64  // table definitions in the dump
 	Suspect     string // why the shape looks wrong; "" when it held
 	Duration    time.Duration
+	Copies      []CopyResult // one per Job.Copies, in order
 }
 
 type publishCheckKey struct{}
@@ -109,13 +119,30 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		// A nil error closes the pipe with EOF: the upload may complete.
 		pw.CloseWithError(dumpErr)
 	}()
-	_, err := j.Store.Put(ctx, name, pr, func() (map[string]string, error) {
+	var src io.Reader = pr
+	dec, waitCopies := newDecision(), func() []CopyResult { return nil }
+	if len(j.Copies) > 0 {
+		buffer := j.CopyBuffer
+		if buffer <= 0 {
+			buffer = DefaultCopyBuffer
+		}
+		t, wait := startCopies(ctx, j.Copies, buffer, name, pr, dec, log)
+		src = t
+		waitCopies = func() []CopyResult {
+			// The primary may have stopped reading before the end.
+			t.finish(context.Canceled)
+			return wait()
+		}
+	}
+	_, err := j.Store.Put(ctx, name, src, func() (map[string]string, error) {
 		<-done
 		if dumpErr != nil {
+			dec.set(nil, dumpErr)
 			return nil, dumpErr
 		}
 		if check := publishCheck(ctx); check != nil {
 			if err := check(ctx); err != nil {
+				dec.set(nil, err)
 				return nil, err
 			}
 		}
@@ -127,13 +154,16 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 				meta[catalog.MetaSuspect] = verdict.Code
 			}
 		}
+		dec.set(meta, nil)
 		return meta, nil
 	})
 	if err != nil {
+		dec.set(nil, err)
 		// Unblock and stop the dump if the upload gave up first.
 		pr.CloseWithError(err)
 		cancel()
 		<-done
+		waitCopies()
 		if dumpErr != nil && !errors.Is(dumpErr, context.Canceled) {
 			return Report{}, fmt.Errorf("backup failed, nothing was published: %w", dumpErr)
 		}
@@ -149,6 +179,7 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		Tables:      res.Tables,
 		Suspect:     verdict.Reason,
 		Duration:    time.Since(start),
+		Copies:      waitCopies(),
 	}
 	if verdict.Code != "" {
 		log.Warn("backup published with a suspect shape", "backup", name, "reason", verdict.Reason)

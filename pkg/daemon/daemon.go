@@ -385,15 +385,22 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 		return d.failed(ctx, log, id, start, err)
 	}
 	dur := d.clock.Since(start)
+	result := ResultSuccess
+	if rep.Partial() {
+		result = ResultPartial
+	}
 	d.state.finish(ResultSuccess, rep.Time, nil)
-	d.metrics.run(ResultSuccess)
+	d.metrics.run(result)
 	d.metrics.lastSuccess.Set(unix(rep.Time))
 	d.metrics.lastDuration.Set(dur.Seconds())
 	d.metrics.lastRaw.Set(float64(rep.RawBytes))
 	d.metrics.lastStored.Set(float64(rep.StoredBytes))
 
-	attrs := []any{"result", ResultSuccess, "backup", rep.Name, "raw_bytes", rep.RawBytes, "stored_bytes", rep.StoredBytes,
+	attrs := []any{"result", result, "backup", rep.Name, "raw_bytes", rep.RawBytes, "stored_bytes", rep.StoredBytes,
 		"duration", dur.Round(time.Millisecond).String(), "sha256", rep.SHA256}
+	if result == ResultPartial {
+		attrs = append(attrs, "copies_failed", rep.FailedCopies())
+	}
 	if d.cfg.Prune != nil {
 		n, err := d.cfg.Prune(ctx)
 		d.metrics.AddRetentionDeleted(n)
@@ -418,11 +425,15 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			attrs = append(attrs, "list_err", err.Error())
 		}
 	}
-	d.cfg.Ping.Success(ctx, id, summary(rep.Name, rep.RawBytes, rep.StoredBytes, dur))
+	body := summary(rep.Name, rep.RawBytes, rep.StoredBytes, dur)
+	if result == ResultPartial {
+		body = clip("partial: "+body+"; copy failed: "+rep.FailedCopies(), maxReason)
+	}
+	d.cfg.Ping.Success(ctx, id, body)
 	log.Info("backup run", attrs...)
 	d.metrics.suspect.Set(0)
 	d.succeeded(ctx, rep.Name)
-	return ResultSuccess
+	return result
 }
 
 // taken ends a run whose slot another process took: it is counted and

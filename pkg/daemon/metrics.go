@@ -19,6 +19,10 @@ const (
 	ResultCancelled = "cancelled" // stopped by shutdown after the grace period
 	ResultSkipped   = "skipped"   // the previous run was still going, or a peer took the slot
 	ResultLocked    = "locked"    // another process (backupd now) held the lock
+	// ResultPartial is a backup published on the primary remote whose
+	// copy to at least one --copy-to remote failed (see
+	// backup.Report.Partial).
+	ResultPartial = "partial"
 )
 
 // Metrics are the daemon's Prometheus metrics, in a registry of their own
@@ -56,7 +60,7 @@ func NewMetrics() *Metrics {
 		lastStored:    g("last_stored_bytes", "Stored (compressed) bytes of the last successful backup."),
 		remoteBackups: g("remote_backups", "Complete backups in the remote at the last listing."),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "backup_runs_total",
-			Help: "Scheduled backup runs by result: success, failure, cancelled, skipped (previous run still going, or another machine took the slot), locked (another process held the lock)."}, []string{"result"}),
+			Help: "Scheduled backup runs by result: success, partial (published, but a copy failed), failure, cancelled, skipped (previous run still going, or another machine took the slot), locked (another process held the lock)."}, []string{"result"}),
 		retentionDeleted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_deleted_total",
 			Help: "Backups and stale partial uploads deleted by retention."}),
 		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_errors_total",
@@ -77,7 +81,7 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, r := range []string{ResultSuccess, ResultFailure, ResultCancelled, ResultSkipped, ResultLocked} {
+	for _, r := range []string{ResultSuccess, ResultFailure, ResultCancelled, ResultSkipped, ResultLocked, ResultPartial} {
 		m.runs.WithLabelValues(r)
 	}
 	for _, r := range []string{ResultSuccess, ResultFailure, ResultSkipped} {

@@ -258,6 +258,16 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		prog.begin(b, "loading")
 		blog.Info("restoring", "snapshot", b.TimeString(), "stored_bytes", b.Size, "into", staging)
 		res, err := r.load(ctx, db, ld, b, staging, prog)
+		for err != nil && r.retryRead(ctx, b.Name) {
+			// The read failed, not the backup: load it all again, into
+			// a fresh staging database, from the next remote.
+			blog.Warn("reading the backup failed; loading it again from the next remote", "err", err)
+			if err := ws.prepare(ctx); err != nil {
+				return Report{}, err
+			}
+			prog.begin(b, "loading")
+			res, err = r.load(ctx, db, ld, b, staging, prog)
+		}
 		var be *backupError
 		if errors.As(err, &be) {
 			blog.Error("backup is unusable; skipping it", "err", be.err)

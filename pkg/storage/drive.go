@@ -43,6 +43,7 @@ type OpenOption func(*openConfig)
 
 type openConfig struct {
 	folderSource string
+	s3           *S3Settings // the S3 shortcut, see WithS3
 }
 
 // FolderSource names the setting a Drive folder ID came from (for example

@@ -59,6 +59,15 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 	if remote == "" {
 		return nil, errors.New("open remote: empty remote")
 	}
+	if path, ok := cfg.s3Shortcut(remote); ok {
+		f, err := openS3(ctx, *cfg.s3, path)
+		if err != nil {
+			return nil, err
+		}
+		s := New(f, log)
+		s.desc = remote + " (bucket " + cfg.s3.Bucket + ")"
+		return s, nil
+	}
 	hints := newDriveHints(remote, cfg.folderSource)
 	if hints != nil && !hints.settings.HasCredentials() {
 		return nil, &SettingError{fmt.Sprintf("remote %s has no credentials: set %s to the service account's JSON key",
