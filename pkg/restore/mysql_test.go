@@ -255,4 +255,3 @@ func TestRestoreReportsRecordedSource(t *testing.T) {
 		t.Errorf("source %q, want %q", got, want)
 	}
 }
-
