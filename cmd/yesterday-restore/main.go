@@ -73,8 +73,10 @@ type flags struct {
 	DryRun       bool          `help:"print the choice, its reason and the candidates; change nothing"`
 	// RequireChecksum refuses backups that carry no recorded sha256.
 	RequireChecksum bool `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
-	JSON            bool `name:"json" help:"print the result as one JSON object"`
-	Debug           bool `help:"log debugging detail"`
+	// Strict maps nothing of a MySQL dump's dialect (docs/mysql.md).
+	Strict bool `help:"map nothing of a MySQL dump's dialect (0900 collations, GTID state, ...): refuse such a backup like a corrupt one" env:"RESTORE_STRICT"`
+	JSON   bool `name:"json" help:"print the result as one JSON object"`
+	Debug  bool `help:"log debugging detail"`
 }
 
 // parse parses the command line and environment; it returns ErrHelp after
@@ -139,6 +141,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		Store:           store,
 		Conn:            st.Conn,
 		RequireChecksum: c.RequireChecksum,
+		Strict:          c.Strict,
 		StagingDB:       c.StagingDB,
 		Wait:            c.Wait,
 		SnapshotFile:    c.SnapshotFile,
@@ -249,6 +252,12 @@ func (a *app) printReport(rep restore.Report, asJSON bool) error {
 		fmt.Fprintf(a.stdout, "  verified   sha256 %s matches the recorded checksum\n", rep.SHA256)
 	} else {
 		fmt.Fprintf(a.stdout, "  UNVERIFIED no checksum was recorded for this backup\n")
+	}
+	if rep.Source != "" {
+		fmt.Fprintf(a.stdout, "  source     %s\n", rep.Source)
+	}
+	for _, m := range rep.Mapped {
+		fmt.Fprintf(a.stdout, "  mapped     %s\n", m)
 	}
 	if rep.Recovery != nil {
 		fmt.Fprintf(a.stdout, "  recovery   %s\n", rep.Recovery.Note)
