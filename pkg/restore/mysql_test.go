@@ -255,3 +255,24 @@ func TestRestoreReportsRecordedSource(t *testing.T) {
 		t.Errorf("source %q, want %q", got, want)
 	}
 }
+
+// A backup taken by backupd records its server, and the restore reports
+// that rather than the dump's header.
+func TestRestoreReportsSourceOfBackupdBackup(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	dir := t.TempDir()
+	backupdBackup(t, srv, src, dir, at(3, 0))
+	version := strings.TrimSpace(srv.Exec(t, "", "SELECT @@version"))
+	want := "MariaDB " + strings.SplitN(version, "-", 2)[0]
+	target := srv.NewDatabase(t, "app")
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t)}
+	rep, err := restoreNow(t, r, r.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Backup.Source != want || rep.Source != want {
+		t.Errorf("recorded source %q, reported %q; want %q", rep.Backup.Source, rep.Source, want)
+	}
+}
