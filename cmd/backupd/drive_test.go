@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -344,10 +345,16 @@ func TestDoctor(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("doctor exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
-		for _, name := range []string{"rclone env", "remote", "credentials", "token", "shared drive", "folder", "old folder", "write", "dump tool", "database"} {
+		for _, name := range []string{"rclone env", "remote", "credentials", "token", "shared drive", "folder", "old folder", "write", "dump tool", "server", "database"} {
 			if line := driveDoctorLine(r.stdout, name); !strings.HasPrefix(line, "ok") {
 				t.Errorf("check %q: %q, want ok\n%s", name, line, r.stdout)
 			}
+		}
+		if line := driveDoctorLine(r.stdout, "server"); !strings.Contains(line, ": MariaDB 10.") {
+			t.Errorf("server check does not name the flavour and version: %q", line)
+		}
+		if line := driveDoctorLine(r.stdout, "dump tool"); !strings.Contains(line, "MariaDB dump 1") {
+			t.Errorf("dump tool check does not name the flavour and version: %q", line)
 		}
 		if !strings.Contains(r.stdout, p0Email) {
 			t.Errorf("doctor does not name the service account:\n%s", r.stdout)
@@ -361,6 +368,40 @@ func TestDoctor(t *testing.T) {
 			t.Error("the probe was never renamed: the write check skipped publishing")
 		}
 		assertNoSecrets(t, p, r.stdout, r.stderr)
+	})
+	t.Run("Oracle mysqldump 8.0 against MariaDB", func(t *testing.T) {
+		driveProduction(t)
+		// MySQL 8.0 cannot be installed here: a script prints the real
+		// tool's --version line and otherwise runs the local dump tool,
+		// which would refuse --column-statistics: the script takes it out
+		// after checking it came.
+		real, err := exec.LookPath("mariadb-dump")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tool := filepath.Join(t.TempDir(), "mysqldump")
+		script := "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)'; exit 0; fi\n" +
+			"seen=no; for a in \"$@\"; do [ \"$a\" = --column-statistics=0 ] && seen=yes; done\n" +
+			"[ $seen = yes ] || { echo 'mysqldump: Couldn'\\''t execute: Unknown table COLUMN_STATISTICS in information_schema (1109)' >&2; exit 2; }\n" +
+			"for a in \"$@\"; do shift; [ \"$a\" = --column-statistics=0 ] || set -- \"$@\" \"$a\"; done\n" +
+			"exec " + real + " \"$@\"\n"
+		if err := os.WriteFile(tool, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("BACKUPD_MYSQLDUMP", tool)
+		r := driveRun(t, "doctor")
+		if r.code != 0 {
+			t.Fatalf("doctor exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if line := driveDoctorLine(r.stdout, "dump tool"); !strings.Contains(line, "MySQL dump 8.0.36") {
+			t.Errorf("dump tool: %q", line)
+		}
+		if line := driveDoctorLine(r.stdout, "dump options"); !strings.Contains(line, "--column-statistics=0") {
+			t.Errorf("dump options: %q\n%s", line, r.stdout)
+		}
+		if line := driveDoctorLine(r.stdout, "database"); !strings.HasPrefix(line, "ok") {
+			t.Errorf("database: %q", line)
+		}
 	})
 	t.Run("My Drive and an old folder", func(t *testing.T) {
 		p, _, _ := driveProduction(t)

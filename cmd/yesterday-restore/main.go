@@ -78,7 +78,9 @@ type flags struct {
 	DryRun       bool          `help:"print the choice, its reason and the candidates; change nothing"`
 	// RequireChecksum refuses backups that carry no recorded sha256.
 	RequireChecksum bool `help:"refuse backups without a recorded checksum: skip them like corrupt ones" env:"RESTORE_REQUIRE_CHECKSUM"`
-	JSON            bool `name:"json" help:"print the result as one JSON object"`
+	// Strict maps nothing of a MySQL dump's dialect (docs/mysql.md).
+	Strict bool `help:"map nothing of a MySQL dump's dialect (0900 collations, GTID state, ...): refuse such a backup like a corrupt one" env:"RESTORE_STRICT"`
+	JSON   bool `name:"json" help:"print the result as one JSON object"`
 	// Reporting: see report.go.
 	PingURL    string            `name:"ping-url" help:"heartbeat URL (healthchecks.io style): <url>/start, <url> with the result on success, <url>/fail with the reason" env:"RESTORE_PING_URL"`
 	Notify     string            `name:"notify" help:"send alerts to these shoutrrr URLs, comma-separated (see docs/alerts.md): on a failed restore and on one that fell back to an older backup" env:"RESTORE_NOTIFY_URLS"`
@@ -162,6 +164,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		Store:           store,
 		Conn:            st.Conn,
 		RequireChecksum: c.RequireChecksum,
+		Strict:          c.Strict,
 		StagingDB:       c.StagingDB,
 		Wait:            c.Wait,
 		SnapshotFile:    c.SnapshotFile,
@@ -297,6 +300,12 @@ func (a *app) printReport(rep restore.Report, asJSON bool) error {
 		fmt.Fprintf(a.stdout, "  verified   sha256 %s matches the recorded checksum\n", rep.SHA256)
 	} else {
 		fmt.Fprintf(a.stdout, "  UNVERIFIED no checksum was recorded for this backup\n")
+	}
+	if rep.Source != "" {
+		fmt.Fprintf(a.stdout, "  source     %s\n", rep.Source)
+	}
+	for _, m := range rep.Mapped {
+		fmt.Fprintf(a.stdout, "  mapped     %s\n", m)
 	}
 	if rep.Recovery != nil {
 		fmt.Fprintf(a.stdout, "  recovery   %s\n", rep.Recovery.Note)

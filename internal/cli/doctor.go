@@ -265,11 +265,33 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 		report(Check{Fail, "dump tool", err.Error()})
 		return nil
 	}
-	report(Check{OK, "dump tool", fmt.Sprintf("%s (%s)", st.Mysqldump, version)})
+	tool, terr := dump.ParseTool(version)
+	if terr != nil {
+		report(Check{Warn, "dump tool", fmt.Sprintf("%s (%s): not a mysqldump or mariadb-dump version line; backups run without the options a tool and server pairing may need", st.Mysqldump, version)})
+	} else {
+		report(Check{OK, "dump tool", fmt.Sprintf("%s (%s: %s)", st.Mysqldump, tool, version)})
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, DoctorTimeout)
 	defer cancel()
-	args := append(append([]string(nil), dump.Flags...),
+	srv, err := dump.AskServer(ctx, st.Conn, nil)
+	if err != nil {
+		report(Check{Fail, "database", fmt.Sprintf("%s: %v", st.Conn, err)})
+		return nil
+	}
+	detail := fmt.Sprintf("%s: %s (version %s, %s)", st.Conn, srv, srv.Version, srv.Comment)
+	if srv.GTIDMode != "" {
+		detail += ", gtid_mode " + srv.GTIDMode
+	}
+	report(Check{OK, "server", detail})
+	var pair []string
+	if terr == nil {
+		pair = dump.PairFlags(tool, srv)
+		if len(pair) > 0 {
+			report(Check{OK, "dump options", fmt.Sprintf("%s against %s: backups add %s", tool, srv, strings.Join(pair, " "))})
+		}
+	}
+	args := append(append(append([]string(nil), dump.Flags...), pair...),
 		fmt.Sprintf("--max-allowed-packet=%d", st.MaxAllowedPacket), "--no-data", "--", st.Conn.Database)
 	cmd, err := st.Conn.Command(ctx, "", st.Mysqldump, args...)
 	if err != nil {

@@ -148,6 +148,9 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		}
 		meta := catalog.Meta(res.SHA256, res.RawBytes)
 		meta[catalog.MetaTables] = strconv.FormatInt(res.Tables, 10)
+		if res.Source != "" {
+			meta[catalog.MetaSource] = res.Source
+		}
 		if judge {
 			verdict = Judge(history, res.RawBytes, res.Tables, j.Shape)
 			if verdict.Code != "" {

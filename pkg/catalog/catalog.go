@@ -51,7 +51,12 @@ const (
 	MetaVersion = "backupd-version"  // format version, see FormatVersion
 	MetaTables  = "backupd-tables"   // table definitions in the dump
 	MetaSuspect = "backupd-suspect"  // set when the dump's shape looked wrong: what dropped
+	MetaSource  = "backupd-source"   // the dumped server's flavour and version: "MySQL 8.0.36"
 )
+
+// MaxSourceLen bounds the value of MetaSource: a Drive property's key and
+// value together take at most 124 bytes.
+const MaxSourceLen = 124 - len(MetaSource)
 
 // FormatVersion is the version of the stored layout written into MetaVersion.
 const FormatVersion = "1"
@@ -76,6 +81,7 @@ type Backup struct {
 	Partial bool      // an unpublished upload (".partial")
 	SHA256  string    // recorded checksum of the stored bytes, "" when none
 	RawSize int64     // recorded SQL size, -1 when unknown
+	Source  string    // recorded source server ("MySQL 8.0.36"), "" when none
 	// Restored is the last successful restore recorded on the backup
 	// (MetaRestored); nil when none is, or the record is malformed.
 	Restored *Restored
@@ -188,6 +194,9 @@ func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 		}
 		b.Size, b.ModTime = e.Size, e.ModTime
 		b.SHA256 = e.Meta[MetaSHA256]
+		if v := e.Meta[MetaSource]; len(v) <= MaxSourceLen && strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) < 0 {
+			b.Source = v
+		}
 		if v, ok := e.Meta[MetaRawSize]; ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 				b.RawSize = n

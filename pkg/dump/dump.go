@@ -82,6 +82,9 @@ type Result struct {
 	SHA256      string // hex, of the stored (compressed) bytes
 	Tables      int64  // table definitions in the dump (see TableCounter)
 	Duration    time.Duration
+	// Source is the dumped server's flavour and version ("MySQL
+	// 8.0.36"), for catalog.MetaSource; "" when the server did not say.
+	Source string
 }
 
 // ErrNoTrailer means the dump program exited 0 but its output did not end
@@ -119,7 +122,13 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		return Result{}, fmt.Errorf("dump: max allowed packet %d is out of range: give %d to %d bytes (4K to 1G)",
 			packet, MinMaxAllowedPacket, MaxMaxAllowedPacket)
 	}
-	args := append(append([]string(nil), Flags...),
+	// What the tool and the server need of each other (Oracle's
+	// mysqldump against MariaDB, or against a MySQL server with GTIDs).
+	pair := d.probe(ctx, prog, log)
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("dump cancelled: %w", context.Cause(ctx))
+	}
+	args := append(append(append([]string(nil), Flags...), pair.Flags...),
 		"--max-allowed-packet="+strconv.FormatInt(packet, 10), "--", d.Conn.Database)
 	cmd, err := d.Conn.Command(ctx, d.TempDir, prog, args...)
 	if err != nil {
@@ -176,7 +185,16 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		SHA256:      hex.EncodeToString(hash.Sum(nil)),
 		Tables:      tables.N,
 		Duration:    time.Since(start),
+		Source:      source(pair.Server),
 	}, nil
+}
+
+// source names the server for the backup's metadata; "" when unknown.
+func source(s Server) string {
+	if s.Version == "" {
+		return ""
+	}
+	return s.String()
 }
 
 // HasTrailer reports whether the end of a dump's text is the completion

@@ -20,11 +20,6 @@ type Loader interface {
 	Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error
 }
 
-var (
-	_ Loader = Client{}
-	_ Loader = Parallel{}
-)
-
 // Parallel loads the dump over several connections with Load: tables and
 // their data in parallel, views, triggers, routines and events after all
 // data.
@@ -35,7 +30,12 @@ type Parallel struct {
 
 // Load runs Load into conn.Database.
 func (l Parallel) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error {
-	_, err := Load(ctx, r, conn, Options{Parallel: l.Parallel, Log: l.Log})
+	return l.LoadWith(ctx, r, conn, Rules{})
+}
+
+// LoadWith runs Load into conn.Database with the gate's rules.
+func (l Parallel) LoadWith(ctx context.Context, r io.Reader, conn mariadb.Conn, rules Rules) error {
+	_, err := Load(ctx, r, conn, Options{Parallel: l.Parallel, Log: l.Log, Rules: rules})
 	return err
 }
 
@@ -60,6 +60,11 @@ type Client struct {
 // a statement the gate refused is a *sqltext.RefusedError, and the client
 // is stopped before it gets that statement.
 func (l Client) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error {
+	return l.LoadWith(ctx, r, conn, Rules{})
+}
+
+// LoadWith is Load with the gate's rules.
+func (l Client) LoadWith(ctx context.Context, r io.Reader, conn mariadb.Conn, rules Rules) error {
 	prog := l.Program
 	if prog == "" {
 		p, err := mariadb.FindTool("mariadb", "mysql")
@@ -75,7 +80,7 @@ func (l Client) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error 
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	srv, err := askServer(ctx, db, conn)
+	srv, err := askServer(ctx, db, conn, rules)
 	db.Close()
 	if err != nil {
 		return err
@@ -105,7 +110,7 @@ func (l Client) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) error 
 		return err
 	}
 	src := &readErrReader{r: r}
-	gateErr, copyErr := feed(stdin, srv.gate(src, nil))
+	gateErr, copyErr := feed(stdin, srv.gate(src, nil, rules))
 	if gateErr != nil {
 		// The dump is bad: make sure the client runs nothing more, and
 		// does not take a cut-off stream for the whole dump.

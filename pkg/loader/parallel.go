@@ -41,6 +41,8 @@ type Options struct {
 	// Executed, when not nil, counts the SQL bytes of the statements the
 	// server has run.
 	Executed *atomic.Int64
+	// Rules are the gate's (see Rules).
+	Rules Rules
 }
 
 // Stats describes a finished load.
@@ -142,7 +144,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	undo := l.tuneServer(ctx)
 	defer undo()
 
-	srv, err := askServer(ctx, db, conn)
+	srv, err := askServer(ctx, db, conn, opts.Rules)
 	if err != nil {
 		return l.stats, err
 	}
@@ -164,7 +166,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		read = new(atomic.Int64)
 	}
 	before := read.Load()
-	gate := srv.gate(r, read)
+	gate := srv.gate(r, read, opts.Rules)
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, w := range workers {

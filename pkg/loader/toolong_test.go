@@ -16,7 +16,7 @@ func TestStatementOverMaxPacketNamesTheSetting(t *testing.T) {
 		srv.version = v
 	}
 	dump := "-- MariaDB dump 10.19\nINSERT INTO `t` VALUES ('" + strings.Repeat("x", 1<<20) + "');\n"
-	_, err := srv.gate(strings.NewReader(dump), nil).Next()
+	_, err := srv.gate(strings.NewReader(dump), nil, Rules{}).Next()
 	if !errors.Is(err, sqltext.ErrStatementTooLong) {
 		t.Fatalf("err = %v, want ErrStatementTooLong", err)
 	}

@@ -32,6 +32,10 @@ type Status struct {
 	// Recovery says what the run did about a swap an earlier run left
 	// unfinished, before it restored anything.
 	Recovery string `json:"recovery,omitempty"`
+	// Source is where the backup came from ("MySQL 8.0.36"), and Mapped
+	// what the restore changed of MySQL's dialect (Report.Mapped).
+	Source string   `json:"source,omitempty"`
+	Mapped []string `json:"mapped,omitempty"`
 }
 
 // SkippedStatus is a candidate that was found unusable before the restored
@@ -61,6 +65,10 @@ func (rep Report) Status() Status {
 	}
 	if rep.Recovery != nil {
 		st.Recovery = rep.Recovery.Note
+	}
+	st.Source = rep.Source
+	for _, c := range rep.Mapped {
+		st.Mapped = append(st.Mapped, c.String())
 	}
 	return st
 }

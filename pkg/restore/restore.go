@@ -24,6 +24,7 @@ import (
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
+	"github.com/backupd/backupd/pkg/sqltext"
 )
 
 // Lister lists the files of a backup store.
@@ -114,8 +115,13 @@ type Restorer struct {
 	// are skipped like corrupt ones (ErrUnverified). Without it they are
 	// restored and reported as unverified.
 	RequireChecksum bool
-	Progress        *Progress // optional
-	Log             *slog.Logger
+	// Strict maps nothing of MySQL's dialect: a MySQL dump that MariaDB
+	// cannot run as it is (0900 collations, GTID state, ...) is refused
+	// like a corrupt one and the next candidate tried. Without it such a
+	// dump is mapped (see Report.Mapped and docs/mysql.md).
+	Strict   bool
+	Progress *Progress // optional
+	Log      *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -134,6 +140,14 @@ type Report struct {
 	// Verified says the stored bytes matched a checksum recorded when the
 	// backup was published; false for a backup without one.
 	Verified bool
+	// Source is where the backup came from: the source recorded when it
+	// was taken (catalog.MetaSource), else what the dump's header says
+	// ("MySQL 8.0.36"); "" when neither says.
+	Source string
+	// Mapped is what the restore changed of a MySQL dump so that MariaDB
+	// runs it ("mapped 12 collations utf8mb4_0900_ai_ci ->
+	// utf8mb4_uca1400_nopad_ai_ci", "dropped 1 GTID_PURGED").
+	Mapped []sqltext.Change
 }
 
 // Skipped is a candidate that could not be restored.
@@ -277,6 +291,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if err != nil {
 			return Report{}, err
 		}
+		logDialect(blog, res)
 		checkpoint("verified")
 		// Only now, with the backup loaded and checked, may anything
 		// outside staging change.
@@ -288,6 +303,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			Backup: b, Database: target, Compression: res.compression,
 			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
 			Skipped: skipped, Recovery: rec, Verified: b.SHA256 != "",
+			Source: res.source, Mapped: res.mapped,
 		}
 		var prevBanner, prevStatus string
 		var hadBanner, hadStatus bool
@@ -375,6 +391,8 @@ type loadResult struct {
 	compression dump.Compression
 	stored, raw int64
 	sha256      string
+	source      string
+	mapped      []sqltext.Change
 }
 
 // load streams one backup into the staging database and verifies it: the
@@ -404,7 +422,13 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	conn := r.Conn
 	conn.Database = staging
-	if err := ld.Load(ctx, sqlText, conn); err != nil {
+	dialect := &sqltext.Dialect{Strict: r.Strict}
+	if rl, ok := ld.(loader.RuleLoader); ok {
+		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true})
+	} else {
+		err = ld.Load(ctx, sqlText, conn)
+	}
+	if err != nil {
 		stream.Close()
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("restore %s: %w", b.Name, context.Cause(ctx))
@@ -434,6 +458,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
+	res.source, res.mapped = source(b, dialect), dialect.Changes()
 	return res, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,6 +52,19 @@ type GateOptions struct {
 	// must not name (the server's other databases, as far as the loading
 	// user sees them). The system databases are always foreign.
 	Foreign []string
+	// Dialect, when not nil, maps a MySQL dump's dialect to MariaDB's
+	// before the checks, and records what it changed (see Dialect). Nil
+	// reads every dump as it is.
+	Dialect *Dialect
+	// Whole refuses what is not a whole database: rows or a sequence
+	// position for a table the dump does not create before them (a
+	// data-only dump), and views without any table (an export of views).
+	// The loaders set it; without it each statement is judged alone.
+	Whole bool
+	// Collations are the server's collation names, in lower case, for
+	// the mapping of MySQL's (SHOW COLLATION). Nil assumes the server has
+	// the best candidate.
+	Collations map[string]bool
 }
 
 // ErrRefused is wrapped by every RefusedError.
@@ -100,15 +114,22 @@ func (e *RefusedError) Unwrap() []error {
 // views, triggers, routines and events, which then belong to the loading
 // user.
 type Gate struct {
-	sp      *Splitter
-	ver     ServerVersion
-	foreign map[string]bool
-	views   map[string]bool
+	sp         *Splitter
+	ver        ServerVersion
+	foreign    map[string]bool
+	views      map[string]bool
+	tables     map[string]bool // tables and sequences the dump creates
+	dialect    *Dialect
+	collations map[string]bool
+	begun      bool
+	mysql      bool // map MySQL's dialect
+	whole      bool
 }
 
 // NewGate returns a gate over the statements of sp.
 func NewGate(sp *Splitter, opts GateOptions) *Gate {
-	g := &Gate{sp: sp, ver: opts.Server, foreign: map[string]bool{}, views: map[string]bool{}}
+	g := &Gate{sp: sp, ver: opts.Server, foreign: map[string]bool{}, views: map[string]bool{}, tables: map[string]bool{},
+		dialect: opts.Dialect, collations: opts.Collations, whole: opts.Whole}
 	if g.ver.N == 0 {
 		g.ver = ServerVersion{N: 101100, MariaDB: true}
 	}
@@ -130,14 +151,74 @@ func (g *Gate) Database() (string, bool) { return g.sp.Database() }
 // dump) come back as they are.
 func (g *Gate) Next() (Statement, error) {
 	stmt, err := g.sp.Next()
+	if errors.Is(err, io.EOF) {
+		if r := g.atEnd(); r != nil {
+			return Statement{}, &RefusedError{Line: g.sp.Line(), Kind: r.kind, Reason: r.reason}
+		}
+	}
 	if err != nil {
 		return Statement{}, err
 	}
-	return g.check(stmt, g.sp.Line())
+	line, owned := g.sp.Line(), g.sp.Owned()
+	if !g.begun {
+		g.begun = true
+		if r := g.begin(); r != nil {
+			return Statement{}, &RefusedError{Line: line, Kind: r.kind, Reason: r.reason, Prefix: quotePrefix(stmt, 60)}
+		}
+	}
+	if g.mysql {
+		out, drop, r := g.mapMySQL(stmt)
+		if r != nil {
+			return Statement{}, &RefusedError{Line: line, Kind: r.kind, Reason: r.reason, Prefix: quotePrefix(stmt, 60)}
+		}
+		if drop != "" {
+			return Statement{Class: ClassSkip, Kind: "MySQL " + drop, Line: line}, nil
+		}
+		if len(out) != len(stmt) || &out[0] != &stmt[0] {
+			stmt, owned = out, true
+		}
+	}
+	return g.check(stmt, owned, line)
 }
 
-// check reads one statement.
-func (g *Gate) check(stmt []byte, line int64) (Statement, error) {
+// systemDatabases are the server's own: a dump of one is not a database to
+// restore.
+var systemDatabases = wordSet("mysql information_schema performance_schema sys")
+
+// begin looks at the header, which the splitter has read by the first
+// statement: the dump's own database and where it comes from.
+func (g *Gate) begin() *refusal {
+	if db, ok := g.sp.Database(); ok && systemDatabases[strings.ToLower(db)] {
+		return &refusal{kind: "dump", reason: fmt.Sprintf("a dump of the system database %s (users, grants, server state) is not an application database to restore", Ident(db)), db: true}
+	}
+	if g.dialect == nil {
+		return nil
+	}
+	g.dialect.source = g.sp.Source()
+	if _, ok := g.dialect.source.Version(); ok && g.ver.MariaDB {
+		g.mysql = true
+		g.dialect.mysql = true
+	}
+	return nil
+}
+
+// atEnd checks the dump as a whole at its end: a dump that defines views
+// but no table is an export of views that needs its tables from elsewhere.
+func (g *Gate) atEnd() *refusal {
+	if !g.whole || len(g.views) == 0 {
+		return nil
+	}
+	for t := range g.tables {
+		if !g.views[t] {
+			return nil
+		}
+	}
+	return &refusal{kind: "dump", reason: "it defines views but no table: an export of views alone needs the tables from another file"}
+}
+
+// check reads one statement; owned says whether stmt is the caller's to
+// keep.
+func (g *Gate) check(stmt []byte, owned bool, line int64) (Statement, error) {
 	p := &parser{g: g, lx: newLexer(stmt, g.ver)}
 	p.own, p.ownOK = g.sp.Database()
 	st, r := p.statement()
@@ -148,7 +229,7 @@ func (g *Gate) check(stmt []byte, line int64) (Statement, error) {
 		return Statement{}, &RefusedError{Line: line, Kind: r.kind, Reason: r.reason, Prefix: quotePrefix(stmt, 60), db: r.db}
 	}
 	st.Line = line
-	st.SQL, st.Owned = stmt, g.sp.Owned()
+	st.SQL, st.Owned = stmt, owned
 	if len(p.cuts) > 0 {
 		out := make([]byte, 0, len(stmt))
 		at := 0
@@ -288,6 +369,10 @@ func (p *parser) statement() (Statement, *refusal) {
 	case t.kind != tWord:
 		return Statement{}, p.refuse("not a statement a dump writes")
 	}
+	if c := p.lx.peek(); p.lx.isP(c, ':') && c.s == t.e {
+		return Statement{}, &refusal{kind: "not SQL", reason: "a line of text such as the dump program's messages (" +
+			string(p.lx.text(t)) + ": ...), which belong to its stderr, not in the dump file"}
+	}
 	switch p.lx.upper(t) {
 	case "SET":
 		return p.set()
@@ -379,17 +464,24 @@ func (p *parser) names() ([]string, *refusal) {
 
 // insert reads INSERT or REPLACE ... VALUES of literal rows.
 func (p *parser) insert() (Statement, *refusal) {
+	replace := p.lx.upper(p.first[0]) == "REPLACE"
 	t := p.next()
 	for {
 		u := p.lx.upper(t)
 		if u != "LOW_PRIORITY" && u != "DELAYED" && u != "HIGH_PRIORITY" && u != "IGNORE" && u != "INTO" {
 			break
 		}
+		if u == "IGNORE" && replace {
+			return Statement{}, p.refuse("REPLACE IGNORE: no dump program writes it")
+		}
 		t = p.next()
 	}
 	name, r := p.objectName(t)
 	if r != nil {
 		return Statement{}, r
+	}
+	if p.g.whole && !p.g.tables[name] {
+		return Statement{}, p.refuse("rows for %s, which the dump does not create: a data-only dump (--no-create-info) needs its tables from elsewhere", Ident(name))
 	}
 	t = p.next()
 	if p.lx.isP(t, '(') {
@@ -429,6 +521,9 @@ func (p *parser) setval() (Statement, *refusal) {
 	name, r := p.objectName(p.next())
 	if r != nil {
 		return Statement{}, r
+	}
+	if p.g.whole && !p.g.tables[name] {
+		return Statement{}, p.refuse("the position of sequence %s, which the dump does not create", Ident(name))
 	}
 	for n := 0; ; n++ {
 		t := p.next()
@@ -705,6 +800,9 @@ func (p *parser) table(verb, what string) (Statement, *refusal) {
 // order with the view's.
 func (p *parser) tableStatement(verb, noun, name string, create bool) Statement {
 	kind := verb + " " + noun + " " + Ident(name)
+	if create {
+		p.g.tables[name] = true
+	}
 	if p.g.views[name] {
 		return Statement{Class: ClassObject, Kind: kind}
 	}

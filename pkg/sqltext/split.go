@@ -59,6 +59,7 @@ type Splitter struct {
 	started bool   // a statement has been returned
 	db      string // the database the header names
 	dbKnown bool
+	source  Source // the server (or dump program) the header names
 }
 
 // Splitter states between two calls to scan.
@@ -116,9 +117,18 @@ func (s *Splitter) Line() int64 { return s.stmtAt }
 // statement is not the header and is ignored.
 func (s *Splitter) Database() (string, bool) { return s.db, s.dbKnown }
 
+// Source returns what the dump's header says about where it comes from
+// (see Source); the zero Source when it says nothing. Like Database, it is
+// read only from the comments before the first statement.
+func (s *Splitter) Source() Source { return s.source }
+
 // header reads a comment line before the first statement.
 func (s *Splitter) header(line []byte) {
-	if s.started || s.dbKnown {
+	if s.started {
+		return
+	}
+	s.source.read(trimRight(line))
+	if s.dbKnown {
 		return
 	}
 	rest, ok := bytes.CutPrefix(line, []byte("-- Host: "))
