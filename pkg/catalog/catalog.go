@@ -3,7 +3,8 @@
 //
 // A backup's name is <prefix><YYYYMMDD>-<HHMMSS>.sql.zst, the time in UTC, so
 // that names sort in time order and match the files the old shell scripts
-// wrote (which end in .sql.gz and are still recognised). An upload in progress
+// wrote (which end in .sql.gz and are still recognised); an encrypted
+// backup ends in .sql.zst.age. An upload in progress
 // carries the suffix ".partial" and is never taken for a backup.
 //
 // This package is the one definition of a backup that listing, retention,
@@ -31,6 +32,9 @@ type Format string
 const (
 	Zstd Format = "zst" // written by backupd
 	Gzip Format = "gz"  // written by the legacy shell script
+	// ZstdAge is a zstd stream inside an age envelope (see pkg/seal),
+	// written by backupd with --encrypt-to.
+	ZstdAge Format = "zst.age"
 )
 
 // ErrNotFound is what a store returns (wrapped) from Open and Delete for a
@@ -51,6 +55,10 @@ const (
 	MetaVersion = "backupd-version"  // format version, see FormatVersion
 	MetaTables  = "backupd-tables"   // table definitions in the dump
 	MetaSuspect = "backupd-suspect"  // set when the dump's shape looked wrong: what dropped
+	// MetaSignature is the Ed25519 signature (unpadded base64url, 86
+	// characters) of the backup's name, stored sha256 and size, raw size
+	// and version (see pkg/seal). Key and value fit Drive's 124 bytes.
+	MetaSignature = "backupd-signature"
 )
 
 // FormatVersion is the version of the stored layout written into MetaVersion.
@@ -68,15 +76,21 @@ type Entry struct {
 
 // Backup is one backup in the store, complete or (Partial) in progress.
 type Backup struct {
-	Name    string
-	Time    time.Time // the snapshot time from the name, UTC
-	Format  Format
-	Size    int64     // stored bytes
-	ModTime time.Time // as the store reports it
-	Partial bool      // an unpublished upload (".partial")
-	SHA256  string    // recorded checksum of the stored bytes, "" when none
-	RawSize int64     // recorded SQL size, -1 when unknown
+	Name      string
+	Time      time.Time // the snapshot time from the name, UTC
+	Format    Format
+	Size      int64     // stored bytes
+	ModTime   time.Time // as the store reports it
+	Partial   bool      // an unpublished upload (".partial")
+	SHA256    string    // recorded checksum of the stored bytes, "" when none
+	RawSize   int64     // recorded SQL size, -1 when unknown
+	Version   string    // recorded format version (MetaVersion), "" when none
+	Signature string    // recorded signature (MetaSignature), "" when none
 }
+
+// Encrypted reports whether the backup's name says it is in an age
+// envelope.
+func (b Backup) Encrypted() bool { return b.Format == ZstdAge }
 
 // Codec converts between snapshot times and file names for one prefix.
 // The zero value uses DefaultPrefix.
@@ -114,7 +128,7 @@ func (c Codec) Parse(name string) (Backup, bool) {
 		return Backup{}, false
 	}
 	switch Format(ext) {
-	case Zstd, Gzip:
+	case Zstd, Gzip, ZstdAge:
 		b.Format = Format(ext)
 	default:
 		return Backup{}, false
@@ -185,6 +199,7 @@ func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 		}
 		b.Size, b.ModTime = e.Size, e.ModTime
 		b.SHA256 = e.Meta[MetaSHA256]
+		b.Version, b.Signature = e.Meta[MetaVersion], e.Meta[MetaSignature]
 		if v, ok := e.Meta[MetaRawSize]; ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 				b.RawSize = n
