@@ -23,7 +23,10 @@ import (
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/loader"
+	"github.com/backupd/backupd/pkg/seal"
 	"github.com/backupd/backupd/pkg/selector"
+
+	"filippo.io/age"
 )
 
 // Lister lists the files of a backup store.
@@ -113,8 +116,17 @@ type Restorer struct {
 	// are skipped like corrupt ones (ErrUnverified). Without it they are
 	// restored and reported as unverified.
 	RequireChecksum bool
-	Progress        *Progress // optional
-	Log             *slog.Logger
+	// Identities open encrypted backups (.sql.zst.age); an encrypted
+	// backup that none of them opens is skipped (seal.ErrNoIdentity).
+	Identities []age.Identity
+	// VerifyKeys check the backups' signatures before a byte is read: a
+	// signature that verifies under none of them is skipped
+	// (seal.ErrBadSignature). RequireSignature also skips backups
+	// without a valid signature (seal.ErrUnsigned).
+	VerifyKeys       []seal.VerifyKey
+	RequireSignature bool
+	Progress         *Progress // optional
+	Log              *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -133,6 +145,13 @@ type Report struct {
 	// Verified says the stored bytes matched a checksum recorded when the
 	// backup was published; false for a backup without one.
 	Verified bool
+	// Encrypted says the backup was an age envelope, opened with one of
+	// the identities given.
+	Encrypted bool
+	// Signature is what is known of the backup's signature: valid when
+	// it verified under a verify key (and the bytes matched what it
+	// signs), unchecked without a key, none when unsigned.
+	Signature seal.SigState
 }
 
 // Skipped is a candidate that could not be restored.
@@ -185,7 +204,10 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 // candidate that turns out corrupt, truncated, unverified when
 // RequireChecksum is set, or whose statements the server refuses, is
 // logged and skipped; nothing outside staging is written until one has
-// loaded and checked out. It fails without trying further candidates when
+// loaded and checked out. A candidate refused for its signature or for
+// want of an age identity (Restorer.refuse) is skipped before it is read;
+// when every candidate was refused so, the error wraps
+// selector.ErrNoBackup. It fails without trying further candidates when
 // the problem is the machine's (the server, disk, memory, the account) or
 // the swap's. The snapshot file is removed before the swap's first change
 // to the target and written once the target holds the new snapshot.
@@ -251,6 +273,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			skipped = append(skipped, Skipped{Backup: b.Name, Err: ErrUnverified})
 			continue
 		}
+		if err := r.refuse(b); err != nil {
+			blog.Error("backup refused before reading it", "err", err)
+			skipped = append(skipped, Skipped{Backup: b.Name, Err: err})
+			continue
+		}
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
 		}
@@ -277,6 +304,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			Backup: b, Database: target, Compression: res.compression,
 			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
 			Skipped: skipped, Recovery: rec, Verified: b.SHA256 != "",
+			Encrypted: res.encrypted, Signature: seal.Check(b, r.VerifyKeys),
 		}
 		var prevBanner, prevStatus string
 		var hadBanner, hadStatus bool
@@ -334,7 +362,8 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		rep.Tables, rep.RestoredAt, rep.Duration = tables, time.Now().UTC(), time.Since(start)
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
-			"duration", rep.Duration.Round(time.Millisecond).String(), "verified", rep.Verified)
+			"duration", rep.Duration.Round(time.Millisecond).String(), "verified", rep.Verified,
+			"encrypted", rep.Encrypted, "signature", string(rep.Signature))
 		if !rep.Verified {
 			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
 		}
@@ -344,12 +373,12 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		return rep, nil
 	}
 	errs := make([]error, len(skipped))
-	allUnverified := true
+	allRefused := true
 	for i, s := range skipped {
 		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
-		allUnverified = allUnverified && errors.Is(s.Err, ErrUnverified)
+		allRefused = allRefused && refused(s.Err)
 	}
-	if allUnverified {
+	if allRefused {
 		// Nothing was tried: there is no backup to restore.
 		errs = append(errs, selector.ErrNoBackup)
 	}
@@ -364,6 +393,31 @@ type loadResult struct {
 	compression dump.Compression
 	stored, raw int64
 	sha256      string
+	encrypted   bool
+}
+
+// refuse says why b is refused before a byte of it is read: its signature
+// (seal.Problem), or it is encrypted and there is no identity to open it.
+func (r *Restorer) refuse(b catalog.Backup) error {
+	if err := seal.Problem(b, r.VerifyKeys, r.RequireSignature); err != nil {
+		return err
+	}
+	if b.Encrypted() && len(r.Identities) == 0 {
+		return fmt.Errorf("%w (give the identity with --age-identity or BACKUPD_AGE_IDENTITY_FILE)", seal.ErrNoIdentity)
+	}
+	return nil
+}
+
+// refused reports whether err refuses a backup for want of a checksum, a
+// signature or a key, rather than for what its bytes hold: a run that
+// refused every candidate so had no backup it could restore.
+func refused(err error) bool {
+	for _, e := range []error{ErrUnverified, seal.ErrUnsigned, seal.ErrBadSignature, seal.ErrNoIdentity} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // load streams one backup into the staging database and verifies it: the
@@ -380,7 +434,8 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		return res, bad(fmt.Errorf("open: %w", err))
 	}
 	defer rc.Close()
-	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw)
+	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw,
+		dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
 		return res, bad(err)
 	}
@@ -423,6 +478,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
+	res.encrypted = chk.Encrypted
 	return res, nil
 }
 
