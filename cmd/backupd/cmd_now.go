@@ -14,6 +14,7 @@ import (
 // nowCmd takes one backup in the foreground.
 type nowCmd struct {
 	Common    cli.Common     `embed:""`
+	Seal      cli.SealFlags  `embed:""`
 	Retention retentionFlags `embed:""`
 	Shape     shapeFlags     `embed:""`
 	Lock      lockFlags      `embed:""`
@@ -25,6 +26,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
+	sl := c.Seal.Resolve(p)
 	lockPath := c.Lock.path(p)
 	if c.Wait < 0 {
 		p.Invalid("wait", c.Wait, "want a duration of 0 or more")
@@ -52,6 +54,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
+	job.Seal = sl
 	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Shape: shape, Log: log})
 	stop()
 	var (

@@ -22,6 +22,7 @@ const (
 // serveCmd is the daemon.
 type serveCmd struct {
 	Common          cli.Common     `embed:""`
+	Seal            cli.SealFlags  `embed:""`
 	Retention       retentionFlags `embed:""`
 	Shape           shapeFlags     `embed:""`
 	Lock            lockFlags      `embed:""`
@@ -42,6 +43,7 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	policy := c.Retention.policy(p)
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
+	sl := c.Seal.Resolve(p)
 	lockPath := c.Lock.path(p)
 	now := time.Now()
 	if c.ClaimSettle < time.Second {
@@ -86,7 +88,9 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	backupLog := log.With("component", "backup")
 	cfg.Backup = func(ctx context.Context) (backup.Report, error) {
-		return newJob(st, store, shape, nil, backupLog).Run(ctx)
+		job := newJob(st, store, shape, nil, backupLog)
+		job.Seal = sl
+		return job.Run(ctx)
 	}
 	// The daemon calls Prune only after a backup was published.
 	cfg.Prune = func(ctx context.Context) (int, error) {
