@@ -8,6 +8,7 @@
 //	backupd verify     check a backup end to end without writing it anywhere
 //	backupd refresh    restart the yesterday app's machines once
 //	backupd doctor     check the configuration without taking a backup
+//	backupd keygen     make the keys that encrypt and sign backups
 //	backupd version    print the version and VCS revision
 //
 // Settings come from flags or the environment the old scripts used; flags
@@ -56,6 +57,7 @@ type commands struct {
 	Accept  acceptCmd    `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
 	Refresh refreshCmd   `cmd:"" help:"restart the yesterday app's machines now"`
 	Doctor  doctorCmd    `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
+	Keygen  keygenCmd    `cmd:"" help:"make the keys that encrypt and sign backups (see docs/encryption.md)"`
 	Version versionCmd   `cmd:"" help:"print the version and VCS revision"`
 	HelpCmd helpCmd      `cmd:"" name:"help" help:"show the commands, or one command's flags"`
 }
@@ -74,6 +76,7 @@ var (
 	_ runner = (*verifyCmd)(nil)
 	_ runner = (*refreshCmd)(nil)
 	_ runner = (*doctorCmd)(nil)
+	_ runner = (*keygenCmd)(nil)
 	_ runner = (*versionCmd)(nil)
 	_ runner = (*helpCmd)(nil)
 )
