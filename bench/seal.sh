@@ -7,10 +7,10 @@
 #                                                  and --require-signature
 # ROUNDS rounds (default 3), plain and sealed interleaved; the best wall
 # time, the best CPU time (user + system) and the peak RSS of each are
-# reported, with the sealed/plain ratios. CPU time is the command's and its children's
-# (mariadb-dump's for a backup; the server's work on a restore is not in
-# it). ROWS (default 1,000,000: a dump of about
-# 270 MB) sizes the database as bench/backup.sh does.
+# reported, with the sealed/plain ratios. CPU time is the command's and its
+# children's (mariadb-dump's for a backup; the server's work on a restore
+# is not in it). ROWS (default 1,000,000: a dump of about 270 MB) sizes the
+# database as bench/backup.sh does.
 #
 #   bench/seal.sh
 #   ROWS=200000 ROUNDS=2 bench/seal.sh     # a quick run
