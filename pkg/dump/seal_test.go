@@ -140,3 +140,41 @@ func TestCheckEncrypted(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStream reads the same dump plain and in an age envelope, as a
+// restore does (hash, decrypt, decompress), for the cost of the envelope:
+//
+//	go test -run XXX -bench Stream -benchtime 20x ./pkg/dump/
+func BenchmarkStream(b *testing.B) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sql strings.Builder
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for sql.Len() < 64<<20 {
+		fmt.Fprintf(&sql, "INSERT INTO t VALUES (%d, 'user%d@example.com', '%x');\n", rnd.IntN(1e6), rnd.IntN(1e5), rnd.Uint32())
+	}
+	sql.WriteString("-- Dump completed on 2026-11-26  4:00:00\n")
+	var plain bytes.Buffer
+	enc, _ := zstd.NewWriter(&plain)
+	enc.Write([]byte(sql.String()))
+	enc.Close()
+	var sealed bytes.Buffer
+	w, _ := seal.Encrypt(&sealed, []age.Recipient{id.Recipient()})
+	w.Write(plain.Bytes())
+	w.Close()
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"plain", plain.Bytes()}, {"sealed", sealed.Bytes()}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(sql.Len()))
+			for b.Loop() {
+				if _, err := Check(bytes.NewReader(c.data), nil, WithIdentities([]age.Identity{id})); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
