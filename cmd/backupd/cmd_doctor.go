@@ -11,10 +11,12 @@ import (
 // per check; it fails when any check failed. With --notify-test it only
 // sends a test alert to each notification URL and reports each.
 type doctorCmd struct {
-	Common     cli.Common `embed:""`
-	Notify     string     `name:"notify" help:"the notification URLs serve alerts (see serve --notify)" env:"BACKUPD_NOTIFY_URLS"`
-	NotifyTest bool       `name:"notify-test" help:"only send a test alert to each notification URL and report each"`
-	Debug      bool       `help:"log debugging detail"`
+	Common     cli.Common    `embed:""`
+	Seal       cli.SealFlags `embed:""`
+	Keys       cli.OpenFlags `embed:""`
+	Notify     string        `name:"notify" help:"the notification URLs serve alerts (see serve --notify)" env:"BACKUPD_NOTIFY_URLS"`
+	NotifyTest bool          `name:"notify-test" help:"only send a test alert to each notification URL and report each"`
+	Debug      bool          `help:"log debugging detail"`
 }
 
 func (c *doctorCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
@@ -23,12 +25,14 @@ func (c *doctorCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	log := cli.NewLogger(a.stderr, c.Debug)
 	failed := 0
-	settingsErr := cli.Doctor(ctx, p, &c.Common, log, func(c cli.Check) {
+	report := func(c cli.Check) {
 		fmt.Fprintln(a.stdout, c)
 		if c.Status == cli.Fail {
 			failed++
 		}
-	})
+	}
+	settingsErr := cli.Doctor(ctx, p, &c.Common, log, report)
+	cli.DoctorKeys(p, &c.Seal, &c.Keys, report)
 	if settingsErr != nil {
 		return settingsErr
 	}

@@ -10,17 +10,39 @@ import (
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/seal"
 )
+
+// signedColumn says whether b is signed and, with verify keys, whether
+// the signature verifies.
+func signedColumn(b catalog.Backup, keys []seal.VerifyKey) string {
+	switch seal.Check(b, keys) {
+	case seal.Valid:
+		return "yes, valid"
+	case seal.Invalid:
+		return "yes, INVALID"
+	case seal.Unchecked:
+		return "yes"
+	}
+	return "no"
+}
 
 // listItem is one backup in the output of "list --json".
 type listItem struct {
 	Name    string `json:"name"`
 	Time    string `json:"time"` // RFC 3339, UTC
 	Size    int64  `json:"size"`
-	Format  string `json:"format"`             // "zst" or "gz"
+	Format  string `json:"format"`             // "zst", "zst.age" or "gz"
 	SHA256  string `json:"sha256,omitempty"`   // when recorded
 	RawSize *int64 `json:"raw_size,omitempty"` // when recorded
 	Partial bool   `json:"partial,omitempty"`  // an unfinished upload
+	// Encrypted: in an age envelope (the name ends in .age).
+	Encrypted bool `json:"encrypted"`
+	// Signed: a signature is recorded with it.
+	Signed bool `json:"signed"`
+	// SignatureValid: whether the signature verifies under the verify
+	// key; present only when a verify key is given (false when unsigned).
+	SignatureValid *bool `json:"signature_valid,omitempty"`
 	// Restored is the last successful restore recorded on the backup.
 	Restored *restoredJSON `json:"restored,omitempty"`
 }
@@ -76,15 +98,21 @@ func lastRestore(bs []catalog.Backup) (catalog.Backup, bool) {
 	return best, found
 }
 
-func newListItem(b catalog.Backup) listItem {
+func newListItem(b catalog.Backup, keys []seal.VerifyKey) listItem {
 	it := listItem{
-		Name:     b.Name,
-		Time:     b.Time.UTC().Format(time.RFC3339),
-		Size:     b.Size,
-		Format:   string(b.Format),
-		SHA256:   b.SHA256,
-		Partial:  b.Partial,
-		Restored: newRestoredJSON(b.Restored),
+		Name:      b.Name,
+		Time:      b.Time.UTC().Format(time.RFC3339),
+		Size:      b.Size,
+		Format:    string(b.Format),
+		SHA256:    b.SHA256,
+		Partial:   b.Partial,
+		Restored:  newRestoredJSON(b.Restored),
+		Encrypted: b.Encrypted(),
+		Signed:    b.Signature != "",
+	}
+	if len(keys) > 0 {
+		valid := seal.Check(b, keys) == seal.Valid
+		it.SignatureValid = &valid
 	}
 	if b.RawSize >= 0 {
 		it.RawSize = &b.RawSize
@@ -94,16 +122,18 @@ func newListItem(b catalog.Backup) listItem {
 
 // listCmd lists the backups, newest first.
 type listCmd struct {
-	Remote   cli.RemoteFlags `embed:""`
-	JSON     bool            `name:"json" help:"print a JSON array of the backups"`
-	Partials bool            `help:"with --json, also list unfinished uploads (marked \"partial\": true)"`
-	All      bool            `name:"all-remotes" help:"list the backups of the primary and of every --copy-to remote, and which remote holds which"`
-	Copies   copyToFlags     `embed:""`
-	Debug    bool            `help:"log debugging detail"`
+	Remote   cli.RemoteFlags    `embed:""`
+	Verify   cli.VerifyKeyFlags `embed:""`
+	JSON     bool               `name:"json" help:"print a JSON array of the backups"`
+	Partials bool               `help:"with --json, also list unfinished uploads (marked \"partial\": true)"`
+	All      bool               `name:"all-remotes" help:"list the backups of the primary and of every --copy-to remote, and which remote holds which"`
+	Copies   copyToFlags        `embed:""`
+	Debug    bool               `help:"log debugging detail"`
 }
 
 func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	st := c.Remote.Resolve(p)
+	keys := c.Verify.Resolve(p)
 	if c.Partials && !c.JSON {
 		p.Addf("--partials applies to --json: the text listing always shows unfinished uploads")
 	}
@@ -126,11 +156,11 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		// element is always the newest complete backup.
 		items := make([]listItem, 0, len(l.Backups))
 		for _, b := range l.Backups {
-			items = append(items, newListItem(b))
+			items = append(items, newListItem(b, keys))
 		}
 		if c.Partials {
 			for _, b := range l.Partials {
-				items = append(items, newListItem(b))
+				items = append(items, newListItem(b, keys))
 			}
 		}
 		enc := json.NewEncoder(a.stdout)
@@ -145,13 +175,17 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		fmt.Fprintf(a.stdout, "no backups in %s\n", store)
 	} else {
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tTIME (UTC)\tSIZE\tFORMAT\tCHECKSUM\tLAST RESTORED (UTC)")
+		fmt.Fprintln(tw, "NAME\tTIME (UTC)\tSIZE\tFORMAT\tCHECKSUM\tENCRYPTED\tSIGNED\tLAST RESTORED (UTC)")
 		for _, b := range l.Backups {
 			sum := "not recorded"
 			if b.SHA256 != "" {
 				sum = "recorded"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Time.UTC().Format(time.DateTime), cli.Bytes(b.Size), b.Format, sum, restoredText(b.Restored))
+			enc := "no"
+			if b.Encrypted() {
+				enc = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Time.UTC().Format(time.DateTime), cli.Bytes(b.Size), b.Format, sum, enc, signedColumn(b, keys), restoredText(b.Restored))
 		}
 		tw.Flush()
 		fmt.Fprintf(a.stdout, "%d %s in %s, newest first\n", len(l.Backups), plural(len(l.Backups), "backup"), store)

@@ -19,6 +19,7 @@ import (
 // nowCmd takes one backup in the foreground.
 type nowCmd struct {
 	Common    cli.Common     `embed:""`
+	Seal      cli.SealFlags  `embed:""`
 	Retention retentionFlags `embed:""`
 	Shape     shapeFlags     `embed:""`
 	Lock      lockFlags      `embed:""`
@@ -32,6 +33,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
 	copyRemotes, copyBuffer := c.Copies.resolve(p, st.Remote)
+	sl := c.Seal.Resolve(p)
 	if c.Wait < 0 {
 		p.Invalid("wait", c.Wait, "want a duration of 0 or more")
 	}
@@ -62,6 +64,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
 	job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
+	job.Seal = sl
 	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Shape: shape, Log: log})
 	stop()
 	var (

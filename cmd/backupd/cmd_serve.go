@@ -22,6 +22,7 @@ const (
 // serveCmd is the daemon.
 type serveCmd struct {
 	Common          cli.Common     `embed:""`
+	Seal            cli.SealFlags  `embed:""`
 	Retention       retentionFlags `embed:""`
 	Shape           shapeFlags     `embed:""`
 	Lock            lockFlags      `embed:""`
@@ -45,6 +46,7 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	shape := c.Shape.policy(p)
 	st := c.Common.Resolve(p)
 	copyRemotes, copyBuffer := c.Copies.resolve(p, st.Remote)
+	sl := c.Seal.Resolve(p)
 	now := time.Now()
 	if c.ClaimSettle < time.Second {
 		p.Invalid("claim-settle", c.ClaimSettle, "want a duration of 1s or more")
@@ -100,6 +102,7 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	cfg.Backup = func(ctx context.Context) (backup.Report, error) {
 		job := newJob(st, store, shape, nil, backupLog)
 		job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
+		job.Seal = sl
 		return job.Run(ctx)
 	}
 	// The daemon calls Prune only after a backup was published.

@@ -13,18 +13,21 @@ import (
 	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/seal"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
 // verifyCmd checks one backup end to end without writing it anywhere.
 type verifyCmd struct {
 	Remote cli.RemoteFlags `embed:""`
+	Keys   cli.OpenFlags   `embed:""`
 	Debug  bool            `help:"log debugging detail"`
 	Name   string          `arg:"" optional:"" help:"the backup to check (a file name); default the newest"`
 }
 
 func (c *verifyCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	st := c.Remote.Resolve(p)
+	keys := c.Keys.Resolve(p)
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -36,6 +39,18 @@ func (c *verifyCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	b, err := findBackup(l, c.Name, store.String())
 	if err != nil {
 		return err
+	}
+
+	// The signature speaks for the listing, before a byte is read; the
+	// check then holds the bytes to what it signs.
+	sigErr := seal.Problem(b, keys.VerifyKeys, keys.RequireSignature)
+	if b.Encrypted() && len(keys.Identities) == 0 {
+		fmt.Fprintf(a.stdout, "backup     %s (%s)\n", b.Name, b.TimeString())
+		printSignature(a.stdout, b, keys, sigErr)
+		fmt.Fprintf(a.stdout, "envelope   encrypted; no age identity given, so it cannot be read\n")
+		fmt.Fprintln(a.stdout, "result     FAILED")
+		// Nothing can be checked: no backup to verify (exit 3).
+		return fmt.Errorf("%w to check: %s is %w (give one with %s)", cli.ErrNoBackup, b.Name, seal.ErrNoIdentity, p.Name("age-identity"))
 	}
 
 	rc, err := store.Open(ctx, b.Name)
@@ -53,16 +68,39 @@ func (c *verifyCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			cli.Bytes(stored.Load()), cli.Bytes(b.Size), cli.Bytes(raw.Load()),
 			cli.Rate(stored.Load(), time.Since(start)))
 	})
-	res, checkErr := dump.Check(count.NewReader(rc, &stored), &raw)
+	res, checkErr := dump.Check(count.NewReader(rc, &stored), &raw,
+		dump.WithIdentities(keys.Identities), dump.Encrypted(b.Encrypted()))
 	stop()
 
 	problems := verdict(a.stdout, b, res, checkErr)
+	printSignature(a.stdout, b, keys, sigErr)
+	if sigErr != nil {
+		problems = append(problems, sigErr.Error())
+	}
 	if len(problems) > 0 {
 		fmt.Fprintln(a.stdout, "result     FAILED")
 		return fmt.Errorf("%s: %s", b.Name, strings.Join(problems, "; "))
 	}
 	fmt.Fprintln(a.stdout, "result     OK")
 	return nil
+}
+
+// printSignature says what is known of b's signature.
+func printSignature(w io.Writer, b catalog.Backup, keys cli.Keys, sigErr error) {
+	switch seal.Check(b, keys.VerifyKeys) {
+	case seal.Valid:
+		fmt.Fprintln(w, "signature  valid: made with the signing key, for this name, checksum and sizes")
+	case seal.Invalid:
+		fmt.Fprintln(w, "signature  INVALID: not made by the verify key's signing key for this name, checksum and sizes")
+	case seal.Unchecked:
+		fmt.Fprintln(w, "signature  present, not checked (no verify key given)")
+	case seal.Unsigned:
+		if sigErr != nil {
+			fmt.Fprintln(w, "signature  MISSING, and one is required")
+		} else {
+			fmt.Fprintln(w, "signature  none")
+		}
+	}
 }
 
 // findBackup picks the named complete backup, or the newest when name is
@@ -109,7 +147,11 @@ func verdict(w io.Writer, b catalog.Backup, res dump.CheckResult, checkErr error
 	default:
 		fmt.Fprintf(w, "sha256     MISMATCH: read %s, recorded %s\n", res.SHA256, b.SHA256)
 	}
-	fmt.Fprintf(w, "stored     %s (%d bytes), %s\n", cli.Bytes(res.StoredBytes), res.StoredBytes, res.Compression)
+	comp := string(res.Compression)
+	if res.Encrypted {
+		comp = "age envelope, " + comp
+	}
+	fmt.Fprintf(w, "stored     %s (%d bytes), %s\n", cli.Bytes(res.StoredBytes), res.StoredBytes, comp)
 	if res.StreamErr != nil {
 		// The stream could not be read or decompressed to its end; the
 		// SQL size and trailer of a partial read mean nothing.

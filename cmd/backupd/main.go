@@ -10,6 +10,7 @@
 //	backupd refresh    restart the yesterday app's machines once
 //	backupd repair-copies  fill the --copy-to remotes from the primary
 //	backupd doctor     check the configuration without taking a backup
+//	backupd keygen     make the keys that encrypt and sign backups
 //	backupd version    print the version and VCS revision
 //
 // Settings come from flags or the environment the old scripts used; flags
@@ -60,6 +61,7 @@ type commands struct {
 	Repair  repairCopiesCmd   `cmd:"" name:"repair-copies" help:"copy to each --copy-to remote the primary's backups it lacks, checksums verified"`
 	Refresh refreshCmd        `cmd:"" help:"restart the yesterday app's machines now"`
 	Doctor  doctorCmd         `cmd:"" help:"check the configuration (Drive, credentials, database) without taking a backup"`
+	Keygen  keygenCmd         `cmd:"" help:"make the keys that encrypt and sign backups (see docs/encryption.md)"`
 	Version versionCmd        `cmd:"" help:"print the version and VCS revision"`
 	HelpCmd helpCmd           `cmd:"" name:"help" help:"show the commands, or one command's flags"`
 }
@@ -80,6 +82,7 @@ var (
 	_ runner = (*refreshCmd)(nil)
 	_ runner = (*repairCopiesCmd)(nil)
 	_ runner = (*doctorCmd)(nil)
+	_ runner = (*keygenCmd)(nil)
 	_ runner = (*versionCmd)(nil)
 	_ runner = (*helpCmd)(nil)
 )

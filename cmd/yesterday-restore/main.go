@@ -11,6 +11,10 @@
 //	yesterday-restore --dry-run [--json]   show the choice, change nothing
 //	yesterday-restore --version            print the version and VCS revision
 //
+// Encrypted backups (.sql.zst.age) are opened with --age-identity, and
+// signatures checked with --verify-key; --require-signature skips backups
+// that are not signed by production (see docs/encryption.md).
+//
 // Exit status: 0 restored, 1 failed (the database is left as it was,
 // unless the message says the swap could not be undone or that only the
 // snapshot files failed), 2 bad settings, 3 no backup to restore, 11 another restore of the same
@@ -36,6 +40,7 @@ import (
 	"github.com/backupd/backupd/pkg/daemon"
 	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/restore"
+	"github.com/backupd/backupd/pkg/seal"
 	"github.com/backupd/backupd/pkg/selector"
 )
 
@@ -65,6 +70,7 @@ type flags struct {
 	// Fallbacks are read when the primary lacks a backup or a read fails;
 	// by default the remotes backupd copies to.
 	Fallbacks []string `name:"fallback-remote" placeholder:"REMOTE" help:"when reading a backup from the remote fails, read it from this one (repeatable, in order; the variables take a comma-separated list); when unset, the backup copies named by BACKUPD_COPY_TO" env:"RESTORE_FALLBACK_REMOTES,BACKUPD_COPY_TO"`
+	Keys     cli.OpenFlags     `embed:""`
 
 	Name         string        `help:"restore this backup (a file name) instead of choosing one"`
 	Now          time.Time     `help:"decide as if it were this time, RFC 3339 such as 2026-03-15T06:00:00Z; when unset, now" format:"2006-01-02T15:04:05Z07:00"`
@@ -138,6 +144,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		p.Invalid("loader", c.Loader, "want parallel or client")
 	}
 	st := c.Remote.Resolve(p)
+	keys := c.Keys.Resolve(p)
 	if !c.DryRun { // a dry run needs no database
 		st.Conn = c.Database.Resolve(p)
 	}
@@ -161,16 +168,19 @@ func (a *app) run(ctx context.Context, args []string) error {
 	store := withFallbacks(ctx, primary, c.Fallbacks, log)
 	prog := new(restore.Progress)
 	r := &restore.Restorer{
-		Store:           store,
-		Conn:            st.Conn,
-		RequireChecksum: c.RequireChecksum,
-		Strict:          c.Strict,
-		StagingDB:       c.StagingDB,
-		Wait:            c.Wait,
-		SnapshotFile:    c.SnapshotFile,
-		StatusFile:      c.StatusFile,
-		Progress:        prog,
-		Log:             log,
+		Store:            store,
+		Conn:             st.Conn,
+		RequireChecksum:  c.RequireChecksum,
+		Strict:           c.Strict,
+		Identities:       keys.Identities,
+		VerifyKeys:       keys.VerifyKeys,
+		RequireSignature: keys.RequireSignature,
+		StagingDB:        c.StagingDB,
+		Wait:             c.Wait,
+		SnapshotFile:     c.SnapshotFile,
+		StatusFile:       c.StatusFile,
+		Progress:         prog,
+		Log:              log,
 	}
 	if c.Loader == "client" {
 		r.Loader = loader.Client{Log: log}
@@ -306,6 +316,17 @@ func (a *app) printReport(rep restore.Report, asJSON bool) error {
 	}
 	for _, m := range rep.Mapped {
 		fmt.Fprintf(a.stdout, "  mapped     %s\n", m)
+	}
+	if rep.Encrypted {
+		fmt.Fprintf(a.stdout, "  encrypted  yes, opened with the age identity\n")
+	}
+	switch rep.Signature {
+	case seal.Valid:
+		fmt.Fprintf(a.stdout, "  signature  valid\n")
+	case seal.Unchecked:
+		fmt.Fprintf(a.stdout, "  signature  not checked (no verify key given)\n")
+	default:
+		fmt.Fprintf(a.stdout, "  signature  none\n")
 	}
 	if rep.Recovery != nil {
 		fmt.Fprintf(a.stdout, "  recovery   %s\n", rep.Recovery.Note)

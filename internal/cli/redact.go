@@ -22,6 +22,8 @@ var secretPatterns = []struct {
 	{regexp.MustCompile(`("(?:access_token|refresh_token|id_token|private_key_id|private_key)"\s*:\s*")(?:[^"\\]|\\.)*`), "${1}<redacted>"},
 	{regexp.MustCompile(`ya29\.[0-9A-Za-z_\-.]+`), "ya29.<redacted>"},
 	{regexp.MustCompile(`eyJ[0-9A-Za-z_\-]+\.[0-9A-Za-z_\-]+\.[0-9A-Za-z_\-]+`), "<redacted JWT>"},
+	{regexp.MustCompile(`AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]+`), "<redacted age identity>"},
+	{regexp.MustCompile(`BACKUPD-SIGN-KEY-1[0-9A-Za-z_\-]+`), "<redacted signing key>"},
 }
 
 var (

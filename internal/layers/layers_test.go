@@ -28,6 +28,7 @@ var level = map[string]int{
 	"pkg/dump":              3,
 	"pkg/loader":            3,
 	"pkg/sqltext":           2,
+	"pkg/seal":              2,
 	"internal/mariadb":      2,
 	"internal/count":        2,
 	"pkg/notify":            2,

@@ -42,7 +42,9 @@ type Job struct {
 	// logged and the shape goes unjudged.
 	History Lister
 	Shape   ShapePolicy
-	Log     *slog.Logger
+	// Seal encrypts and signs the backup; the zero value does neither.
+	Seal Seal
+	Log  *slog.Logger
 	// Copies receive the same stream as Store, at the same time (the dump
 	// runs once), each through a buffer of CopyBuffer bytes (0 means
 	// DefaultCopyBuffer). A copy that falls further behind than its
@@ -88,7 +90,7 @@ func publishCheck(ctx context.Context) func(context.Context) error {
 // *SuspectError.
 func (j Job) Run(ctx context.Context) (Report, error) {
 	start := time.Now()
-	name := j.Codec.Name(j.Time, catalog.Zstd)
+	name := j.Codec.Name(j.Time, j.Seal.format())
 	log := j.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -115,7 +117,16 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 	)
 	go func() {
 		defer close(done)
-		res, dumpErr = j.Dumper.Dump(ctx, pw, j.Counters)
+		w, finish, err := j.Seal.writer(pw)
+		if err != nil {
+			dumpErr = err
+			pw.CloseWithError(err)
+			return
+		}
+		res, dumpErr = j.Dumper.Dump(ctx, w, j.Counters)
+		if dumpErr == nil {
+			dumpErr = finish(&res)
+		}
 		// A nil error closes the pipe with EOF: the upload may complete.
 		pw.CloseWithError(dumpErr)
 	}()
@@ -157,6 +168,7 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 				meta[catalog.MetaSuspect] = verdict.Code
 			}
 		}
+		j.Seal.sign(name, res, meta)
 		dec.set(meta, nil)
 		return meta, nil
 	})

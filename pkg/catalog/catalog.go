@@ -3,7 +3,8 @@
 //
 // A backup's name is <prefix><YYYYMMDD>-<HHMMSS>.sql.zst, the time in UTC, so
 // that names sort in time order and match the files the old shell scripts
-// wrote (which end in .sql.gz and are still recognised). An upload in progress
+// wrote (which end in .sql.gz and are still recognised); an encrypted
+// backup ends in .sql.zst.age. An upload in progress
 // carries the suffix ".partial" and is never taken for a backup.
 //
 // This package is the one definition of a backup that listing, retention,
@@ -31,6 +32,9 @@ type Format string
 const (
 	Zstd Format = "zst" // written by backupd
 	Gzip Format = "gz"  // written by the legacy shell script
+	// ZstdAge is a zstd stream inside an age envelope (see pkg/seal),
+	// written by backupd with --encrypt-to.
+	ZstdAge Format = "zst.age"
 )
 
 // ErrNotFound is what a store returns (wrapped) from Open and Delete for a
@@ -52,6 +56,10 @@ const (
 	MetaTables  = "backupd-tables"   // table definitions in the dump
 	MetaSuspect = "backupd-suspect"  // set when the dump's shape looked wrong: what dropped
 	MetaSource  = "backupd-source"   // the dumped server's flavour and version: "MySQL 8.0.36"
+	// MetaSignature is the Ed25519 signature (unpadded base64url, 86
+	// characters) of the backup's name, stored sha256 and size, raw size
+	// and version (see pkg/seal). Key and value fit Drive's 124 bytes.
+	MetaSignature = "backupd-signature"
 )
 
 // MaxSourceLen bounds the value of MetaSource: a Drive property's key and
@@ -73,19 +81,25 @@ type Entry struct {
 
 // Backup is one backup in the store, complete or (Partial) in progress.
 type Backup struct {
-	Name    string
-	Time    time.Time // the snapshot time from the name, UTC
-	Format  Format
-	Size    int64     // stored bytes
-	ModTime time.Time // as the store reports it
-	Partial bool      // an unpublished upload (".partial")
-	SHA256  string    // recorded checksum of the stored bytes, "" when none
-	RawSize int64     // recorded SQL size, -1 when unknown
-	Source  string    // recorded source server ("MySQL 8.0.36"), "" when none
+	Name      string
+	Time      time.Time // the snapshot time from the name, UTC
+	Format    Format
+	Size      int64     // stored bytes
+	ModTime   time.Time // as the store reports it
+	Partial   bool      // an unpublished upload (".partial")
+	SHA256    string    // recorded checksum of the stored bytes, "" when none
+	RawSize   int64     // recorded SQL size, -1 when unknown
+	Version   string    // recorded format version (MetaVersion), "" when none
+	Signature string    // recorded signature (MetaSignature), "" when none
+	Source    string    // recorded source server ("MySQL 8.0.36"), "" when none
 	// Restored is the last successful restore recorded on the backup
 	// (MetaRestored); nil when none is, or the record is malformed.
 	Restored *Restored
 }
+
+// Encrypted reports whether the backup's name says it is in an age
+// envelope.
+func (b Backup) Encrypted() bool { return b.Format == ZstdAge }
 
 // Codec converts between snapshot times and file names for one prefix.
 // The zero value uses DefaultPrefix.
@@ -123,7 +137,7 @@ func (c Codec) Parse(name string) (Backup, bool) {
 		return Backup{}, false
 	}
 	switch Format(ext) {
-	case Zstd, Gzip:
+	case Zstd, Gzip, ZstdAge:
 		b.Format = Format(ext)
 	default:
 		return Backup{}, false
@@ -197,6 +211,7 @@ func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 		if v := e.Meta[MetaSource]; len(v) <= MaxSourceLen && strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) < 0 {
 			b.Source = v
 		}
+		b.Version, b.Signature = e.Meta[MetaVersion], e.Meta[MetaSignature]
 		if v, ok := e.Meta[MetaRawSize]; ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 				b.RawSize = n

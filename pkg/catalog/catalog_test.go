@@ -40,6 +40,10 @@ func TestParse(t *testing.T) {
 		{name: "db-backup-20251231-235959.sql.gz", ok: true, format: Gzip},
 		{name: "db-backup-20260101-000000.sql.zst.partial", ok: true, format: Zstd, partial: true},
 		{name: "db-backup-20260101-000000.sql.gz.partial", ok: true, format: Gzip, partial: true},
+		{name: "db-backup-20260101-000000.sql.zst.age", ok: true, format: ZstdAge},
+		{name: "db-backup-20260101-000000.sql.zst.age.partial", ok: true, format: ZstdAge, partial: true},
+		{name: "db-backup-20260101-000000.sql.gz.age", ok: false},
+		{name: "db-backup-20260101-000000.sql.age", ok: false},
 		{name: "db-backup-20260101-000000.sql", ok: false},
 		{name: "db-backup-20260101-000000.sql.bz2", ok: false},
 		{name: "db-backup-2026011-000000.sql.zst", ok: false},
@@ -193,4 +197,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) re-encodes as %q", name, re)
 		}
 	})
+}
+
+func TestEncryptedNameAndMeta(t *testing.T) {
+	c := Codec{}
+	at := time.Date(2026, 11, 26, 2, 0, 7, 0, time.UTC)
+	name := c.Name(at, ZstdAge)
+	if got, want := name, "db-backup-20261126-020007.sql.zst.age"; got != want {
+		t.Fatalf("Name = %q, want %q", got, want)
+	}
+	meta := Meta("abc", 42)
+	meta[MetaSignature] = "sig"
+	l := c.Scan([]Entry{{Name: name, Size: 9, Meta: meta}, {Name: c.Name(at.Add(-time.Hour), Zstd), Size: 9}}, at)
+	if len(l.Backups) != 2 {
+		t.Fatalf("Backups = %v, want 2", l.Backups)
+	}
+	plain, enc := l.Backups[0], l.Backups[1]
+	if plain.Encrypted() || !enc.Encrypted() {
+		t.Errorf("Encrypted = %v, %v; want false, true", plain.Encrypted(), enc.Encrypted())
+	}
+	if enc.Signature != "sig" || enc.Version != FormatVersion {
+		t.Errorf("Signature, Version = %q, %q; want %q, %q", enc.Signature, enc.Version, "sig", FormatVersion)
+	}
+	if plain.Signature != "" || plain.Version != "" {
+		t.Errorf("unstamped backup: Signature, Version = %q, %q; want empty", plain.Signature, plain.Version)
+	}
+	// Drive limits a property's key and value to 124 bytes together: an
+	// Ed25519 signature is 86 characters of unpadded base64url.
+	if n := len(MetaSignature) + 86; n > 124 {
+		t.Errorf("signature property is %d bytes, over Drive's 124", n)
+	}
 }

@@ -1,6 +1,7 @@
 package dump
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,9 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"filippo.io/age"
 	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/seal"
 )
 
 // ErrChecksum means a backup's bytes do not hash to the checksum recorded
@@ -25,6 +28,9 @@ var ErrSize = errors.New("size does not match the recorded size")
 // CheckResult describes a stored dump read to its end.
 type CheckResult struct {
 	Compression Compression
+	// Encrypted says the stored bytes were an age envelope, opened with
+	// one of the identities given (WithIdentities).
+	Encrypted   bool
 	StoredBytes int64
 	RawBytes    int64
 	SHA256      string // hex, of the stored bytes
@@ -43,22 +49,70 @@ type CheckResult struct {
 // stored bytes and returns the figures. It is the one way both verify and
 // the restore read a backup, so that both judge it alike.
 type Stream struct {
-	stored *count.Reader
-	hash   hash.Hash
-	dec    io.ReadCloser
-	raw    *count.Reader
-	tail   *mariadb.Tail
-	res    CheckResult
+	stored    *count.Reader
+	hash      hash.Hash
+	decrypted *firstErr // the age envelope's plaintext; nil when not encrypted
+	dec       io.ReadCloser
+	raw       *count.Reader
+	tail      *mariadb.Tail
+	res       CheckResult
+}
+
+// StreamOption sets how NewStream and Check read a stored dump.
+type StreamOption func(*streamConfig)
+
+type streamConfig struct {
+	ids    []age.Identity
+	expect *bool
+}
+
+// WithIdentities gives the age identities that open an encrypted dump.
+// Without one that matches, an encrypted dump fails NewStream with an
+// error wrapping seal.ErrNoIdentity.
+func WithIdentities(ids []age.Identity) StreamOption {
+	return func(c *streamConfig) { c.ids = ids }
+}
+
+// Encrypted says whether the dump must be an age envelope (its name ends
+// in .age: catalog.Backup.Encrypted) or must not be; a dump that is not
+// what its name says fails NewStream. Without it either is read.
+func Encrypted(encrypted bool) StreamOption {
+	return func(c *streamConfig) { c.expect = &encrypted }
 }
 
 // NewStream starts reading the stored dump r. stored and raw, when not nil,
-// count the stored and SQL bytes as they pass, for progress reports. It
-// fails when r starts with neither zstd's nor gzip's magic bytes.
-func NewStream(r io.Reader, stored, raw *atomic.Int64) (*Stream, error) {
+// count the stored and SQL bytes as they pass, for progress reports. An
+// age envelope (see pkg/seal) is opened first, with the identities of
+// WithIdentities; the stored bytes counted and hashed are the envelope's.
+// It fails when what r holds (inside the envelope) starts with neither
+// zstd's nor gzip's magic bytes.
+func NewStream(r io.Reader, stored, raw *atomic.Int64, opts ...StreamOption) (*Stream, error) {
+	var cfg streamConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	s := &Stream{hash: sha256.New(), tail: &mariadb.Tail{Max: 256}}
 	s.stored = count.NewReader(io.TeeReader(r, s.hash), stored)
 	s.stored.N.Store(0)
-	dec, comp, err := NewReader(s.stored)
+	br := bufio.NewReaderSize(s.stored, 64<<10)
+	head, _ := br.Peek(len(seal.Magic))
+	encrypted := seal.IsEncrypted(head)
+	switch {
+	case cfg.expect != nil && *cfg.expect && !encrypted:
+		return nil, errors.New("named as encrypted (.age), but it is not an age file")
+	case cfg.expect != nil && !*cfg.expect && encrypted:
+		return nil, errors.New("an age file under a name without .age")
+	}
+	var src io.Reader = br
+	if encrypted {
+		pr, err := seal.Decrypt(br, cfg.ids)
+		if err != nil {
+			return nil, err
+		}
+		s.decrypted = &firstErr{r: pr}
+		s.res.Encrypted, src = true, s.decrypted
+	}
+	dec, comp, err := NewReader(src)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +129,26 @@ func (s *Stream) Read(p []byte) (int, error) {
 	switch {
 	case errors.Is(err, io.EOF):
 		s.res.SQLEnded = true
+	case err != nil && s.res.StreamErr == nil && s.decrypted != nil && s.decrypted.err != nil:
+		s.res.StreamErr = fmt.Errorf("decrypt: %w", s.decrypted.err)
 	case err != nil && s.res.StreamErr == nil:
 		s.res.StreamErr = fmt.Errorf("decompress: %w", err)
+	}
+	return n, err
+}
+
+// firstErr keeps the first error other than EOF its reader returned, so
+// that a chunk that fails authentication is named as such, whatever the
+// decompressor makes of it.
+type firstErr struct {
+	r   io.Reader
+	err error
+}
+
+func (f *firstErr) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && f.err == nil {
+		f.err = err
 	}
 	return n, err
 }
@@ -85,10 +157,19 @@ func (s *Stream) Read(p []byte) (int, error) {
 // consumer left unread) into the hash, releases the decoder and returns
 // the figures.
 func (s *Stream) Finish() CheckResult {
+	// The decoder goes first: its goroutines must not read on while the
+	// rest is drained here.
+	s.dec.Close()
+	if s.decrypted != nil && s.res.StreamErr == nil {
+		// The rest of the envelope is authenticated to its final chunk,
+		// so that a truncated or extended envelope is caught.
+		if _, err := io.Copy(io.Discard, s.decrypted); err != nil {
+			s.res.StreamErr = fmt.Errorf("decrypt: %w", err)
+		}
+	}
 	if _, err := io.Copy(io.Discard, s.stored); err != nil && s.res.StreamErr == nil {
 		s.res.StreamErr = fmt.Errorf("read: %w", err)
 	}
-	s.dec.Close()
 	s.res.StoredBytes = s.stored.N.Load()
 	s.res.RawBytes = s.raw.N.Load()
 	s.res.SHA256 = hex.EncodeToString(s.hash.Sum(nil))
@@ -102,11 +183,12 @@ func (s *Stream) Close() { s.dec.Close() }
 
 // Check reads a stored dump to its end without keeping it and returns the
 // figures. The error is the first problem of the stream itself: it cannot
-// be read or decompressed (res.StreamErr), or it lacks the trailer
+// be opened (an age envelope without a matching identity), read,
+// decrypted or decompressed (res.StreamErr), or it lacks the trailer
 // (ErrNoTrailer); use Problems to compare it with what was recorded. raw,
 // when not nil, counts SQL bytes as they pass.
-func Check(r io.Reader, raw *atomic.Int64) (CheckResult, error) {
-	s, err := NewStream(r, nil, raw)
+func Check(r io.Reader, raw *atomic.Int64, opts ...StreamOption) (CheckResult, error) {
+	s, err := NewStream(r, nil, raw, opts...)
 	if err != nil {
 		return CheckResult{}, err
 	}

@@ -36,6 +36,11 @@ type Status struct {
 	// what the restore changed of MySQL's dialect (Report.Mapped).
 	Source string   `json:"source,omitempty"`
 	Mapped []string `json:"mapped,omitempty"`
+	// Encrypted says the backup was an age envelope.
+	Encrypted bool `json:"encrypted"`
+	// Signature is "valid", "unchecked" (signed, no verify key given) or
+	// "none" (unsigned).
+	Signature string `json:"signature"`
 }
 
 // SkippedStatus is a candidate that was found unusable before the restored
@@ -59,6 +64,8 @@ func (rep Report) Status() Status {
 		SHA256:          rep.SHA256,
 		Verified:        rep.Verified,
 		Tables:          rep.Tables,
+		Encrypted:       rep.Encrypted,
+		Signature:       string(rep.Signature),
 	}
 	for _, s := range rep.Skipped {
 		st.Skipped = append(st.Skipped, SkippedStatus{Backup: s.Backup, Error: s.Err.Error()})

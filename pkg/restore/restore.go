@@ -23,8 +23,11 @@ import (
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/loader"
+	"github.com/backupd/backupd/pkg/seal"
 	"github.com/backupd/backupd/pkg/selector"
 	"github.com/backupd/backupd/pkg/sqltext"
+
+	"filippo.io/age"
 )
 
 // Lister lists the files of a backup store.
@@ -119,9 +122,18 @@ type Restorer struct {
 	// cannot run as it is (0900 collations, GTID state, ...) is refused
 	// like a corrupt one and the next candidate tried. Without it such a
 	// dump is mapped (see Report.Mapped and docs/mysql.md).
-	Strict   bool
-	Progress *Progress // optional
-	Log      *slog.Logger
+	Strict bool
+	// Identities open encrypted backups (.sql.zst.age); an encrypted
+	// backup that none of them opens is skipped (seal.ErrNoIdentity).
+	Identities []age.Identity
+	// VerifyKeys check the backups' signatures before a byte is read: a
+	// signature that verifies under none of them is skipped
+	// (seal.ErrBadSignature). RequireSignature also skips backups
+	// without a valid signature (seal.ErrUnsigned).
+	VerifyKeys       []seal.VerifyKey
+	RequireSignature bool
+	Progress         *Progress // optional
+	Log              *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -148,6 +160,13 @@ type Report struct {
 	// runs it ("mapped 12 collations utf8mb4_0900_ai_ci ->
 	// utf8mb4_uca1400_nopad_ai_ci", "dropped 1 GTID_PURGED").
 	Mapped []sqltext.Change
+	// Encrypted says the backup was an age envelope, opened with one of
+	// the identities given.
+	Encrypted bool
+	// Signature is what is known of the backup's signature: valid when
+	// it verified under a verify key (and the bytes matched what it
+	// signs), unchecked without a key, none when unsigned.
+	Signature seal.SigState
 }
 
 // Skipped is a candidate that could not be restored.
@@ -200,7 +219,10 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 // candidate that turns out corrupt, truncated, unverified when
 // RequireChecksum is set, or whose statements the server refuses, is
 // logged and skipped; nothing outside staging is written until one has
-// loaded and checked out. It fails without trying further candidates when
+// loaded and checked out. A candidate refused for its signature or for
+// want of an age identity (Restorer.refuse) is skipped before it is read;
+// when every candidate was refused so, the error wraps
+// selector.ErrNoBackup. It fails without trying further candidates when
 // the problem is the machine's (the server, disk, memory, the account) or
 // the swap's. The snapshot file is removed before the swap's first change
 // to the target and written once the target holds the new snapshot.
@@ -266,6 +288,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			skipped = append(skipped, Skipped{Backup: b.Name, Err: ErrUnverified})
 			continue
 		}
+		if err := r.refuse(b); err != nil {
+			blog.Error("backup refused before reading it", "err", err)
+			skipped = append(skipped, Skipped{Backup: b.Name, Err: err})
+			continue
+		}
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
 		}
@@ -304,6 +331,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			StoredBytes: res.stored, RawBytes: res.raw, SHA256: res.sha256,
 			Skipped: skipped, Recovery: rec, Verified: b.SHA256 != "",
 			Source: res.source, Mapped: res.mapped,
+			Encrypted: res.encrypted, Signature: seal.Check(b, r.VerifyKeys),
 		}
 		var prevBanner, prevStatus string
 		var hadBanner, hadStatus bool
@@ -361,7 +389,8 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		rep.Tables, rep.RestoredAt, rep.Duration = tables, time.Now().UTC(), time.Since(start)
 		blog.Info("restored", "snapshot", b.TimeString(), "tables", tables, "raw_bytes", res.raw,
-			"duration", rep.Duration.Round(time.Millisecond).String(), "verified", rep.Verified)
+			"duration", rep.Duration.Round(time.Millisecond).String(), "verified", rep.Verified,
+			"encrypted", rep.Encrypted, "signature", string(rep.Signature))
 		if !rep.Verified {
 			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
 		}
@@ -371,12 +400,12 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		return rep, nil
 	}
 	errs := make([]error, len(skipped))
-	allUnverified := true
+	allRefused := true
 	for i, s := range skipped {
 		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
-		allUnverified = allUnverified && errors.Is(s.Err, ErrUnverified)
+		allRefused = allRefused && refused(s.Err)
 	}
-	if allUnverified {
+	if allRefused {
 		// Nothing was tried: there is no backup to restore.
 		errs = append(errs, selector.ErrNoBackup)
 	}
@@ -393,6 +422,31 @@ type loadResult struct {
 	sha256      string
 	source      string
 	mapped      []sqltext.Change
+	encrypted   bool
+}
+
+// refuse says why b is refused before a byte of it is read: its signature
+// (seal.Problem), or it is encrypted and there is no identity to open it.
+func (r *Restorer) refuse(b catalog.Backup) error {
+	if err := seal.Problem(b, r.VerifyKeys, r.RequireSignature); err != nil {
+		return err
+	}
+	if b.Encrypted() && len(r.Identities) == 0 {
+		return fmt.Errorf("%w (give the identity with --age-identity or BACKUPD_AGE_IDENTITY_FILE)", seal.ErrNoIdentity)
+	}
+	return nil
+}
+
+// refused reports whether err refuses a backup for want of a checksum, a
+// signature or a key, rather than for what its bytes hold: a run that
+// refused every candidate so had no backup it could restore.
+func refused(err error) bool {
+	for _, e := range []error{ErrUnverified, seal.ErrUnsigned, seal.ErrBadSignature, seal.ErrNoIdentity} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // load streams one backup into the staging database and verifies it: the
@@ -409,7 +463,8 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		return res, bad(fmt.Errorf("open: %w", err))
 	}
 	defer rc.Close()
-	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw)
+	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw,
+		dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
 		return res, bad(err)
 	}
@@ -459,6 +514,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	res.source, res.mapped = source(b, dialect), dialect.Changes()
+	res.encrypted = chk.Encrypted
 	return res, nil
 }
 
