@@ -69,8 +69,8 @@ type flags struct {
 	Database cli.DatabaseFlags `embed:""`
 	// Fallbacks are read when the primary lacks a backup or a read fails;
 	// by default the remotes backupd copies to.
-	Fallbacks []string `name:"fallback-remote" placeholder:"REMOTE" help:"when reading a backup from the remote fails, read it from this one (repeatable, in order; the variables take a comma-separated list); when unset, the backup copies named by BACKUPD_COPY_TO" env:"RESTORE_FALLBACK_REMOTES,BACKUPD_COPY_TO"`
-	Keys     cli.OpenFlags     `embed:""`
+	Fallbacks []string      `name:"fallback-remote" placeholder:"REMOTE" help:"when reading a backup from the remote fails, read it from this one (repeatable, in order; the variables take a comma-separated list); when unset, the backup copies named by BACKUPD_COPY_TO" env:"RESTORE_FALLBACK_REMOTES,BACKUPD_COPY_TO"`
+	Keys      cli.OpenFlags `embed:""`
 
 	Name         string        `help:"restore this backup (a file name) instead of choosing one"`
 	Now          time.Time     `help:"decide as if it were this time, RFC 3339 such as 2026-03-15T06:00:00Z; when unset, now" format:"2006-01-02T15:04:05Z07:00"`
