@@ -13,13 +13,18 @@
 #   ROWS=400000 bench/backup.sh      # a quick run
 #   COMPARE=<git rev> bench/backup.sh  # also time backupd built from that
 #                                      # revision, interleaved (a refactor's check)
+#   SHAPES="shared pinned" (the default) measures each size in two shapes, one
+#   table each: all processes on the machine's shared cores, and the server
+#   pinned to core 0 with everything on the client side pinned to core 1 (the
+#   production shape: the database on a machine of its own). "client CPU s"
+#   is user+sys of the measured command and its children, never the server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-4000000}
 ROUNDS=${ROUNDS:-3}
 scripts/ensure-mariadb.sh
-for tool in zstd gzip /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install zstd gzip time)" >&2; exit 2; }
+for tool in zstd gzip /usr/bin/time taskset; do
+	command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install zstd gzip time util-linux)" >&2; exit 2; }
 done
 . bench/data.sh
 
@@ -35,26 +40,43 @@ fi
 bench_start "$work/db"
 dumpcmd="mariadb-dump --no-defaults --socket=$BENCH_SOCKET -uroot --single-transaction --quick --lock-tables=false --routines --triggers --events --default-character-set=utf8mb4 bench"
 
-# measure NAME CMD: runs CMD under /usr/bin/time, appends "NAME wall rss_kb" to $work/times.
+SHAPES=${SHAPES:-shared pinned}
+client_prefix=""
+
+# pin_server SHAPE: puts every thread of the server on core 0 when pinned,
+# on all cores when shared; and sets the prefix that pins the client side.
+pin_server() {
+	local pid all
+	pid=$(cat "$work/db/mysqld.pid")
+	all="0-$(($(nproc) - 1))"
+	case $1 in
+	pinned) taskset -apc 0 "$pid" >/dev/null; client_prefix="taskset -c 1" ;;
+	*) taskset -apc "$all" "$pid" >/dev/null; client_prefix="" ;;
+	esac
+}
+
+# measure NAME CMD: runs CMD under /usr/bin/time (pinned as the shape says),
+# appends "NAME wall rss_kb cpu_s" to $work/times.
 measure() {
 	local name=$1; shift
-	/usr/bin/time -f "%e %M" -o "$work/t" bash -c "$*" 
-	echo "$name $(cat "$work/t")" >>"$work/times"
+	/usr/bin/time -f "%e %M %U %S" -o "$work/t" $client_prefix bash -c "$*"
+	read -r wall rss user sys <"$work/t"
+	echo "$name $wall $rss $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" >>"$work/times"
 }
 
 report() {
 	local label=$1
 	awk -v label="$label" -v gz="$(stat -c %s "$work/out.gz")" -v zs="$(stat -c %s "$work/out.zst")" -v bd="$(stat -c %s "$work"/remote/*.sql.zst)" -v raw="$(stat -c %s "$work/raw.sql")" -v compare="${COMPARE:-}" '
-	{ if (!($1 in best) || $2 < best[$1]) best[$1] = $2; if ($3 > rss[$1]) rss[$1] = $3 }
+	{ if (!($1 in best) || $2 < best[$1]) best[$1] = $2; if ($3 > rss[$1]) rss[$1] = $3; if (!($1 in cpu) || $4 < cpu[$1]) cpu[$1] = $4 }
 	END {
 		printf "\n== %s: raw dump %.1f MiB\n", label, raw / 1048576
-		printf "%-26s %9s %12s %14s %11s\n", "command", "wall s", "vs zstd -3", "stored MiB", "peak RSS"
+		printf "%-26s %9s %12s %13s %12s %14s %11s\n", "command", "wall s", "vs zstd -3", "client CPU s", "vs zstd -3", "stored MiB", "peak RSS"
 		split("dump>/dev/null gzip-6 zstd-3 backupd", order, " ")
 		size["gzip-6"] = gz; size["zstd-3"] = zs; size["backupd"] = bd
 		for (i = 1; i <= 4; i++) { n = order[i]
-			printf "%-26s %9.2f %11.2fx %14s %8.1f MiB\n", n, best[n], best[n] / best["zstd-3"], (n in size) ? sprintf("%.1f", size[n] / 1048576) : "-", rss[n] / 1024 }
+			printf "%-26s %9.2f %11.2fx %13.2f %11.2fx %14s %8.1f MiB\n", n, best[n], best[n] / best["zstd-3"], cpu[n], cpu[n] / cpu["zstd-3"], (n in size) ? sprintf("%.1f", size[n] / 1048576) : "-", rss[n] / 1024 }
 		if ("compare" in best)
-			printf "%-26s %9.2f %11.2fx %14s %8.1f MiB\n", "backupd@" compare, best["compare"], best["compare"] / best["zstd-3"], "-", rss["compare"] / 1024
+			printf "%-26s %9.2f %11.2fx %13.2f %11.2fx %14s %8.1f MiB\n", "backupd@" compare, best["compare"], best["compare"] / best["zstd-3"], cpu["compare"], cpu["compare"] / cpu["zstd-3"], "-", rss["compare"] / 1024
 		printf "backupd vs gzip pipeline: %.2fx faster; backupd size vs zstd -3: %.3f\n", best["gzip-6"] / best["backupd"], bd / zs
 		if ("compare" in best) printf "backupd vs backupd@%s: %.2fx the wall time\n", compare, best["backupd"] / best["compare"]
 	}' "$work/times"
@@ -65,20 +87,23 @@ run_size() {
 	echo "filling $rows rows ($label)..." >&2
 	bench_fill bench "$rows"
 	$dumpcmd >"$work/raw.sql"
-	: >"$work/times"
-	for r in $(seq 1 "$ROUNDS"); do
-		echo "round $r/$ROUNDS ($label)" >&2
-		measure "dump>/dev/null" "$dumpcmd > /dev/null"
-		measure "gzip-6" "set -o pipefail; $dumpcmd | gzip -6 > $work/out.gz"
-		measure "zstd-3" "set -o pipefail; $dumpcmd | zstd -q -3 > $work/out.zst"
-		rm -rf "$work/remote"
-		measure "backupd" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root $work/backupd now --remote $work/remote > $work/backupd.out"
-		if [[ -n ${COMPARE:-} ]]; then
-			rm -rf "$work/remote-compare"
-			measure "compare" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root BACKUPD_LOCK_FILE=$work/compare.lock $work/backupd-compare now --remote $work/remote-compare > $work/compare.out"
-		fi
+	for shape in $SHAPES; do
+		pin_server "$shape"
+		: >"$work/times"
+		for r in $(seq 1 "$ROUNDS"); do
+			echo "round $r/$ROUNDS ($label, $shape)" >&2
+			measure "dump>/dev/null" "$dumpcmd > /dev/null"
+			measure "gzip-6" "set -o pipefail; $dumpcmd | gzip -6 > $work/out.gz"
+			measure "zstd-3" "set -o pipefail; $dumpcmd | zstd -q -3 > $work/out.zst"
+			rm -rf "$work/remote"
+			measure "backupd" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root $work/backupd now --remote $work/remote > $work/backupd.out"
+			if [[ -n ${COMPARE:-} ]]; then
+				rm -rf "$work/remote-compare"
+				measure "compare" "DB_SOCKET=$BENCH_SOCKET DB_DATABASE=bench DB_USERNAME=root BACKUPD_LOCK_FILE=$work/compare.lock $work/backupd-compare now --remote $work/remote-compare > $work/compare.out"
+			fi
+		done
+		report "$label, $shape"
 	done
-	report "$label"
 	rm -f "$work/raw.sql"
 }
 
