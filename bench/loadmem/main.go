@@ -18,7 +18,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/loader"
 )
@@ -106,18 +106,18 @@ func writeDump(path, shape string, size int) (int, error) {
 	w := bufio.NewWriterSize(f, 64<<10)
 	fmt.Fprintf(w, "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n--\n-- Host: localhost    Database: src\n")
 	fmt.Fprintf(w, "/*!40101 SET NAMES utf8mb4 */;\nDROP TABLE IF EXISTS `t`;\nCREATE TABLE `t` (`id` int NOT NULL, `v` longtext, PRIMARY KEY (`id`)) ENGINE=InnoDB;\n")
-	cw := &countWriter{w: w}
+	cw := count.NewWriter(w, nil)
 	switch shape {
 	case "single":
 		fmt.Fprint(cw, "INSERT INTO `t` VALUES (1,'")
 		line := []byte("abcdefghijklmnopqrstuvwxyz0123456789 it\\'s a row; -- not a comment\\n")
-		for cw.n < size {
+		for cw.N.Load() < int64(size) {
 			cw.Write(line)
 		}
 		fmt.Fprint(cw, "')")
 	case "extended":
 		fmt.Fprint(cw, "INSERT INTO `t` VALUES ")
-		for i := 1; cw.n < size; i++ {
+		for i := 1; cw.N.Load() < int64(size); i++ {
 			if i > 1 {
 				fmt.Fprint(cw, ",")
 			}
@@ -126,21 +126,10 @@ func writeDump(path, shape string, size int) (int, error) {
 	default:
 		return 0, fmt.Errorf("unknown shape %q", shape)
 	}
-	n := cw.n
+	n := int(cw.N.Load())
 	fmt.Fprint(w, ";\n-- Dump completed on 2026-03-14  3:00:01\n")
 	if err := w.Flush(); err != nil {
 		return 0, err
 	}
 	return n, f.Close()
-}
-
-type countWriter struct {
-	w io.Writer
-	n int
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += n
-	return n, err
 }

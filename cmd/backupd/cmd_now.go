@@ -13,7 +13,6 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
-	"github.com/backupd/backupd/pkg/storage"
 )
 
 // nowCmd takes one backup in the foreground.
@@ -56,13 +55,18 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return err
 	}
 	var counters dump.Counters
-	estimate, from := estimateRaw(ctx, store, st, log)
+	// One listing serves the estimate and the shape check.
+	entries, listErr := store.List(ctx)
+	estimate, from := estimateRaw(ctx, entries, listErr, st, log)
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
 		return dumpProgress(counters.Raw.Load(), counters.Stored.Load(), time.Since(start), estimate, from)
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
+	if listErr == nil {
+		job.History = listed(entries)
+	}
 	job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
 	job.Seal = sl
 	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Shape: shape, Log: log})
@@ -148,11 +152,11 @@ func dumpProgress(raw, stored int64, elapsed time.Duration, estimate int64, from
 }
 
 // estimateRaw guesses the SQL size of the coming dump: the size recorded
-// on the newest backup, else the database's data length as the server
-// reports it. It returns 0 when neither is known; a failure only costs the
-// percentage.
-func estimateRaw(ctx context.Context, store *storage.Store, st cli.Settings, log *slog.Logger) (int64, string) {
-	if entries, err := store.List(ctx); err == nil {
+// on the newest backup of the remote's listing (entries, unless listing
+// failed), else the database's data length as the server reports it. It
+// returns 0 when neither is known; a failure only costs the percentage.
+func estimateRaw(ctx context.Context, entries []catalog.Entry, listErr error, st cli.Settings, log *slog.Logger) (int64, string) {
+	if listErr == nil {
 		if n, ok := newestRawSize(st.Codec().Scan(entries, time.Now())); ok {
 			return n, "as large as the last backup"
 		}
@@ -180,3 +184,8 @@ func newestRawSize(l catalog.Listing) (int64, bool) {
 	}
 	return 0, false
 }
+
+// listed is a listing taken already, served as a backup.Lister.
+type listed []catalog.Entry
+
+func (l listed) List(context.Context) ([]catalog.Entry, error) { return l, nil }

@@ -53,10 +53,10 @@ func listBackups(ctx context.Context, st cli.Settings, log *slog.Logger) (*stora
 	}
 	// A folder that does not exist is a mistyped setting, not an empty
 	// remote.
-	if err := store.CheckFolder(ctx); err != nil {
+	entries, err := store.ListFolder(ctx)
+	if errors.Is(err, storage.ErrNoFolder) {
 		return nil, catalog.Listing{}, err
 	}
-	entries, err := store.List(ctx)
 	if err != nil {
 		return nil, catalog.Listing{}, fmt.Errorf("list backups in %s: %w", store, err)
 	}

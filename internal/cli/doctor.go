@@ -87,12 +87,11 @@ func Doctor(ctx context.Context, p *Problems, c *Common, log *slog.Logger, repor
 // if any, unreported.
 func doctorRemote(ctx context.Context, st Settings, log *slog.Logger, report func(Check)) error {
 	d, isDrive, err := storage.ReadDriveSettings(st.Remote)
+	var se *storage.SettingError
+	if errors.As(err, &se) {
+		return err
+	}
 	if err != nil {
-		// Opening says what to set, in the operator's terms.
-		var se *storage.SettingError
-		if _, oerr := OpenStore(ctx, st, log); errors.As(oerr, &se) {
-			return oerr
-		}
 		report(Check{Fail, "remote", fmt.Sprintf("%s: %v", st.Remote, err)})
 		return nil
 	}

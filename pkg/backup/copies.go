@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/pkg/catalog"
 )
 
@@ -341,14 +342,14 @@ func repairOne(ctx context.Context, primary RepairSource, target RepairTarget, b
 	}
 	defer rc.Close()
 	h := sha256.New()
-	cnt := &counter{}
+	cnt := count.NewWriter(nil, nil)
 	r := io.TeeReader(rc, io.MultiWriter(h, cnt))
 	_, err = target.Put(ctx, b.Name, r, func() (map[string]string, error) {
 		if got := hex.EncodeToString(h.Sum(nil)); got != b.SHA256 {
 			return nil, fmt.Errorf("the primary's bytes hash to %s, not the recorded %s: not copied (run backupd verify %s)", got, b.SHA256, b.Name)
 		}
-		if cnt.n != b.Size {
-			return nil, fmt.Errorf("read %d bytes from the primary, the listing says %d", cnt.n, b.Size)
+		if cnt.N.Load() != b.Size {
+			return nil, fmt.Errorf("read %d bytes from the primary, the listing says %d", cnt.N.Load(), b.Size)
 		}
 		out := map[string]string{}
 		for k, v := range meta {
@@ -360,7 +361,3 @@ func repairOne(ctx context.Context, primary RepairSource, target RepairTarget, b
 	})
 	return err
 }
-
-type counter struct{ n int64 }
-
-func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

@@ -417,14 +417,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			attrs = append(attrs, "retention_err", err.Error())
 		}
 	}
-	if d.cfg.Inventory != nil {
-		if inv, err := d.cfg.Inventory(ctx); err == nil {
-			d.inventory(inv)
-			attrs = append(attrs, "backups", inv.Backups)
-		} else {
-			attrs = append(attrs, "list_err", err.Error())
-		}
-	}
+	attrs = d.relist(ctx, attrs)
 	body := summary(rep.Name, rep.RawBytes, rep.StoredBytes, dur)
 	if result == ResultPartial {
 		body = clip("partial: "+body+"; copy failed: "+rep.FailedCopies(), maxReason)
@@ -434,6 +427,20 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	d.metrics.suspect.Set(0)
 	d.succeeded(ctx, rep.Name)
 	return result
+}
+
+// relist lists the remote for health after a run, when an inventory is
+// configured, and adds what it found (or why it could not) to attrs.
+func (d *Daemon) relist(ctx context.Context, attrs []any) []any {
+	if d.cfg.Inventory == nil {
+		return attrs
+	}
+	inv, err := d.cfg.Inventory(ctx)
+	if err != nil {
+		return append(attrs, "list_err", err.Error())
+	}
+	d.inventory(inv)
+	return append(attrs, "backups", inv.Backups)
 }
 
 // taken ends a run whose slot another process took: it is counted and
@@ -449,14 +456,7 @@ func (d *Daemon) taken(ctx context.Context, log *slog.Logger, id string, started
 		d.cfg.Ping.Note(ctx, id, "skipped: "+err.Error())
 	}
 	attrs := []any{"result", ResultSkipped, "reason", err.Error()}
-	if d.cfg.Inventory != nil {
-		if inv, err := d.cfg.Inventory(ctx); err == nil {
-			d.inventory(inv)
-			attrs = append(attrs, "backups", inv.Backups)
-		} else {
-			attrs = append(attrs, "list_err", err.Error())
-		}
-	}
+	attrs = d.relist(ctx, attrs)
 	d.state.finish(ResultSkipped, time.Time{}, nil)
 	log.Info("backup run", attrs...)
 	return ResultSkipped

@@ -299,9 +299,6 @@ func (h *Held) Check(ctx context.Context) error {
 	return nil
 }
 
-// Claim is the held claim.
-func (h *Held) Claim() Claim { return h.claim }
-
 // Release ends the claim. After a published backup the claim file stays
 // until a later slot's contest deletes it, so that a peer that has not yet
 // seen it still finds it when it checks before publishing. After a failed

@@ -734,17 +734,9 @@ func (p *parser) table(verb, what string) (Statement, *refusal) {
 	noun := strings.ToLower(what)
 	switch verb {
 	case "DROP":
-		if r := p.ifExists(false); r != nil {
-			return Statement{}, r
-		}
-		names, r := p.names()
+		names, r := p.dropNames(what == "TABLE")
 		if r != nil {
 			return Statement{}, r
-		}
-		if what == "TABLE" {
-			if !p.optWord("RESTRICT") {
-				p.optWord("CASCADE")
-			}
 		}
 		if r := p.end(); r != nil {
 			return Statement{}, r
@@ -809,19 +801,29 @@ func (p *parser) tableStatement(verb, noun, name string, create bool) Statement 
 	return Statement{Class: ClassTable, Kind: kind, Table: name, Create: create}
 }
 
+// dropNames reads what follows DROP TABLE, SEQUENCE or VIEW: IF EXISTS,
+// the names, and with restrict a RESTRICT or CASCADE.
+func (p *parser) dropNames(restrict bool) ([]string, *refusal) {
+	if r := p.ifExists(false); r != nil {
+		return nil, r
+	}
+	names, r := p.names()
+	if r != nil {
+		return nil, r
+	}
+	if restrict && !p.optWord("RESTRICT") {
+		p.optWord("CASCADE")
+	}
+	return names, nil
+}
+
 // view reads CREATE and DROP VIEW.
 func (p *parser) view(verb string) (Statement, *refusal) {
 	switch verb {
 	case "DROP":
-		if r := p.ifExists(false); r != nil {
-			return Statement{}, r
-		}
-		names, r := p.names()
+		names, r := p.dropNames(true)
 		if r != nil {
 			return Statement{}, r
-		}
-		if !p.optWord("RESTRICT") {
-			p.optWord("CASCADE")
 		}
 		for _, n := range names {
 			p.g.views[n] = true

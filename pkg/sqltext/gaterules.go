@@ -247,21 +247,30 @@ func (p *parser) userVar(t tok) *refusal {
 	return p.refuse("unexpected value %q", lx.text(t))
 }
 
-// charsetValue reads a client character set from clientCharsets, DEFAULT,
-// or a user variable.
-func (p *parser) charsetValue(null bool) *refusal {
+// nameValue reads the value of a character set or collation setting: a
+// string, a word or an identifier, lower-cased, with its token. Anything
+// else must be a user variable: done is then true, with userVar's verdict.
+func (p *parser) nameValue() (t tok, v string, done bool, r *refusal) {
 	lx := p.lx
-	t := lx.next()
-	var v string
+	t = lx.next()
 	switch t.kind {
 	case tString:
 		v = lx.stringValue(t)
 	case tWord, tIdent:
 		v, _ = lx.name(t)
 	default:
-		return p.userVar(t)
+		return t, "", true, p.userVar(t)
 	}
-	v = strings.ToLower(v)
+	return t, strings.ToLower(v), false, nil
+}
+
+// charsetValue reads a client character set from clientCharsets, DEFAULT,
+// or a user variable.
+func (p *parser) charsetValue(null bool) *refusal {
+	t, v, done, r := p.nameValue()
+	if done {
+		return r
+	}
 	if clientCharsets[v] || (t.kind == tWord && v == "default") || (null && t.kind == tWord && v == "null") {
 		return nil
 	}
@@ -270,18 +279,10 @@ func (p *parser) charsetValue(null bool) *refusal {
 
 // collationValue reads a collation of one of clientCharsets.
 func (p *parser) collationValue() *refusal {
-	lx := p.lx
-	t := lx.next()
-	var v string
-	switch t.kind {
-	case tString:
-		v = lx.stringValue(t)
-	case tWord, tIdent:
-		v, _ = lx.name(t)
-	default:
-		return p.userVar(t)
+	_, v, done, r := p.nameValue()
+	if done {
+		return r
 	}
-	v = strings.ToLower(v)
 	cs, _, _ := strings.Cut(v, "_")
 	if clientCharsets[cs] || v == "default" {
 		return nil

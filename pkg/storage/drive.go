@@ -75,6 +75,9 @@ type DriveSettings struct {
 // remote is not a Google Drive remote.
 func ReadDriveSettings(remote string) (DriveSettings, bool, error) {
 	info, name, path, m, err := fs.ConfigFs(remote)
+	if errors.Is(err, fs.ErrorNotFoundInConfigFile) {
+		return DriveSettings{}, false, notConfigured(remote)
+	}
 	if err != nil {
 		return DriveSettings{}, false, err
 	}

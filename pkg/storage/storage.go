@@ -82,10 +82,7 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 		return nil, &SettingError{fmt.Sprintf("remote %s is a file, not a folder", describe(nil, remote))}
 	}
 	if errors.Is(err, fs.ErrorNotFoundInConfigFile) {
-		name := remote[:strings.IndexByte(remote, ':')]
-		name, _, _ = strings.Cut(name, ",")
-		return nil, &SettingError{fmt.Sprintf("remote %q (in %q) is not configured: set %s (and the remote's other RCLONE_CONFIG_%s_* settings), or give a local folder",
-			name, remote, fs.ConfigToEnv(name, "type"), strings.ToUpper(name))}
+		return nil, notConfigured(remote)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open remote %s: %w", describe(nil, remote), hints.explain(err))
@@ -103,6 +100,15 @@ func Open(ctx context.Context, remote string, log *slog.Logger, opts ...OpenOpti
 type SettingError struct{ Msg string }
 
 func (e *SettingError) Error() string { return e.Msg }
+
+// notConfigured is the SettingError for a named remote that rclone finds
+// neither in the environment nor in a config file.
+func notConfigured(remote string) error {
+	name := remote[:strings.IndexByte(remote, ':')]
+	name, _, _ = strings.Cut(name, ",")
+	return &SettingError{fmt.Sprintf("remote %q (in %q) is not configured: set %s (and the remote's other RCLONE_CONFIG_%s_* settings), or give a local folder",
+		name, remote, fs.ConfigToEnv(name, "type"), strings.ToUpper(name))}
+}
 
 // ErrNoFolder means the remote's folder does not exist.
 var ErrNoFolder = errors.New("the folder does not exist")
@@ -324,10 +330,20 @@ func (s *Store) removePartial(partial string) {
 // with the metadata the remote keeps for it. Folders, and files renamed or
 // deleted by another process while the listing runs, are left out.
 func (s *Store) List(ctx context.Context) ([]catalog.Entry, error) {
+	entries, err := s.ListFolder(ctx)
+	if errors.Is(err, ErrNoFolder) {
+		return nil, nil // a local folder not created yet holds no backups
+	}
+	return entries, err
+}
+
+// ListFolder is List for a folder that must exist: one that does not is an
+// error wrapping ErrNoFolder, not an empty listing.
+func (s *Store) ListFolder(ctx context.Context) ([]catalog.Entry, error) {
 	ctx = withMetadata(ctx, nil)
 	entries, err := s.f.List(ctx, "")
 	if errors.Is(err, fs.ErrorDirNotFound) {
-		return nil, nil // a local folder not created yet holds no backups
+		return nil, fmt.Errorf("%s: %w", s, ErrNoFolder)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s, s.hints.explain(err))
