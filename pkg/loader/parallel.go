@@ -43,6 +43,12 @@ type Options struct {
 	Executed *atomic.Int64
 	// Rules are the gate's (see Rules).
 	Rules Rules
+	// Inserts runs every data statement as the dump wrote it, never as
+	// LOAD DATA (see loaddata.go).
+	Inserts bool
+	// TextMin is the size from which a data statement may run as LOAD
+	// DATA; zero means 16 KiB.
+	TextMin int
 }
 
 // Stats describes a finished load.
@@ -50,6 +56,7 @@ type Stats struct {
 	Bytes      int64 // SQL bytes read
 	Statements int64 // statements run, not counting session settings replayed on each connection
 	Inserts    int64 // data statements
+	Texts      int64 // data statements run as LOAD DATA
 	Tables     int64 // CREATE TABLE statements
 	Objects    int64 // statements about views, triggers, routines and events
 	Skipped    int64 // LOCK/UNLOCK TABLES, USE, CREATE/DROP DATABASE, COMMIT and the like
@@ -138,7 +145,12 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		tables:   map[string]*tableState{},
 		views:    map[string]bool{},
 		binlog:   true,
+		textMin:  opts.TextMin,
 	}
+	if l.textMin <= 0 {
+		l.textMin = defaultTextMin
+	}
+	l.noText.Store(opts.Inserts)
 	l.stats.Parallel = n
 
 	undo := l.tuneServer(ctx)
@@ -185,6 +197,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	l.stats.Bytes = read.Load() - before
 	l.stats.Statements = l.statements.Load()
 	l.stats.Inserts = l.inserts.Load()
+	l.stats.Texts = l.texts.Load()
 	l.stats.Duration = time.Since(start)
 	if err != nil {
 		if ctx.Err() != nil && !isStatementError(err) {
@@ -193,7 +206,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		return l.stats, err
 	}
 	log.Info("dump loaded", "database", conn.Database, "bytes", l.stats.Bytes, "statements", l.stats.Statements,
-		"inserts", l.stats.Inserts, "tables", l.stats.Tables, "objects", l.stats.Objects,
+		"inserts", l.stats.Inserts, "as_load_data", l.stats.Texts, "tables", l.stats.Tables, "objects", l.stats.Objects,
 		"parallel", n, "duration", l.stats.Duration.Round(time.Millisecond).String())
 	return l.stats, nil
 }
@@ -210,7 +223,9 @@ type loader struct {
 	budget   int64
 	sem      *semaphore.Weighted
 	executed *atomic.Int64
-	binlog   bool // try to turn sql_log_bin off on new connections
+	binlog   bool        // try to turn sql_log_bin off on new connections
+	textMin  int         // the smallest data statement run as LOAD DATA
+	noText   atomic.Bool // run every data statement as it is
 
 	data chan *item // data statements, to the workers
 	ctl  chan *item // table definitions, to the control connection
@@ -227,6 +242,7 @@ type loader struct {
 	allDone    counter // data statements done
 	statements atomic.Int64
 	inserts    atomic.Int64
+	texts      atomic.Int64
 	stats      Stats
 }
 
@@ -246,6 +262,7 @@ type item struct {
 
 	// Data statements.
 	table  *tableState
+	def    *tableDef       // the table's definition in force
 	ready  <-chan struct{} // closed when the table's definition has run
 	weight int64
 
@@ -261,6 +278,7 @@ type tableState struct {
 	done  counter         // data statements done
 	ready <-chan struct{} // closed when the table's data may run
 	empty bool            // the next data statement is the first since a definition
+	def   *tableDef       // the definition in force, nil before one was read
 }
 
 // counter counts finished statements and lets others wait for a count.
@@ -312,6 +330,8 @@ func (c *counter) wait(ctx context.Context, n int64) error {
 type lconn struct {
 	c       *sql.Conn
 	applied int
+	sess    *session // what the settings applied mean for LOAD DATA
+	buf     []byte   // LOAD DATA text, kept for the next statement
 }
 
 func (c *lconn) close() { _ = c.c.Close() }
@@ -439,8 +459,14 @@ func (l *loader) work(ctx context.Context, c *lconn) error {
 				return context.Cause(ctx)
 			}
 		}
-		if err := l.exec(ctx, c, it); err != nil {
+		done, err := l.loadText(ctx, c, it)
+		if err != nil {
 			return err
+		}
+		if !done {
+			if err := l.exec(ctx, c, it); err != nil {
+				return err
+			}
 		}
 		if it.done != nil {
 			close(it.done)
@@ -532,6 +558,7 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
 			t.ready = done
 			t.empty = true
+			t.def = &tableDef{}
 			if st.Create {
 				l.stats.Tables++
 			}
@@ -566,7 +593,7 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 // its own; big reports a statement that takes the whole queue.
 func (l *loader) sendData(ctx context.Context, st sqltext.Statement) (big bool, err error) {
 	t := l.table(st.Table)
-	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: l.snapshot(), table: t, ready: t.ready}
+	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: l.snapshot(), table: t, def: t.def, ready: t.ready}
 	if t.empty {
 		// The first INSERT into an empty table, with unique and foreign
 		// key checks off, takes InnoDB's bulk path and locks the whole

@@ -217,6 +217,7 @@ func TestGateRefuses(t *testing.T) {
 		{"ALTER TABLE other", "ALTER TABLE t ENGINE=MERGE UNION=(a, b);", "ALTER TABLE", false, 0},
 		// Files.
 		{"LOAD DATA LOCAL", "LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t;", "LOAD DATA", false, 0},
+		{"LOAD DATA from a reader", "LOAD DATA LOCAL INFILE 'Reader::backupd-1' INTO TABLE t;", "LOAD DATA", false, 0},
 		{"LOAD XML", "LOAD XML INFILE '/etc/passwd' INTO TABLE t;", "LOAD XML", false, 0},
 		{"INTO OUTFILE", "SELECT * FROM t INTO OUTFILE '/tmp/x';", "SELECT", false, 0},
 		{"INTO DUMPFILE in a routine", "CREATE PROCEDURE p() SELECT 1 INTO DUMPFILE '/tmp/x';", "CREATE PROCEDURE", false, 0},
