@@ -189,9 +189,9 @@ func TestLoadDataMatchesInserts(t *testing.T) {
 		srv.Exec(t, client, string(sql))
 		want := typesPrint(t, srv, client)
 		inserts := srv.NewDatabase(t, "kins")
-		st := load(t, sql, srv.Root(inserts), loader.Options{Parallel: 2, Inserts: true})
+		st := load(t, sql, srv.Root(inserts), loader.Options{Parallel: 2, AsWritten: true})
 		if st.Texts != 0 {
-			t.Fatalf("%v: Inserts set, yet %d statements ran as LOAD DATA", extra, st.Texts)
+			t.Fatalf("%v: AsWritten set, yet %d statements ran as LOAD DATA", extra, st.Texts)
 		}
 		if got := typesPrint(t, srv, inserts); got != want {
 			t.Fatalf("%v: the loader's INSERTs give another database than the client\n got: %s\nwant: %s", extra, got, want)
@@ -276,7 +276,7 @@ newline', _binary 'b\0in', '7', '')`,
 	dumpText := []byte("SET NAMES utf8mb4;\n" + schema + stmt)
 
 	a := srv.NewDatabase(t, "cins")
-	load(t, dumpText, srv.Root(a), loader.Options{Parallel: 1, Inserts: true})
+	load(t, dumpText, srv.Root(a), loader.Options{Parallel: 1, AsWritten: true})
 	want := srv.Fingerprint(t, a)
 	rowsOf := "SELECT id, HEX(s), HEX(b), n, HEX(t) FROM c ORDER BY id; SELECT id, a, v, s, h FROM g ORDER BY id"
 	wantRows := srv.Exec(t, a, rowsOf)
@@ -306,7 +306,7 @@ func TestLoadDataDuplicateKeyFails(t *testing.T) {
 	for _, prefix := range []string{"", "INSERT INTO `d` VALUES (0,'first');\n"} {
 		text := strings.Replace(dumpText, "INSERT", prefix+"INSERT", 1)
 		a := srv.NewDatabase(t, "dupi")
-		_, want := loader.Load(context.Background(), strings.NewReader(text), srv.Root(a), loader.Options{Parallel: 1, Inserts: true})
+		_, want := loader.Load(context.Background(), strings.NewReader(text), srv.Root(a), loader.Options{Parallel: 1, AsWritten: true})
 		var se *loader.StatementError
 		if !errors.As(want, &se) || !mariadb.IsServerError(want) {
 			t.Fatalf("INSERTs of duplicate keys: %v, want a statement error", want)
@@ -333,7 +333,7 @@ func TestLoadDataWarningsRunInserts(t *testing.T) {
 		"INSERT INTO `w` VALUES (1,'12abc','2024-02-30','toolong','c',1.5),(2,'7','2024-01-01','ok','a',1.5);\n" +
 		"INSERT INTO `w` VALUES (3,3,'2024-01-01','ok','a',1.255);\n"
 	a := srv.NewDatabase(t, "wins")
-	load(t, []byte(dumpText), srv.Root(a), loader.Options{Parallel: 1, Inserts: true})
+	load(t, []byte(dumpText), srv.Root(a), loader.Options{Parallel: 1, AsWritten: true})
 	want := srv.Exec(t, a, "SELECT * FROM w ORDER BY id")
 	b := srv.NewDatabase(t, "wtext")
 	st := load(t, []byte(dumpText), srv.Root(b), loader.Options{Parallel: 1, TextMin: 1})

@@ -43,9 +43,10 @@ type Options struct {
 	Executed *atomic.Int64
 	// Rules are the gate's (see Rules).
 	Rules Rules
-	// Inserts runs every data statement as the dump wrote it, never as
-	// LOAD DATA (see loaddata.go).
-	Inserts bool
+	// AsWritten runs every statement as the dump wrote it: rows as
+	// INSERTs, never as LOAD DATA (see loaddata.go), and each table with
+	// its indexes (see sqltext.DeferKeys).
+	AsWritten bool
 	// TextMin is the size from which a data statement may run as LOAD
 	// DATA; zero means 16 KiB.
 	TextMin int
@@ -57,6 +58,7 @@ type Stats struct {
 	Statements int64 // statements run, not counting session settings replayed on each connection
 	Inserts    int64 // data statements
 	Texts      int64 // data statements run as LOAD DATA
+	Keys       int64 // tables whose secondary indexes were built after their rows
 	Tables     int64 // CREATE TABLE statements
 	Objects    int64 // statements about views, triggers, routines and events
 	Skipped    int64 // LOCK/UNLOCK TABLES, USE, CREATE/DROP DATABASE, COMMIT and the like
@@ -150,7 +152,8 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	if l.textMin <= 0 {
 		l.textMin = defaultTextMin
 	}
-	l.noText.Store(opts.Inserts)
+	l.noText.Store(opts.AsWritten)
+	l.asWritten = opts.AsWritten
 	l.stats.Parallel = n
 
 	undo := l.tuneServer(ctx)
@@ -160,6 +163,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	if err != nil {
 		return l.stats, err
 	}
+	l.version = srv.version
 	ctlConn, err := l.open(ctx)
 	if err != nil {
 		return l.stats, err
@@ -198,6 +202,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	l.stats.Statements = l.statements.Load()
 	l.stats.Inserts = l.inserts.Load()
 	l.stats.Texts = l.texts.Load()
+	l.stats.Keys = l.keys.Load()
 	l.stats.Duration = time.Since(start)
 	if err != nil {
 		if ctx.Err() != nil && !isStatementError(err) {
@@ -206,7 +211,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		return l.stats, err
 	}
 	log.Info("dump loaded", "database", conn.Database, "bytes", l.stats.Bytes, "statements", l.stats.Statements,
-		"inserts", l.stats.Inserts, "as_load_data", l.stats.Texts, "tables", l.stats.Tables, "objects", l.stats.Objects,
+		"inserts", l.stats.Inserts, "as_load_data", l.stats.Texts, "keys_after_rows", l.stats.Keys, "tables", l.stats.Tables, "objects", l.stats.Objects,
 		"parallel", n, "duration", l.stats.Duration.Round(time.Millisecond).String())
 	return l.stats, nil
 }
@@ -218,14 +223,16 @@ func isStatementError(err error) bool {
 
 // loader is the state of one Load.
 type loader struct {
-	db       *sql.DB
-	log      *slog.Logger
-	budget   int64
-	sem      *semaphore.Weighted
-	executed *atomic.Int64
-	binlog   bool        // try to turn sql_log_bin off on new connections
-	textMin  int         // the smallest data statement run as LOAD DATA
-	noText   atomic.Bool // run every data statement as it is
+	db        *sql.DB
+	log       *slog.Logger
+	budget    int64
+	sem       *semaphore.Weighted
+	executed  *atomic.Int64
+	binlog    bool        // try to turn sql_log_bin off on new connections
+	textMin   int         // the smallest data statement run as LOAD DATA
+	noText    atomic.Bool // run every data statement as it is
+	asWritten bool
+	version   sqltext.ServerVersion
 
 	data chan *item // data statements, to the workers
 	ctl  chan *item // table definitions, to the control connection
@@ -236,6 +243,8 @@ type loader struct {
 	views      map[string]bool
 	sent       int64   // data statements sent
 	enableKeys []*item // ENABLE KEYS, run once the data is in
+	laterKeys  []*item // indexes taken out of CREATE TABLE, added once the table's rows are in
+	keysTaken  bool    // some table's indexes were taken out
 	deferred   []*item // objects, run after all data
 	obj        *lconn  // the connection for objects and other statements
 
@@ -243,6 +252,7 @@ type loader struct {
 	statements atomic.Int64
 	inserts    atomic.Int64
 	texts      atomic.Int64
+	keys       atomic.Int64
 	stats      Stats
 }
 
@@ -269,6 +279,8 @@ type item struct {
 	// Control statements.
 	waitFor *tableState // wait until waitN of its data statements are done
 	waitN   int64
+	waitAll int64         // wait until this many data statements of all tables are done
+	keys    bool          // adds the indexes taken out of a table's definition
 	done    chan struct{} // closed when the statement has run
 }
 
@@ -459,6 +471,11 @@ func (l *loader) work(ctx context.Context, c *lconn) error {
 				return context.Cause(ctx)
 			}
 		}
+		if it.waitFor != nil {
+			if err := it.waitFor.done.wait(ctx, it.waitN); err != nil {
+				return err
+			}
+		}
 		done, err := l.loadText(ctx, c, it)
 		if err != nil {
 			return err
@@ -471,7 +488,11 @@ func (l *loader) work(ctx context.Context, c *lconn) error {
 		if it.done != nil {
 			close(it.done)
 		}
-		l.inserts.Add(1)
+		if it.keys {
+			l.keys.Add(1)
+		} else {
+			l.inserts.Add(1)
+		}
 		it.table.done.add()
 		l.allDone.add()
 		l.sem.Release(it.weight)
@@ -492,6 +513,11 @@ func (l *loader) control(ctx context.Context, c *lconn) error {
 		}
 		if it.waitFor != nil {
 			if err := it.waitFor.done.wait(ctx, it.waitN); err != nil {
+				return err
+			}
+		}
+		if it.waitAll > 0 {
+			if err := l.allDone.wait(ctx, it.waitAll); err != nil {
 				return err
 			}
 		}
@@ -553,9 +579,15 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 				debug.FreeOSMemory()
 			}
 		case sqltext.ClassTable, sqltext.ClassDisableKeys:
+			if st.Class == sqltext.ClassTable {
+				if err := l.flushKeys(ctx); err != nil {
+					return err
+				}
+			}
 			t := l.table(st.Table)
 			done := make(chan struct{})
 			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
+			l.keysLater(st, it, t)
 			t.ready = done
 			t.empty = true
 			t.def = &tableDef{}
@@ -568,6 +600,9 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 				return context.Cause(ctx)
 			}
 		case sqltext.ClassEnableKeys:
+			if err := l.flushKeys(ctx); err != nil {
+				return err
+			}
 			l.enableKeys = append(l.enableKeys, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
 		case sqltext.ClassObject:
 			l.stats.Objects++
@@ -638,6 +673,9 @@ func sqlString(st sqltext.Statement) string {
 // definitions, data, the ENABLE KEYS held back, and then the objects held
 // back, which it runs on the object connection (opened here if needed).
 func (l *loader) barrier(ctx context.Context) error {
+	if err := l.flushKeys(ctx); err != nil {
+		return err
+	}
 	for _, it := range l.enableKeys {
 		it.waitN = it.waitFor.sent
 		select {
