@@ -8,6 +8,7 @@
 //
 //	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape single -mib 64
 //	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape extended -mib 60
+//	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape extended -mib 60 -as-written
 //
 // The server's max_allowed_packet must exceed the statement
 // (scripts/mariadb-private.sh starts one with 256M).
@@ -35,6 +36,7 @@ func main() {
 	shape := flag.String("shape", "single", "single: one row of one long value; extended: one INSERT of many rows")
 	mib := flag.Int("mib", 64, "size of the statement in MiB")
 	parallel := flag.Int("parallel", 2, "loader connections")
+	asWritten := flag.Bool("as-written", false, "run the statement as an INSERT, not as LOAD DATA")
 	flag.Parse()
 	if *socket == "" {
 		log.Fatal("-socket is required")
@@ -72,15 +74,15 @@ func main() {
 	conn := root
 	conn.Database = name
 	start := time.Now()
-	st, err := loader.Load(ctx, f, conn, loader.Options{Parallel: *parallel})
+	st, err := loader.Load(ctx, f, conn, loader.Options{Parallel: *parallel, AsWritten: *asWritten})
 	if err != nil {
 		log.Fatal(err)
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	peak := maxRSS()
-	fmt.Printf("shape=%s statement=%.1f MiB parallel=%d load=%s statements=%d\n",
-		*shape, float64(stmtLen)/(1<<20), *parallel, time.Since(start).Round(time.Millisecond), st.Statements)
+	fmt.Printf("shape=%s statement=%.1f MiB parallel=%d load=%s statements=%d as LOAD DATA=%d\n",
+		*shape, float64(stmtLen)/(1<<20), *parallel, time.Since(start).Round(time.Millisecond), st.Statements, st.Texts)
 	fmt.Printf("peak RSS before load %.1f MiB, after %.1f MiB (%.2f x statement); Go heap sys %.1f MiB, GCs %d\n",
 		mb(before), mb(peak), float64(peak)/float64(stmtLen), mb(int64(ms.HeapSys)), ms.NumGC)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,15 +232,36 @@ func (l *loader) loadText(ctx context.Context, c *lconn, it *item) (done bool, e
 	if !ok {
 		return false, nil
 	}
-	text, rows, ok := sqltext.AppendLoadText(c.buf[:0], in.Values, kinds)
+	// The text is about as long as the rows: a buffer of that size up
+	// front leaves no outgrown copies behind for a large statement.
+	buf := c.buf[:0]
+	if need := len(in.Values) + len(in.Values)/8 + 64; cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	text, rows, ok := sqltext.AppendLoadText(buf, in.Values, kinds)
 	if cap(text) <= maxKeptBuffer {
 		c.buf = text[:0]
+	} else {
+		c.buf = nil
 	}
 	if !ok || rows == 0 {
 		return false, nil
 	}
 	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(text) })
-	defer mysql.DeregisterReaderHandler(name)
+	done, err = l.runText(ctx, c, it, stmt)
+	mysql.DeregisterReaderHandler(name)
+	if !done && cap(text) > maxKeptBuffer {
+		// The dump's statement runs next, and the driver copies it: the
+		// text goes back to the system first.
+		text = nil
+		debug.FreeOSMemory()
+	}
+	return done, err
+}
+
+// runText runs the LOAD DATA statement stmt for the data statement it;
+// done is false when it rolled back and the statement is still to run.
+func (l *loader) runText(ctx context.Context, c *lconn, it *item, stmt string) (done bool, err error) {
 	for attempt := 1; ; attempt++ {
 		ok, err := l.loadOnce(ctx, c, stmt)
 		if err == nil {
