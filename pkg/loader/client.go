@@ -26,6 +26,7 @@ type Loader interface {
 type Parallel struct {
 	Parallel int // connections for data; 0 means the number of CPUs, at least 2
 	Log      *slog.Logger
+	TextMin  int // Options.TextMin: the smallest data statement run as LOAD DATA
 }
 
 // Load runs Load into conn.Database.
@@ -35,7 +36,7 @@ func (l Parallel) Load(ctx context.Context, r io.Reader, conn mariadb.Conn) erro
 
 // LoadWith runs Load into conn.Database with the gate's rules.
 func (l Parallel) LoadWith(ctx context.Context, r io.Reader, conn mariadb.Conn, rules Rules) error {
-	_, err := Load(ctx, r, conn, Options{Parallel: l.Parallel, Log: l.Log, Rules: rules})
+	_, err := Load(ctx, r, conn, Options{Parallel: l.Parallel, Log: l.Log, Rules: rules, TextMin: l.TextMin})
 	return err
 }
 

@@ -80,7 +80,14 @@ var dialectLoaders = []struct {
 	ld   Loader
 }{
 	{"parallel", loader.Parallel{Parallel: 2}},
+	{"parallel, every INSERT as LOAD DATA", loader.Parallel{Parallel: 2, TextMin: 1}},
 	{"client", loader.Client{}},
+}
+
+// comLoad is the number of LOAD DATA statements the server has run.
+func comLoad(t *testing.T, srv *testdb.Server) string {
+	t.Helper()
+	return srv.Exec(t, "", "SHOW GLOBAL STATUS LIKE 'Com_load'")
 }
 
 // MySQL's dumps, restored into MariaDB, hold what the same data written in
@@ -138,9 +145,13 @@ func TestRestoreMySQLDumps(t *testing.T) {
 				put(t, dir, at(3, 0), catalog.Zstd, zstdBytes(t, data))
 				status := filepath.Join(t.TempDir(), "status.json")
 				r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Loader: l.ld, StatusFile: status, Log: testLog(t)}
+				loads := comLoad(t, srv)
 				rep, err := restoreNow(t, r, r.Store)
 				if err != nil {
 					t.Fatalf("restore: %v", err)
+				}
+				if p, ok := l.ld.(loader.Parallel); ok && p.TextMin == 1 && comLoad(t, srv) == loads {
+					t.Errorf("no LOAD DATA ran")
 				}
 				if len(rep.Skipped) > 0 {
 					t.Fatalf("skipped %v", rep.Skipped)
