@@ -370,3 +370,35 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// Strings are read in the dump's character set: LOAD DATA reads its text
+// in the same one, and a session whose strings LOAD DATA would read
+// otherwise (binary, or a client and connection character set that
+// differ) keeps the INSERTs.
+func TestLoadDataSessionCharset(t *testing.T) {
+	srv := testdb.Get(t)
+	rows := "INSERT INTO `s` VALUES (1,'caf\xe9 \xc3\xa9','caf\xe9'),(2,'\xff\xfe','x');\n"
+	for _, c := range []struct {
+		names string
+		texts int64
+	}{
+		{"SET NAMES latin1;", 1},
+		{"SET NAMES utf8mb4;", 0}, // invalid UTF-8: the warning keeps the INSERT
+		{"SET NAMES binary;", 0},
+		{"SET character_set_client = latin1, character_set_connection = utf8mb4;", 0},
+	} {
+		dumpText := []byte("/*!40101 SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n" + c.names + "\n" +
+			"CREATE TABLE s (id INT PRIMARY KEY, u VARCHAR(20) CHARACTER SET utf8mb4, l VARCHAR(20) CHARACTER SET latin1);\n" + rows)
+		a := srv.NewDatabase(t, "sins")
+		load(t, dumpText, srv.Root(a), loader.Options{Parallel: 1, AsWritten: true})
+		b := srv.NewDatabase(t, "stext")
+		st := load(t, dumpText, srv.Root(b), loader.Options{Parallel: 1, TextMin: 1})
+		q := "SELECT id, HEX(u), HEX(l) FROM s ORDER BY id"
+		if got, want := srv.Exec(t, b, q), srv.Exec(t, a, q); got != want {
+			t.Errorf("%s: rows\n got: %s\nwant: %s", c.names, got, want)
+		}
+		if st.Texts != c.texts {
+			t.Errorf("%s: %d statements as LOAD DATA, want %d", c.names, st.Texts, c.texts)
+		}
+	}
+}
