@@ -50,6 +50,10 @@ type Options struct {
 	// TextMin is the size from which a data statement may run as LOAD
 	// DATA; zero means 16 KiB.
 	TextMin int
+	// KeysMin is the size of rows a table's first data statements must
+	// reach for its secondary indexes to be built after the rows; zero
+	// means 8 MiB (see keys.go).
+	KeysMin int64
 }
 
 // Stats describes a finished load.
@@ -152,6 +156,10 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	if l.textMin <= 0 {
 		l.textMin = defaultTextMin
 	}
+	l.keysMin = opts.KeysMin
+	if l.keysMin <= 0 {
+		l.keysMin = defaultKeysMin
+	}
 	l.noText.Store(opts.AsWritten)
 	l.asWritten = opts.AsWritten
 	l.stats.Parallel = n
@@ -245,6 +253,8 @@ type loader struct {
 	enableKeys []*item // ENABLE KEYS, run once the data is in
 	laterKeys  []*item // indexes taken out of CREATE TABLE, added once the table's rows are in
 	keysTaken  bool    // some table's indexes were taken out
+	keysMin    int64   // the rows a table must have for its indexes to wait
+	hold       *held   // a table definition held back until its rows say whether its indexes wait
 	deferred   []*item // objects, run after all data
 	obj        *lconn  // the connection for objects and other statements
 
@@ -556,6 +566,15 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 		if err != nil {
 			return fmt.Errorf("load dump: %w", err)
 		}
+		if l.hold != nil {
+			taken, err := l.holdNext(ctx, st)
+			if err != nil {
+				return err
+			}
+			if taken {
+				continue
+			}
+		}
 		line := st.Line
 		switch st.Class {
 		case sqltext.ClassSession:
@@ -563,20 +582,8 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 		case sqltext.ClassSkip:
 			l.stats.Skipped++
 		case sqltext.ClassData:
-			big, err := l.sendData(ctx, st)
-			if err != nil {
+			if err := l.sendRows(ctx, st, l.snapshot()); err != nil {
 				return err
-			}
-			if big {
-				// A statement as large as the queue runs alone: the
-				// next one is read only once it has run, so that no
-				// more than it and the driver's copy of it are held.
-				st.SQL = nil
-				if err := l.sem.Acquire(ctx, l.budget); err != nil {
-					return context.Cause(ctx)
-				}
-				l.sem.Release(l.budget)
-				debug.FreeOSMemory()
 			}
 		case sqltext.ClassTable, sqltext.ClassDisableKeys:
 			if st.Class == sqltext.ClassTable {
@@ -585,19 +592,16 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 				}
 			}
 			t := l.table(st.Table)
-			done := make(chan struct{})
-			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent, done: done}
-			l.keysLater(st, it, t)
-			t.ready = done
-			t.empty = true
-			t.def = &tableDef{}
+			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent}
 			if st.Create {
 				l.stats.Tables++
 			}
-			select {
-			case l.ctl <- it:
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			if l.holdTable(st, it, t) {
+				continue
+			}
+			l.keysLater(st, it)
+			if err := l.sendDef(ctx, t, it); err != nil {
+				return err
 			}
 		case sqltext.ClassEnableKeys:
 			if err := l.flushKeys(ctx); err != nil {
@@ -623,12 +627,48 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 	return l.barrier(ctx)
 }
 
+// sendDef queues a table definition (or DISABLE KEYS) for the control
+// connection: the table's data that follows waits for it.
+func (l *loader) sendDef(ctx context.Context, t *tableState, it *item) error {
+	done := make(chan struct{})
+	it.done = done
+	t.ready = done
+	t.empty = true
+	t.def = &tableDef{}
+	select {
+	case l.ctl <- it:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// sendRows queues a data statement, read under the session settings
+// session. A statement as large as the queue runs alone: the next one is
+// read only once it has run, so that no more than it and the driver's copy
+// of it are held.
+func (l *loader) sendRows(ctx context.Context, st sqltext.Statement, session []sessionStmt) error {
+	big, err := l.sendData(ctx, st, session)
+	if err != nil {
+		return err
+	}
+	if big {
+		st.SQL = nil
+		if err := l.sem.Acquire(ctx, l.budget); err != nil {
+			return context.Cause(ctx)
+		}
+		l.sem.Release(l.budget)
+		debug.FreeOSMemory()
+	}
+	return nil
+}
+
 // sendData queues a data statement for the workers. Its weight in the
 // queue is its size twice over, for the driver copies it into a packet of
 // its own; big reports a statement that takes the whole queue.
-func (l *loader) sendData(ctx context.Context, st sqltext.Statement) (big bool, err error) {
+func (l *loader) sendData(ctx context.Context, st sqltext.Statement, session []sessionStmt) (big bool, err error) {
 	t := l.table(st.Table)
-	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: l.snapshot(), table: t, def: t.def, ready: t.ready}
+	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: session, table: t, def: t.def, ready: t.ready}
 	if t.empty {
 		// The first INSERT into an empty table, with unique and foreign
 		// key checks off, takes InnoDB's bulk path and locks the whole
@@ -673,6 +713,9 @@ func sqlString(st sqltext.Statement) string {
 // definitions, data, the ENABLE KEYS held back, and then the objects held
 // back, which it runs on the object connection (opened here if needed).
 func (l *loader) barrier(ctx context.Context) error {
+	if err := l.release(ctx, false); err != nil {
+		return err
+	}
 	if err := l.flushKeys(ctx); err != nil {
 		return err
 	}
