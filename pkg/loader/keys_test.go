@@ -114,3 +114,49 @@ func TestLoadKeysAfterRows(t *testing.T) {
 		}
 	}
 }
+
+// Into a database that had no table, the DROP TABLE IF EXISTS the dump
+// writes before each table has nothing to drop and does not run; into one
+// that had tables, each runs.
+func TestLoadSkipsDropsIntoEmptyDatabase(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "dsrc")
+	srv.Exec(t, src, "CREATE TABLE a (id INT PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE b (id INT PRIMARY KEY); INSERT INTO b VALUES (2);")
+	sql := runDump(t, srv.Root(src), "--", src)
+	if n := bytes.Count(sql, []byte("DROP TABLE IF EXISTS")); n != 2 {
+		t.Fatalf("the dump has %d DROP TABLE IF EXISTS, want 2", n)
+	}
+	// The dump again, with a second definition of a: the drop before it
+	// names a table the load made, and runs.
+	again := append(append([]byte(nil), sql...), []byte("DROP TABLE IF EXISTS `a`;\nCREATE TABLE `a` (`id` int NOT NULL, `x` int, PRIMARY KEY (`id`));\nINSERT INTO `a` VALUES (3,4);\n")...)
+	drops := func() int {
+		out := srv.Exec(t, "", "SHOW GLOBAL STATUS LIKE 'Com_drop_table'")
+		var n int
+		fmt.Sscanf(strings.Fields(out)[1], "%d", &n)
+		return n
+	}
+	for _, c := range []struct {
+		name     string
+		dump     []byte
+		existing bool
+		drops    int
+		rows     string
+	}{
+		{"empty", sql, false, 0, "1\n"},
+		{"empty, a made twice", again, false, 1, "3\t4\n"},
+		{"with tables", sql, true, 2, "1\n"},
+	} {
+		db := srv.NewDatabase(t, "dload")
+		if c.existing {
+			srv.Exec(t, db, "CREATE TABLE a (id INT PRIMARY KEY, old INT); INSERT INTO a VALUES (9, 9)")
+		}
+		before := drops()
+		st := load(t, c.dump, srv.Root(db), loader.Options{Parallel: 2})
+		if got := drops() - before; got != c.drops {
+			t.Errorf("%s: %d DROP TABLE ran, want %d (stats %+v)", c.name, got, c.drops, st)
+		}
+		if got := srv.Exec(t, db, "SELECT * FROM a"); got != c.rows {
+			t.Errorf("%s: a holds %q, want %q", c.name, got, c.rows)
+		}
+	}
+}

@@ -172,6 +172,11 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		return l.stats, err
 	}
 	l.version = srv.version
+	var tables int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&tables); err != nil {
+		return l.stats, fmt.Errorf("load dump: list tables of %s: %w", conn.Database, err)
+	}
+	l.empty = tables == 0
 	ctlConn, err := l.open(ctx)
 	if err != nil {
 		return l.stats, err
@@ -253,6 +258,7 @@ type loader struct {
 	enableKeys []*item // ENABLE KEYS, run once the data is in
 	laterKeys  []*item // indexes taken out of CREATE TABLE, added once the table's rows are in
 	keysTaken  bool    // some table's indexes were taken out
+	empty      bool    // the database had no table when the load started
 	keysMin    int64   // the rows a table must have for its indexes to wait
 	hold       *held   // a table definition held back until its rows say whether its indexes wait
 	deferred   []*item // objects, run after all data
@@ -586,6 +592,10 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 				return err
 			}
 		case sqltext.ClassTable, sqltext.ClassDisableKeys:
+			if l.noDrop(st) {
+				l.stats.Skipped++
+				continue
+			}
 			if st.Class == sqltext.ClassTable {
 				if err := l.flushKeys(ctx); err != nil {
 					return err
@@ -625,6 +635,23 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 		}
 	}
 	return l.barrier(ctx)
+}
+
+// noDrop reports a DROP TABLE IF EXISTS that has nothing to drop: the
+// database was empty when the load started and the load has not met the
+// table. The dump programs write one before every table's definition, and
+// the server syncs its files for each even when there is no table; the
+// restore always loads into a database it has just made.
+func (l *loader) noDrop(st sqltext.Statement) bool {
+	if !l.empty || st.Class != sqltext.ClassTable || st.Create || l.asWritten {
+		return false
+	}
+	name, ok := sqltext.ReadDropIfExists(st.SQL)
+	if !ok {
+		return false
+	}
+	_, seen := l.tables[name]
+	return !seen
 }
 
 // sendDef queues a table definition (or DISABLE KEYS) for the control

@@ -11,6 +11,62 @@ type Insert struct {
 	Values  []byte   // the rows: the text from the first "(" to the end
 }
 
+// ReadDropIfExists reports the table of a statement that is exactly DROP
+// TABLE IF EXISTS `t` (any case, spaces and newlines between the words),
+// as the dump programs write it before each table's definition.
+func ReadDropIfExists(stmt []byte) (string, bool) {
+	b := stmt
+	i := 0
+	for _, w := range []string{"DROP", "TABLE", "IF", "EXISTS"} {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\n') {
+			i++
+		}
+		if len(b)-i <= len(w) || !bytes.EqualFold(b[i:i+len(w)], []byte(w)) || isWordByte(b[i+len(w)]) {
+			return "", false
+		}
+		i += len(w)
+	}
+	name, end, ok := readIdent(b, i)
+	if !ok {
+		return "", false
+	}
+	for end < len(b) && (b[end] == ' ' || b[end] == '\n') {
+		end++
+	}
+	if end != len(b) {
+		return "", false
+	}
+	return name, true
+}
+
+// readIdent reads the backtick-quoted name at or after blanks from b[i],
+// and returns it and the index after it.
+func readIdent(b []byte, i int) (string, int, bool) {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n') {
+		i++
+	}
+	if i >= len(b) || b[i] != '`' {
+		return "", i, false
+	}
+	var name []byte
+	k := i + 1
+	for {
+		n := bytes.IndexByte(b[k:], '`')
+		if n < 0 {
+			return "", i, false
+		}
+		name = append(name, b[k:k+n]...)
+		k += n + 1
+		if k < len(b) && b[k] == '`' {
+			name = append(name, '`')
+			k++
+			continue
+		}
+		break
+	}
+	return string(name), k, len(name) > 0
+}
+
 // ReadInsert cuts a data statement the gate has let through into its
 // parts, when it has the plain shape the dump programs write:
 // INSERT INTO `t` [(`a`, ...)] VALUES (...),... or REPLACE INTO, with
@@ -37,28 +93,11 @@ func ReadInsert(stmt []byte) (Insert, bool) {
 		}
 	}
 	ident := func() (string, bool) {
-		blank()
-		if i >= len(b) || b[i] != '`' {
-			return "", false
+		name, end, ok := readIdent(b, i)
+		if ok {
+			i = end
 		}
-		var name []byte
-		k := i + 1
-		for {
-			n := bytes.IndexByte(b[k:], '`')
-			if n < 0 {
-				return "", false
-			}
-			name = append(name, b[k:k+n]...)
-			k += n + 1
-			if k < len(b) && b[k] == '`' {
-				name = append(name, '`')
-				k++
-				continue
-			}
-			break
-		}
-		i = k
-		return string(name), len(name) > 0
+		return name, ok
 	}
 	switch {
 	case word("INSERT"):

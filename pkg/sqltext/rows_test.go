@@ -47,6 +47,26 @@ func TestReadInsert(t *testing.T) {
 	}
 }
 
+func TestReadDropIfExists(t *testing.T) {
+	for stmt, want := range map[string]string{
+		"DROP TABLE IF EXISTS `t`":           "t",
+		"drop table if exists\n`a``b`  \n":   "a`b",
+		"DROP TABLE IF EXISTS `a`,`b`":       "",
+		"DROP TABLE `t`":                     "",
+		"DROP TABLE IF EXISTS t":             "",
+		"DROP TEMPORARY TABLE IF EXISTS `t`": "",
+		"DROP TABLE IF EXISTS `t` CASCADE":   "",
+		"DROP TABLE IF EXISTS /* c */ `t`":   "",
+		"DROP VIEW IF EXISTS `t`":            "",
+		"DROP TABLE IF EXISTS `t":            "",
+	} {
+		got, ok := ReadDropIfExists([]byte(stmt))
+		if got != want || ok != (want != "") {
+			t.Errorf("%q: %q, %v; want %q", stmt, got, ok, want)
+		}
+	}
+}
+
 func TestAppendLoadText(t *testing.T) {
 	N, T, B, O := FieldNumber, FieldText, FieldBinary, FieldOther
 	for _, c := range []struct {
