@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
@@ -41,6 +43,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	lockPath := c.Lock.path(st)
 	log := cli.NewLogger(a.stderr, c.Debug)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(dumpProcs(a.getenv)))
 	held, err := acquire(ctx, log, lockPath, "backupd now", c.Wait)
 	if err != nil {
 		return err
@@ -57,10 +60,13 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	var counters dump.Counters
 	// One listing serves the estimate and the shape check.
 	entries, listErr := store.List(ctx)
-	estimate, from := estimateRaw(ctx, entries, listErr, st, log)
+	// Guessed when the first progress line is due, beside the dump: a
+	// backup done before then asks the server nothing for it.
+	estimate := sync.OnceValues(func() (int64, string) { return estimateRaw(ctx, entries, listErr, st, log) })
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
-		return dumpProgress(counters.Raw.Load(), counters.Stored.Load(), time.Since(start), estimate, from)
+		n, from := estimate()
+		return dumpProgress(counters.Raw.Load(), counters.Stored.Load(), time.Since(start), n, from)
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
@@ -102,6 +108,17 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		}
 	}
 	return err
+}
+
+// dumpProcs is the GOMAXPROCS a backup runs with: 1, unless the operator
+// set GOMAXPROCS (0 keeps it). The stream does one goroutine's work at a
+// time (the encoder, then the upload), and a second P would only wake
+// threads to hand it over, on the core the app's web workers need.
+func dumpProcs(getenv func(string) string) int {
+	if getenv("GOMAXPROCS") != "" {
+		return 0
+	}
+	return 1
 }
 
 func printReport(a *app, remote string, rep backup.Report) {

@@ -46,6 +46,7 @@ var testOnly = map[string]bool{
 	"internal/layers":      true,
 	"internal/testreport":  true,
 	"bench/loadmem":        true,
+	"bench/fakedrive":      true,
 }
 
 func goList(t *testing.T, args ...string) []string {

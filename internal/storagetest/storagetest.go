@@ -6,11 +6,12 @@ package storagetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/backupd/backupd/pkg/catalog"
@@ -34,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 	t.Run("FailingProducer", func(t *testing.T) { testFailingProducer(t, newStore(t), 300<<10) })
 	t.Run("FailingProducerSmall", func(t *testing.T) { testFailingProducer(t, newStore(t), 10) })
 	t.Run("CommitError", func(t *testing.T) { testCommitError(t, newStore(t)) })
+	t.Run("WrongChecksum", func(t *testing.T) { testWrongChecksum(t, newStore(t)) })
 	t.Run("ListOpenDelete", func(t *testing.T) { testListOpenDelete(t, newStore(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 }
@@ -46,6 +48,12 @@ func Payload(n int, seed uint64) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
+}
+
+// SHA256 is the hex sha256 of b, as catalog.MetaSHA256 records it.
+func SHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
 func keepsMetadata(s *storage.Store) bool { return s.Fs().Features().UserMetadata }
@@ -100,7 +108,7 @@ func testPut(t *testing.T, s *storage.Store, size int) {
 	ctx := context.Background()
 	const name = "db-backup-20250102-030405.sql.zst"
 	data := Payload(size, uint64(size))
-	meta := catalog.Meta(strings.Repeat("ab", 32), 12345)
+	meta := catalog.Meta(SHA256(data), 12345)
 	in := &eofReader{r: bytes.NewReader(data)}
 	commits := 0
 	e, err := s.Put(ctx, name, in, func() (map[string]string, error) {
@@ -199,7 +207,7 @@ func testListOpenDelete(t *testing.T, s *storage.Store) {
 	da, db := Payload(2000, 1), Payload(3000, 2)
 	for name, data := range map[string][]byte{a: da, b: db} {
 		if _, err := s.Put(ctx, name, bytes.NewReader(data), func() (map[string]string, error) {
-			return catalog.Meta("00", int64(len(data))), nil
+			return catalog.Meta(SHA256(data), int64(len(data))), nil
 		}); err != nil {
 			t.Fatalf("Put %s: %v", name, err)
 		}
@@ -234,5 +242,21 @@ func testNotFound(t *testing.T, s *storage.Store) {
 	}
 	if err := s.Delete(ctx, "db-backup-20000101-000000.sql.zst"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Delete of a missing file: %v, want ErrNotFound", err)
+	}
+}
+
+// testWrongChecksum: a stream whose recorded sha256 is not that of its
+// bytes is not published.
+func testWrongChecksum(t *testing.T, s *storage.Store) {
+	const name = "db-backup-20250103-000000.sql.zst"
+	data := Payload(Big, 5)
+	_, err := s.Put(context.Background(), name, bytes.NewReader(data), func() (map[string]string, error) {
+		return catalog.Meta(SHA256(append([]byte{0}, data...)), int64(len(data))), nil
+	})
+	if err == nil {
+		t.Fatal("Put published a stream whose recorded sha256 is not that of its bytes")
+	}
+	if got := List(t, s); len(got) != 0 {
+		t.Errorf("after the refused upload the store holds %v", names(got))
 	}
 }

@@ -159,9 +159,15 @@ func TestCopyFailsMidUpload(t *testing.T) {
 func TestRepairRefusesBytesThatDoNotMatch(t *testing.T) {
 	d := newDriveAndS3(t)
 	name := codec.Name(clock, catalog.Zstd)
-	if _, err := d.drive.Put(d.ctx, name, bytes.NewReader([]byte("tampered")), func() (map[string]string, error) {
-		return catalog.Meta(hex.EncodeToString(make([]byte, 32)), 100), nil
+	// The file is stored intact, then its recorded checksum is changed, as
+	// anyone who may write the folder can.
+	data := []byte("tampered")
+	if _, err := d.drive.Put(d.ctx, name, bytes.NewReader(data), func() (map[string]string, error) {
+		return catalog.Meta(storagetest.SHA256(data), 100), nil
 	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.drive.SetMeta(d.ctx, name, map[string]string{catalog.MetaSHA256: hex.EncodeToString(make([]byte, 32))}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Repair(d.ctx, d.drive, d.copyTo.Name, d.s3, RepairOptions{Codec: codec, Now: clock})

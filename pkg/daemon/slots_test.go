@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/backupd/backupd/internal/fakedrive"
+	"github.com/backupd/backupd/internal/storagetest"
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
@@ -23,8 +24,9 @@ import (
 type tinyDumper struct{}
 
 func (tinyDumper) Dump(ctx context.Context, w io.Writer, c *dump.Counters) (dump.Result, error) {
-	n, err := io.WriteString(w, "-- a dump\n-- Dump completed\n")
-	return dump.Result{RawBytes: int64(n), StoredBytes: int64(n), SHA256: "00"}, err
+	const body = "-- a dump\n-- Dump completed\n"
+	n, err := io.WriteString(w, body)
+	return dump.Result{RawBytes: int64(n), StoredBytes: int64(n), SHA256: storagetest.SHA256([]byte(body))}, err
 }
 
 // machine is one "backupd serve" of a two-machine app: its own store (as

@@ -12,7 +12,12 @@ import (
 	"github.com/backupd/backupd/pkg/loader"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == pipeSizeTool {
+		os.Exit(reportPipeSize())
+	}
+	os.Exit(testdb.Main(m))
+}
 
 // TestDumpRowOver16MiB: a row larger than the client tools' default
 // packet limit (16 MiB) backs up with the real mariadb-dump, and restores

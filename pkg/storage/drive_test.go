@@ -21,7 +21,7 @@ const backupName = "db-backup-20250102-030405.sql.zst"
 // put stores data under backupName with its metadata.
 func put(ctx context.Context, s *storage.Store, data []byte) error {
 	_, err := s.Put(ctx, backupName, bytes.NewReader(data), func() (map[string]string, error) {
-		return catalog.Meta("feed", int64(len(data))), nil
+		return catalog.Meta(storagetest.SHA256(data), int64(len(data))), nil
 	})
 	return err
 }

@@ -32,7 +32,7 @@ func checkSetMeta(t *testing.T, ctx context.Context, s *storage.Store) {
 	if got := e.Meta[catalog.MetaRestored]; got != record {
 		t.Errorf("%s = %q, want %q", catalog.MetaRestored, got, record)
 	}
-	if got, want := e.Meta[catalog.MetaSHA256], "feed"; got != want {
+	if got, want := e.Meta[catalog.MetaSHA256], storagetest.SHA256(data); got != want {
 		t.Errorf("%s = %q after SetMeta, want %q kept", catalog.MetaSHA256, got, want)
 	}
 	if got := storagetest.Read(t, s, backupName); string(got) != string(data) {

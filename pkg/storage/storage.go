@@ -9,6 +9,8 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"github.com/rclone/rclone/backend/drive"
 	"github.com/rclone/rclone/fs"
 	"github.com/rclone/rclone/fs/fspath"
+	"github.com/rclone/rclone/fs/hash"
 	"github.com/rclone/rclone/fs/operations"
 
 	"github.com/backupd/backupd/pkg/catalog"
@@ -208,6 +211,11 @@ func withMetadata(ctx context.Context, set fs.Metadata) context.Context {
 // commit succeeded is the partial renamed to name. On any failure the partial
 // is removed (best effort) and an error returned; name is never created.
 //
+// Before publishing, Put checks the upload end to end with SHA-256: the
+// bytes it read must hash to the sha256 the metadata records
+// (catalog.MetaSHA256, when set), and the remote must hold those bytes (see
+// verify).
+//
 // The producer behind r signals failure by making r return an error (for
 // example io.PipeWriter.CloseWithError).
 //
@@ -230,7 +238,8 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 			return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, err)
 		}
 	}
-	obj, err := operations.Rcat(ctx, s.f, partial, io.NopCloser(r), time.Now(), nil)
+	sum := sha256.New()
+	obj, err := operations.Rcat(s.uploadContext(ctx), s.f, partial, io.NopCloser(io.TeeReader(r, sum)), time.Now(), nil)
 	if err != nil {
 		s.removePartial(partial)
 		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
@@ -240,12 +249,85 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, commit func()
 		s.removePartial(partial)
 		return catalog.Entry{}, err
 	}
+	read := hex.EncodeToString(sum.Sum(nil))
+	if want := meta[catalog.MetaSHA256]; want != "" && want != read {
+		s.removePartial(partial)
+		return catalog.Entry{}, fmt.Errorf("upload %s: the bytes read hash to sha256 %s, not the recorded %s: nothing published", partial, read, want)
+	}
+	if err := s.verify(ctx, obj, read); err != nil {
+		s.removePartial(partial)
+		return catalog.Entry{}, fmt.Errorf("upload %s: %w", partial, s.hints.explain(err))
+	}
 	final, err := s.publish(ctx, obj, name, meta)
 	if err != nil {
 		s.removePartial(partial)
 		return catalog.Entry{}, fmt.Errorf("publish %s: %w", name, s.hints.explain(err))
 	}
 	return catalog.Entry{Name: name, Size: final.Size(), ModTime: final.ModTime(ctx), Meta: meta}, nil
+}
+
+// uploadBuffer is the read-ahead rclone keeps between the stream and an
+// upload to a remote that is not local (its --buffer-size): enough to keep
+// the dump flowing while a chunk goes out, a quarter of rclone's default,
+// so that a backup stays within its memory budget. A local remote gets
+// none: the file takes the bytes as fast as they come, and a read-ahead
+// would only add a copy and a goroutine hand-off per MiB.
+const uploadBuffer = 4 << 20
+
+// uploadContext is ctx with rclone's settings for one upload. When the
+// remote reports SHA-256 checksums, rclone computes no checksum of its own
+// (it would hash the stream with MD5 on the way, and a local remote once
+// more while writing): Put hashes the stream with SHA-256 itself and
+// compares that with what the remote stored (see verify). Remotes without
+// SHA-256 (S3) keep rclone's own check.
+func (s *Store) uploadContext(ctx context.Context) context.Context {
+	ctx, ci := fs.AddConfig(ctx)
+	ci.BufferSize = uploadBuffer
+	if s.f.Features().IsLocal {
+		ci.BufferSize = 0
+	}
+	if s.f.Hashes().Contains(hash.SHA256) {
+		ci.IgnoreChecksum = true
+	}
+	return ctx
+}
+
+// verify checks that the uploaded object holds the bytes that were read,
+// whose sha256 is want: by the checksum the remote reports (Drive computes
+// it server-side; a local remote reads the file back), or, when the remote
+// reports none for the object, by reading it back. A remote without
+// SHA-256 support was checked by rclone during the upload.
+func (s *Store) verify(ctx context.Context, obj fs.Object, want string) error {
+	if !s.f.Hashes().Contains(hash.SHA256) {
+		return nil
+	}
+	got, err := obj.Hash(ctx, hash.SHA256)
+	if err != nil && !errors.Is(err, hash.ErrUnsupported) {
+		return fmt.Errorf("read the stored checksum: %w", err)
+	}
+	if got == "" {
+		if got, err = readBackSHA256(ctx, obj); err != nil {
+			return fmt.Errorf("read back to verify: %w", err)
+		}
+	}
+	if got != want {
+		return fmt.Errorf("the remote stored bytes with sha256 %s, not the %s sent: corrupted on upload, nothing published", got, want)
+	}
+	return nil
+}
+
+// readBackSHA256 downloads obj and hashes it.
+func readBackSHA256(ctx context.Context, obj fs.Object) (string, error) {
+	rc, err := obj.Open(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // tokenAttempts is how often preflight tries a token endpoint that fails
