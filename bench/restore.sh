@@ -337,7 +337,7 @@ run() {
 
 # median FILE I COLUMN: the median of a result column for method I.
 median() {
-	awk -v i="$2" -v c="$3" '$1 == i && $c != "-" {print $c}' "$1" | sort -n |
+	awk -v i="$2" -v c="$3" '$1 == i && $c != "" && $c != "-" {print $c}' "$1" | sort -n |
 		awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 
