@@ -22,11 +22,12 @@
 #         client-side process (zstd, mariadb, yesterday-restore) on core 0
 #   two   everything on all of the machine's cores
 #
-#   bench/restore.sh                                   # SIZE_ROWS=200000 MANY=2000: about 8 minutes
-#   SIZE_ROWS=950000 bench/restore.sh                  # 1 GB of SQL: about 20 minutes
-#   SIZE_ROWS=0 MANY=2000 REPEAT=3 bench/restore.sh    # the many-tables set only: about 9 minutes
+#   bench/restore.sh                                   # SIZE_ROWS=200000 MANY=2000: about 7 minutes
+#   SIZE_ROWS=200000 MANY=2000 REPEAT=3 bench/restore.sh   # about 18 minutes (measured)
+#   SIZE_ROWS=950000 bench/restore.sh                  # 1 GB of SQL: about 15 minutes
+#   SIZE_ROWS=0 MANY=2000 REPEAT=3 bench/restore.sh    # the many-tables set only: about 10 minutes
 #   COMPARE=HEAD~3 bench/restore.sh                    # also yesterday-restore built from HEAD~3
-# (times on a 2-core machine shared with other work, REPEAT=1.)
+# (times on a 2-core machine shared with other work.)
 #
 # Settings (environment):
 #   SIZE_ROWS  rows in each of the big set's 5 tables (default 200000: 217 MB of
