@@ -64,6 +64,10 @@ func (l *loader) holdNext(ctx context.Context, st sqltext.Statement) (taken bool
 	case st.Class == sqltext.ClassSession || st.Class == sqltext.ClassSkip:
 		return false, nil
 	case st.Class == sqltext.ClassDisableKeys && st.Table == h.name:
+		if h.t.innodb {
+			l.stats.Skipped++
+			return true, nil
+		}
 		h.ctl = append(h.ctl, &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: l.snapshot(), waitFor: h.t, waitN: h.t.sent})
 		return true, nil
 	case st.Class == sqltext.ClassData && st.Table == h.name:

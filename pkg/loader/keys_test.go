@@ -160,3 +160,39 @@ func TestLoadSkipsDropsIntoEmptyDatabase(t *testing.T) {
 		}
 	}
 }
+
+// ALTER TABLE ... DISABLE KEYS and ENABLE KEYS, which the dump programs
+// write around every table's rows, run only for tables that are not
+// InnoDB (InnoDB ignores them).
+func TestLoadSkipsKeysSwitchesOfInnoDB(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "esrc")
+	srv.Exec(t, src, "CREATE TABLE i1 (id INT PRIMARY KEY, k INT, KEY (k)) ENGINE=InnoDB; INSERT INTO i1 VALUES (1,1),(2,2);"+
+		"CREATE TABLE i2 (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO i2 VALUES (1);"+
+		"CREATE TABLE m (id INT PRIMARY KEY, k INT, KEY (k)) ENGINE=MyISAM; INSERT INTO m VALUES (1,1),(2,2);")
+	sql := runDump(t, srv.Root(src), "--", src)
+	if n := bytes.Count(sql, []byte("DISABLE KEYS")) + bytes.Count(sql, []byte("ENABLE KEYS")); n != 6 {
+		t.Fatalf("the dump has %d DISABLE/ENABLE KEYS, want 6", n)
+	}
+	alters := func() int {
+		out := srv.Exec(t, "", "SHOW GLOBAL STATUS LIKE 'Com_alter_table'")
+		var n int
+		fmt.Sscanf(strings.Fields(out)[1], "%d", &n)
+		return n
+	}
+	want := srv.Fingerprint(t, src)
+	for _, c := range []struct {
+		opts   loader.Options
+		alters int
+	}{{loader.Options{Parallel: 2}, 2}, {loader.Options{Parallel: 2, AsWritten: true}, 6}} {
+		db := srv.NewDatabase(t, "eload")
+		before := alters()
+		load(t, sql, srv.Root(db), c.opts)
+		if got := alters() - before; got != c.alters {
+			t.Errorf("AsWritten %v: %d ALTER TABLE ran, want %d", c.opts.AsWritten, got, c.alters)
+		}
+		if got := srv.Fingerprint(t, db); got != want {
+			t.Errorf("AsWritten %v: the load differs from the source", c.opts.AsWritten)
+		}
+	}
+}

@@ -307,6 +307,9 @@ type tableState struct {
 	ready <-chan struct{} // closed when the table's data may run
 	empty bool            // the next data statement is the first since a definition
 	def   *tableDef       // the definition in force, nil before one was read
+	// innodb: the definition in force is an InnoDB table's, whose DISABLE
+	// KEYS and ENABLE KEYS do nothing and are skipped.
+	innodb bool
 }
 
 // counter counts finished statements and lets others wait for a count.
@@ -602,6 +605,13 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 				}
 			}
 			t := l.table(st.Table)
+			if st.Class == sqltext.ClassTable {
+				t.innodb = st.Create && !l.asWritten && sqltext.IsInnoDB(st.SQL, l.version)
+			} else if t.innodb {
+				// DISABLE KEYS, which InnoDB ignores.
+				l.stats.Skipped++
+				continue
+			}
 			it := &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t, waitN: t.sent}
 			if st.Create {
 				l.stats.Tables++
@@ -617,7 +627,12 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 			if err := l.flushKeys(ctx); err != nil {
 				return err
 			}
-			l.enableKeys = append(l.enableKeys, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: l.table(st.Table)})
+			t := l.table(st.Table)
+			if t.innodb {
+				l.stats.Skipped++
+				continue
+			}
+			l.enableKeys = append(l.enableKeys, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot(), waitFor: t})
 		case sqltext.ClassObject:
 			l.stats.Objects++
 			l.deferred = append(l.deferred, &item{sql: sqlString(st), kind: st.Kind, line: line, session: l.snapshot()})

@@ -17,23 +17,9 @@ import "strings"
 // index), as does a key that starts with the AUTO_INCREMENT column (which
 // must have one). ok is false when there is nothing to defer.
 func DeferKeys(stmt []byte, v ServerVersion) (create []byte, alter string, ok bool) {
-	lx := newLexer(stmt, v)
-	var toks []tok
-	for {
-		t := lx.next()
-		if t.kind == tEOF {
-			break
-		}
-		toks = append(toks, t)
-	}
-	if lx.err != nil || len(toks) < 5 || !lx.is(toks[0], "CREATE") || !lx.is(toks[1], "TABLE") ||
-		toks[2].kind != tIdent || !lx.isP(toks[3], '(') {
+	lx, toks, ok := createTable(stmt, v)
+	if !ok {
 		return nil, "", false
-	}
-	for _, t := range toks[:4] {
-		if t.region != 0 {
-			return nil, "", false
-		}
 	}
 	// The items of the body, as token ranges.
 	var items [][2]int
@@ -113,6 +99,54 @@ func DeferKeys(stmt []byte, v ServerVersion) (create []byte, alter string, ok bo
 	}
 	out = append(out, stmt[at:]...)
 	return out, a.String(), true
+}
+
+// createTable reads the tokens of CREATE TABLE `name` (..., outside any
+// conditional comment up to the parenthesis.
+func createTable(stmt []byte, v ServerVersion) (*lexer, []tok, bool) {
+	lx := newLexer(stmt, v)
+	var toks []tok
+	for {
+		t := lx.next()
+		if t.kind == tEOF {
+			break
+		}
+		toks = append(toks, t)
+	}
+	if lx.err != nil || len(toks) < 5 || !lx.is(toks[0], "CREATE") || !lx.is(toks[1], "TABLE") ||
+		toks[2].kind != tIdent || !lx.isP(toks[3], '(') {
+		return nil, nil, false
+	}
+	for _, t := range toks[:4] {
+		if t.region != 0 {
+			return nil, nil, false
+		}
+	}
+	return lx, toks, true
+}
+
+// IsInnoDB reports whether stmt is CREATE TABLE `name` (...) ENGINE=InnoDB,
+// read whole (the engine outside any conditional comment), so that ALTER
+// TABLE ... DISABLE KEYS and ENABLE KEYS, which InnoDB ignores, need not
+// run for the table.
+func IsInnoDB(stmt []byte, v ServerVersion) bool {
+	lx, toks, ok := createTable(stmt, v)
+	if !ok {
+		return false
+	}
+	depth := 1
+	for j := 4; j < len(toks); j++ {
+		switch {
+		case lx.isP(toks[j], '('):
+			depth++
+		case lx.isP(toks[j], ')'):
+			depth--
+			if depth == 0 {
+				return innoDB(lx, toks[j+1:])
+			}
+		}
+	}
+	return false
 }
 
 // innoDB reports whether the table options name ENGINE=InnoDB.

@@ -66,6 +66,25 @@ func TestDeferKeys(t *testing.T) {
 	}
 }
 
+func TestIsInnoDB(t *testing.T) {
+	for stmt, want := range map[string]bool{
+		"CREATE TABLE `t` (`a` int, KEY `k` (`a`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4": true,
+		"CREATE TABLE `t` (`a` int) engine = innodb":                                      true,
+		"CREATE TABLE `t` (`a` int CHECK (`a` > (1))) ENGINE=InnoDB":                      true,
+		"CREATE TABLE `t` (`a` int) ENGINE=MyISAM":                                        false,
+		"CREATE TABLE `t` (`a` int) ENGINE=Aria":                                          false,
+		"CREATE TABLE `t` (`a` int)":                                                      false,
+		"CREATE TABLE `t` (`a` int) /*!50000 ENGINE=InnoDB */":                            false,
+		"CREATE TABLE `t` (`a` int COMMENT 'ENGINE=InnoDB') ENGINE=MyISAM":                false,
+		"CREATE TABLE `t` (`a` int) ENGINE=InnoDB PARTITION BY HASH (`a`)":                true,
+		"CREATE SEQUENCE `s` ENGINE=InnoDB":                                               false,
+	} {
+		if got := IsInnoDB([]byte(stmt), maria1011); got != want {
+			t.Errorf("%s: %v, want %v", stmt, got, want)
+		}
+	}
+}
+
 // FuzzDeferKeys checks that what DeferKeys writes is the statement's own
 // tokens: the CREATE without some items, each of which the ALTER TABLE
 // adds, and nothing else; and that the gate takes both.
