@@ -97,10 +97,13 @@ func (e *StatementError) Unwrap() error { return e.Err }
 //   - session settings (SET ...) are replayed, in dump order, on every
 //     connection before the next statement that connection runs, so each
 //     statement sees the settings the dump meant for it;
-//   - table definitions (DROP/CREATE/ALTER TABLE) run in dump order on one
-//     control connection, and a table's data waits for its definition;
+//   - table definitions (DROP/CREATE/ALTER TABLE) run on two control
+//     connections (one when Parallel is 1), each table's in dump order on
+//     one of them, and a table's data waits for its definition;
 //   - data (INSERT/REPLACE ... VALUES, SETVAL) is spread over Parallel
-//     connections, each statement in its own transaction;
+//     connections, each statement in its own transaction, plain INSERTs as
+//     LOAD DATA (loaddata.go); the plain secondary indexes of large InnoDB
+//     tables are built after their rows (keys.go);
 //   - LOCK TABLES/UNLOCK TABLES, COMMIT, USE and CREATE/DROP DATABASE of the
 //     dump's own database are skipped: the load always goes into
 //     conn.Database. ALTER TABLE ... ENABLE KEYS is run once all data is in;
@@ -147,7 +150,6 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		sem:      semaphore.NewWeighted(budget),
 		executed: opts.Executed,
 		data:     make(chan *item, 2*n),
-		ctl:      make(chan *item, 16),
 		tables:   map[string]*tableState{},
 		views:    map[string]bool{},
 		binlog:   true,
@@ -177,11 +179,17 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		return l.stats, fmt.Errorf("load dump: list tables of %s: %w", conn.Database, err)
 	}
 	l.empty = tables == 0
-	ctlConn, err := l.open(ctx)
-	if err != nil {
-		return l.stats, err
+	// Definitions run on two connections where data runs on two or more:
+	// each costs the server a few syncs of its files, which two
+	// connections overlap, on one core as well.
+	ctlConns := make([]*lconn, min(n, 2))
+	for i := range ctlConns {
+		if ctlConns[i], err = l.open(ctx); err != nil {
+			return l.stats, err
+		}
+		defer ctlConns[i].close()
+		l.ctls = append(l.ctls, make(chan *item, 16))
 	}
-	defer ctlConn.close()
 	workers := make([]*lconn, n)
 	for i := range workers {
 		if workers[i], err = l.open(ctx); err != nil {
@@ -201,10 +209,16 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 	for _, w := range workers {
 		g.Go(func() error { return l.work(gctx, w) })
 	}
-	g.Go(func() error { return l.control(gctx, ctlConn) })
+	for i, c := range ctlConns {
+		g.Go(func() error { return l.control(gctx, c, l.ctls[i]) })
+	}
 	g.Go(func() error {
 		defer close(l.data)
-		defer close(l.ctl)
+		defer func() {
+			for _, ch := range l.ctls {
+				close(ch)
+			}
+		}()
 		return l.dispatch(gctx, gate)
 	})
 	err = g.Wait()
@@ -247,8 +261,9 @@ type loader struct {
 	asWritten bool
 	version   sqltext.ServerVersion
 
-	data chan *item // data statements, to the workers
-	ctl  chan *item // table definitions, to the control connection
+	data chan *item   // data statements, to the workers
+	ctls []chan *item // table definitions, to the control connections
+	next int          // the control connection of the next new table
 
 	// Owned by the dispatcher.
 	session    []sessionStmt
@@ -307,6 +322,7 @@ type tableState struct {
 	ready <-chan struct{} // closed when the table's data may run
 	empty bool            // the next data statement is the first since a definition
 	def   *tableDef       // the definition in force, nil before one was read
+	ctl   chan *item      // the control connection of its definitions
 	// innodb: the definition in force is an InnoDB table's, whose DISABLE
 	// KEYS and ENABLE KEYS do nothing and are skipped.
 	innodb bool
@@ -518,12 +534,12 @@ func (l *loader) work(ctx context.Context, c *lconn) error {
 	}
 }
 
-// control runs table definitions in dump order until the queue closes.
-func (l *loader) control(ctx context.Context, c *lconn) error {
+// control runs the table definitions of ch in dump order until it closes.
+func (l *loader) control(ctx context.Context, c *lconn, ch <-chan *item) error {
 	for {
 		var it *item
 		select {
-		case it = <-l.ctl:
+		case it = <-ch:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
@@ -552,7 +568,8 @@ func (l *loader) control(ctx context.Context, c *lconn) error {
 func (l *loader) table(name string) *tableState {
 	t := l.tables[name]
 	if t == nil {
-		t = &tableState{empty: true}
+		t = &tableState{empty: true, ctl: l.ctls[l.next%len(l.ctls)]}
+		l.next++
 		l.tables[name] = t
 	}
 	return t
@@ -678,7 +695,7 @@ func (l *loader) sendDef(ctx context.Context, t *tableState, it *item) error {
 	t.empty = true
 	t.def = &tableDef{}
 	select {
-	case l.ctl <- it:
+	case t.ctl <- it:
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
@@ -764,22 +781,24 @@ func (l *loader) barrier(ctx context.Context) error {
 	for _, it := range l.enableKeys {
 		it.waitN = it.waitFor.sent
 		select {
-		case l.ctl <- it:
+		case it.waitFor.ctl <- it:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
 	}
 	l.enableKeys = nil
-	done := make(chan struct{})
-	select {
-	case l.ctl <- &item{done: done}:
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return context.Cause(ctx)
+	for _, ch := range l.ctls {
+		done := make(chan struct{})
+		select {
+		case ch <- &item{done: done}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 	if err := l.allDone.wait(ctx, l.sent); err != nil {
 		return err
