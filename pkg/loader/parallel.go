@@ -97,8 +97,8 @@ func (e *StatementError) Unwrap() error { return e.Err }
 //   - session settings (SET ...) are replayed, in dump order, on every
 //     connection before the next statement that connection runs, so each
 //     statement sees the settings the dump meant for it;
-//   - table definitions (DROP/CREATE/ALTER TABLE) run on two control
-//     connections (one when Parallel is 1), each table's in dump order on
+//   - table definitions (DROP/CREATE/ALTER TABLE) run on up to four
+//     control connections (twice Parallel), each table's in dump order on
 //     one of them, and a table's data waits for its definition;
 //   - data (INSERT/REPLACE ... VALUES, SETVAL) is spread over Parallel
 //     connections, each statement in its own transaction, plain INSERTs as
@@ -140,8 +140,11 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		return Stats{}, fmt.Errorf("load dump: %w", err)
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(n + 3)
-	db.SetMaxIdleConns(n + 3)
+	// The data connections, the control connections, the object
+	// connection and one for the pool's own queries.
+	nctl := min(2*n, controlConns)
+	db.SetMaxOpenConns(n + nctl + 2)
+	db.SetMaxIdleConns(n + nctl + 2)
 
 	l := &loader{
 		db:       db,
@@ -179,10 +182,10 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		return l.stats, fmt.Errorf("load dump: list tables of %s: %w", conn.Database, err)
 	}
 	l.empty = tables == 0
-	// Definitions run on two connections where data runs on two or more:
-	// each costs the server a few syncs of its files, which two
-	// connections overlap, on one core as well.
-	ctlConns := make([]*lconn, min(n, 2))
+	// Definitions run on several connections: each costs the server a
+	// few syncs of its files, which the connections overlap, on one core
+	// as well.
+	ctlConns := make([]*lconn, nctl)
 	for i := range ctlConns {
 		if ctlConns[i], err = l.open(ctx); err != nil {
 			return l.stats, err
@@ -242,6 +245,10 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		"parallel", n, "duration", l.stats.Duration.Round(time.Millisecond).String())
 	return l.stats, nil
 }
+
+// controlConns is the most connections that run table definitions: twice
+// Parallel, up to this.
+const controlConns = 4
 
 func isStatementError(err error) bool {
 	var se *StatementError
