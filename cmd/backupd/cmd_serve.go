@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"time"
 
@@ -99,6 +100,9 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return err
 	}
 	backupLog := log.With("component", "backup")
+	// The daemon's work is the backups: the whole process runs on one P,
+	// as "now" does (dumpProcs).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(dumpProcs(a.getenv)))
 	cfg.Backup = func(ctx context.Context) (backup.Report, error) {
 		job := newJob(st, store, shape, nil, backupLog)
 		job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer

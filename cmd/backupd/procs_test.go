@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +18,13 @@ import (
 // stream has one goroutine's work at a time; a second P only wakes
 // threads on the core the app needs), unless GOMAXPROCS is set, and gives
 // the setting back when it ends.
-func TestNowRunsOnOneProc(t *testing.T) {
+func TestNowRunsOnOneProc(t *testing.T) { testOneProc(t, "now") }
+
+// TestServeRunsOnOneProc: so does "backupd serve", whose backups are the
+// ones production takes every hour.
+func TestServeRunsOnOneProc(t *testing.T) { testOneProc(t, "serve") }
+
+func testOneProc(t *testing.T, command string) {
 	srv := testdb.Get(t)
 	db := srv.NewDatabase(t, "procs")
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
@@ -42,9 +50,14 @@ func TestNowRunsOnOneProc(t *testing.T) {
 			}
 			env := map[string]string{"DB_DATABASE": db, "DB_USERNAME": "root", "DB_SOCKET": srv.Socket,
 				"BACKUPD_MYSQLDUMP": tool, "GOMAXPROCS": tc.env}
+			args := []string{"now", "--remote", filepath.Join(dir, "backups")}
+			if command == "serve" {
+				args = []string{"serve", "--remote", filepath.Join(dir, "backups"), "--backup-at-start", "--listen", "off",
+					"--schedule", "0 0 1 1 *", "--no-slot-claims"}
+			}
 			done := make(chan int)
 			go func() {
-				code, _, stderr := runApp(t, env, "now", "--remote", filepath.Join(dir, "backups"))
+				code, _, stderr := runApp(t, env, args...)
 				if code != cli.ExitOK {
 					t.Errorf("exit %d; stderr:\n%s", code, stderr)
 				}
@@ -63,6 +76,14 @@ func TestNowRunsOnOneProc(t *testing.T) {
 			if err := os.WriteFile(goOn, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
+			if command == "serve" {
+				// serve runs until it is told to stop: the signal it
+				// catches while it runs.
+				waitFile(t, filepath.Join(dir, "backups"), ".sql.zst")
+				if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			}
 			<-done
 			if during != tc.during {
 				t.Errorf("GOMAXPROCS while dumping = %d, want %d", during, tc.during)
@@ -72,4 +93,20 @@ func TestNowRunsOnOneProc(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitFile waits until dir holds a file whose name ends in suffix.
+func waitFile(t *testing.T, dir, suffix string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), suffix) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s file in %s after a minute", suffix, dir)
 }
