@@ -115,11 +115,11 @@ func (l *loader) release(ctx context.Context, later bool) error {
 	return nil
 }
 
-// keysLater has a definition with a foreign key wait until the indexes
+// waitForKeys has a definition with a foreign key wait until the indexes
 // taken out so far are back: a foreign key needs an index on the columns
 // it references when it is made (though not when the referenced table is
 // made after it).
-func (l *loader) keysLater(st sqltext.Statement, it *item) {
+func (l *loader) waitForKeys(st sqltext.Statement, it *item) {
 	if l.keysTaken && bytes.Contains(bytes.ToUpper(st.SQL), []byte("REFERENCES")) {
 		it.waitAll = l.sent
 	}

@@ -74,7 +74,7 @@ type session struct {
 	charset string // the client character set, "" when LOAD DATA text would read differently
 }
 
-// columns returns the table's columns, reading them on c the first time.
+// get returns the table's columns, reading them on c the first time.
 func (d *tableDef) get(ctx context.Context, c *sql.Conn, table string) []column {
 	d.mu.Lock()
 	defer d.mu.Unlock()

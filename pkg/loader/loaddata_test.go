@@ -72,14 +72,7 @@ func fillTypes(t *testing.T, srv *testdb.Server, db string, rows int) {
 	var b strings.Builder
 	b.WriteString(typesSchema)
 	for i := range rows {
-		if i%100 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO kinds VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 100, "INSERT INTO kinds VALUES ")
 		fl := math.Float32frombits(rng.Uint32())
 		for math.IsNaN(float64(fl)) || math.IsInf(float64(fl), 0) {
 			fl = math.Float32frombits(rng.Uint32())
@@ -130,40 +123,19 @@ func fillTypes(t *testing.T, srv *testdb.Server, db string, rows int) {
 	}
 	b.WriteString(";\n")
 	for i := range rows {
-		if i%100 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO gen (id, a, s, hid) VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 100, "INSERT INTO gen (id, a, s, hid) VALUES ")
 		fmt.Fprintf(&b, "(%d, %s, %s, %d)", i, null(fmt.Sprint(rng.IntN(1000))), null(text(rng.IntN(30))), rng.IntN(100))
 	}
 	b.WriteString(";\n")
 	for i := range rows {
-		if i%100 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO others VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 100, "INSERT INTO others VALUES ")
 		fmt.Fprintf(&b, "(%d, %s, %s, %s, %s)", i, null(fmt.Sprintf("b'%b'", rng.IntN(1024))), null(fmt.Sprint(1901+rng.IntN(255))),
 			null(fmt.Sprintf("ST_GeomFromText('LINESTRING(%d %d, %d %d)')", rng.IntN(100), rng.IntN(100), rng.IntN(100), rng.IntN(100))),
 			null(fmt.Sprintf("POINT(%d, %d)", rng.IntN(100), rng.IntN(100))))
 	}
 	b.WriteString(";\n")
 	for i := range rows {
-		if i%100 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO isam VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 100, "INSERT INTO isam VALUES ")
 		fmt.Fprintf(&b, "(%d, %s)", i, null(text(rng.IntN(90))))
 	}
 	b.WriteString(";\n")

@@ -643,7 +643,7 @@ func (l *loader) dispatch(ctx context.Context, gate statements) error {
 			if l.holdTable(st, it, t) {
 				continue
 			}
-			l.keysLater(st, it)
+			l.waitForKeys(st, it)
 			if err := l.sendDef(ctx, t, it); err != nil {
 				return err
 			}

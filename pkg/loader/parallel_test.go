@@ -129,6 +129,20 @@ func genBytes(rng *rand.Rand, n int) []byte {
 	return b
 }
 
+// nextRow writes what comes before row i when each INSERT holds every
+// rows: the end of the last INSERT and the start of a new one (head), or
+// a comma.
+func nextRow(b *strings.Builder, i, every int, head string) {
+	if i%every != 0 {
+		b.WriteString(",")
+		return
+	}
+	if i > 0 {
+		b.WriteString(";\n")
+	}
+	b.WriteString(head)
+}
+
 // buildSource fills db with several tables of awkward rows and every kind
 // of object mysqldump writes, made so that a loader getting the order or
 // the session settings wrong gives a different fingerprint.
@@ -162,14 +176,7 @@ CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(100)) ENGINE=
 CREATE TABLE ` + "`we;ird``name`" + ` (` + "`a b`" + ` INT) ENGINE=InnoDB;
 `)
 	for i := range rows {
-		if i%200 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO parent (id, s, txt, b, d, ts, dt) VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 200, "INSERT INTO parent (id, s, txt, b, d, ts, dt) VALUES ")
 		id := i + 1
 		if i == rows-1 {
 			id = 0 // survives only with NO_AUTO_VALUE_ON_ZERO
@@ -180,26 +187,12 @@ CREATE TABLE ` + "`we;ird``name`" + ` (` + "`a b`" + ` INT) ENGINE=InnoDB;
 	}
 	b.WriteString(";\n")
 	for i := range rows {
-		if i%300 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO child VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 300, "INSERT INTO child VALUES ")
 		fmt.Fprintf(&b, "(%d, %d, X'%x')", i+1, 1+rng.IntN(rows-1), genText(rng, rng.IntN(100)))
 	}
 	b.WriteString(";\n")
 	for i := range rows {
-		if i%500 == 0 {
-			if i > 0 {
-				b.WriteString(";\n")
-			}
-			b.WriteString("INSERT INTO plain_isam VALUES ")
-		} else {
-			b.WriteString(",")
-		}
+		nextRow(&b, i, 500, "INSERT INTO plain_isam VALUES ")
 		fmt.Fprintf(&b, "(%d, %d, X'%x')", i+1, rng.IntN(100), genText(rng, rng.IntN(80)))
 	}
 	b.WriteString(";\nINSERT INTO `we;ird``name` VALUES (1),(NULL);\n")

@@ -18,13 +18,10 @@ func ReadDropIfExists(stmt []byte) (string, bool) {
 	b := stmt
 	i := 0
 	for _, w := range []string{"DROP", "TABLE", "IF", "EXISTS"} {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\n') {
-			i++
-		}
-		if len(b)-i <= len(w) || !bytes.EqualFold(b[i:i+len(w)], []byte(w)) || isWordByte(b[i+len(w)]) {
+		var ok bool
+		if i, ok = readWord(b, i, w); !ok {
 			return "", false
 		}
-		i += len(w)
 	}
 	name, end, ok := readIdent(b, i)
 	if !ok {
@@ -37,6 +34,18 @@ func ReadDropIfExists(stmt []byte) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// readWord reads the word w, in any case, at or after spaces and
+// newlines from b[i], and returns the index after it.
+func readWord(b []byte, i int, w string) (int, bool) {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n') {
+		i++
+	}
+	if len(b)-i <= len(w) || !bytes.EqualFold(b[i:i+len(w)], []byte(w)) || isWordByte(b[i+len(w)]) {
+		return i, false
+	}
+	return i + len(w), true
 }
 
 // readIdent reads the backtick-quoted name at or after blanks from b[i],
@@ -78,14 +87,11 @@ func ReadInsert(stmt []byte) (Insert, bool) {
 	b := stmt
 	i := 0
 	word := func(w string) bool {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\n') {
-			i++
+		end, ok := readWord(b, i, w)
+		if ok {
+			i = end
 		}
-		if len(b)-i <= len(w) || !bytes.EqualFold(b[i:i+len(w)], []byte(w)) || isWordByte(b[i+len(w)]) {
-			return false
-		}
-		i += len(w)
-		return true
+		return ok
 	}
 	blank := func() {
 		for i < len(b) && (b[i] == ' ' || b[i] == '\n') {
