@@ -9,6 +9,7 @@
 //	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape single -mib 64
 //	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape extended -mib 60
 //	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape extended -mib 60 -as-written
+//	go run ./bench/loadmem -socket /tmp/db/mysqld.sock -shape single -mib 40 -count 3
 //
 // The server's max_allowed_packet must exceed the statement
 // (scripts/mariadb-private.sh starts one with 256M).
@@ -37,6 +38,7 @@ func main() {
 	mib := flag.Int("mib", 64, "size of the statement in MiB")
 	parallel := flag.Int("parallel", 2, "loader connections")
 	asWritten := flag.Bool("as-written", false, "run the statement as an INSERT, not as LOAD DATA")
+	count := flag.Int("count", 1, "statements of that size, one after the other")
 	flag.Parse()
 	if *socket == "" {
 		log.Fatal("-socket is required")
@@ -48,7 +50,7 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "dump.sql")
-	stmtLen, err := writeDump(path, *shape, *mib<<20)
+	stmtLen, err := writeDump(path, *shape, *mib<<20, *count)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -81,8 +83,8 @@ func main() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	peak := maxRSS()
-	fmt.Printf("shape=%s statement=%.1f MiB parallel=%d load=%s statements=%d as LOAD DATA=%d\n",
-		*shape, float64(stmtLen)/(1<<20), *parallel, time.Since(start).Round(time.Millisecond), st.Statements, st.Texts)
+	fmt.Printf("shape=%s statement=%.1f MiB count=%d parallel=%d load=%s statements=%d as LOAD DATA=%d\n",
+		*shape, float64(stmtLen)/(1<<20), *count, *parallel, time.Since(start).Round(time.Millisecond), st.Statements, st.Texts)
 	fmt.Printf("peak RSS before load %.1f MiB, after %.1f MiB (%.2f x statement); Go heap sys %.1f MiB, GCs %d\n",
 		mb(before), mb(peak), float64(peak)/float64(stmtLen), mb(int64(ms.HeapSys)), ms.NumGC)
 }
@@ -98,9 +100,9 @@ func maxRSS() int64 {
 	return ru.Maxrss << 10
 }
 
-// writeDump writes a dump of one table whose data is one statement of about
-// size bytes, and returns that statement's length.
-func writeDump(path, shape string, size int) (int, error) {
+// writeDump writes a dump of one table whose data is statements statements of
+// about size bytes, and returns the length of the first.
+func writeDump(path, shape string, size, statements int) (int, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -108,28 +110,37 @@ func writeDump(path, shape string, size int) (int, error) {
 	w := bufio.NewWriterSize(f, 64<<10)
 	fmt.Fprintf(w, "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n--\n-- Host: localhost    Database: src\n")
 	fmt.Fprintf(w, "/*!40101 SET NAMES utf8mb4 */;\nDROP TABLE IF EXISTS `t`;\nCREATE TABLE `t` (`id` int NOT NULL, `v` longtext, PRIMARY KEY (`id`)) ENGINE=InnoDB;\n")
-	cw := count.NewWriter(w, nil)
-	switch shape {
-	case "single":
-		fmt.Fprint(cw, "INSERT INTO `t` VALUES (1,'")
-		line := []byte("abcdefghijklmnopqrstuvwxyz0123456789 it\\'s a row; -- not a comment\\n")
-		for cw.N.Load() < int64(size) {
-			cw.Write(line)
-		}
-		fmt.Fprint(cw, "')")
-	case "extended":
-		fmt.Fprint(cw, "INSERT INTO `t` VALUES ")
-		for i := 1; cw.N.Load() < int64(size); i++ {
-			if i > 1 {
-				fmt.Fprint(cw, ",")
+	n := 0
+	id := 1
+	for k := 0; k < statements; k++ {
+		cw := count.NewWriter(w, nil)
+		switch shape {
+		case "single":
+			fmt.Fprintf(cw, "INSERT INTO `t` VALUES (%d,'", id)
+			id++
+			line := []byte("abcdefghijklmnopqrstuvwxyz0123456789 it\\'s a row; -- not a comment\\n")
+			for cw.N.Load() < int64(size) {
+				cw.Write(line)
 			}
-			fmt.Fprintf(cw, "(%d,'row %d: some text, it\\'s here; and more')", i, i)
+			fmt.Fprint(cw, "')")
+		case "extended":
+			fmt.Fprint(cw, "INSERT INTO `t` VALUES ")
+			for first := true; cw.N.Load() < int64(size); id++ {
+				if !first {
+					fmt.Fprint(cw, ",")
+				}
+				first = false
+				fmt.Fprintf(cw, "(%d,'row %d: some text, it\\'s here; and more')", id, id)
+			}
+		default:
+			return 0, fmt.Errorf("unknown shape %q", shape)
 		}
-	default:
-		return 0, fmt.Errorf("unknown shape %q", shape)
+		if k == 0 {
+			n = int(cw.N.Load())
+		}
+		fmt.Fprint(w, ";\n")
 	}
-	n := int(cw.N.Load())
-	fmt.Fprint(w, ";\n-- Dump completed on 2026-03-14  3:00:01\n")
+	fmt.Fprint(w, "-- Dump completed on 2026-03-14  3:00:01\n")
 	if err := w.Flush(); err != nil {
 		return 0, err
 	}

@@ -719,7 +719,6 @@ func (l *loader) sendRows(ctx context.Context, st sqltext.Statement, session []s
 		return err
 	}
 	if big {
-		st.SQL = nil
 		if err := l.sem.Acquire(ctx, l.budget); err != nil {
 			return context.Cause(ctx)
 		}
