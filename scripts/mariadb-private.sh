@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Runs a private, throwaway MariaDB server out of one folder, for tests and
-# the demo. It uses Debian's mariadb-server binaries, its own datadir and
-# socket under DIR, and listens on 127.0.0.1 only.
+# Runs a private, throwaway database server out of one folder, for tests,
+# the demo and the benches: its own datadir and socket under DIR, listening
+# on 127.0.0.1 and 127.0.0.2 (the second is not "local" to a client, as a
+# server on another machine of a private network is not).
 #
 #   scripts/mariadb-private.sh start DIR [PORT]   start, wait until ready, print settings
 #   scripts/mariadb-private.sh stop DIR           stop and wait for it to exit
 #
-# "start" prints shell assignments (DB_SOCKET, DB_HOST, DB_PORT) to stdout;
-# root can log in over the socket without a password. Extra server options
-# can be given in MARIADB_OPTS (for example "--innodb-buffer-pool-size=2G").
+# SERVER chooses the server: "system" (the default: Debian's mariadb-server
+# on this machine), or a product of scripts/versions.sh ("mariadb-11.8",
+# "mysql-9.7"), fetched into its cache when missing.
+#
+# "start" prints shell assignments (DB_SOCKET, DB_HOST, DB_PORT, DB_BIN:
+# the folder of the product's client tools, empty for the system's) to
+# stdout; root can log in over the socket without a password. Extra server
+# options can be given in MARIADB_OPTS (for example
+# "--innodb-buffer-pool-size=2G").
 set -euo pipefail
 
 cmd=${1:-}
@@ -35,9 +42,12 @@ find_bin() {
 
 case $cmd in
 start)
-	server=$(find_bin mariadbd mysqld) || { echo "mariadbd not found: apt-get install -y mariadb-server mariadb-client" >&2; exit 3; }
-	installdb=$(find_bin mariadb-install-db mysql_install_db) || { echo "mariadb-install-db not found" >&2; exit 3; }
-	admin=$(find_bin mariadb-admin mysqladmin) || { echo "mariadb-admin not found" >&2; exit 3; }
+	product=${SERVER:-system}
+	bindir=
+	if [[ $product != system ]]; then
+		base=$("$(dirname "$0")/versions.sh" "$product")
+		bindir=$base/bin
+	fi
 	user=$(id -un)
 	port=${3:-}
 	if [[ -z $port ]]; then
@@ -47,26 +57,53 @@ start)
 			if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
 		done
 	fi
+	common=(--datadir="$dir/data" --user="$user")
+	case $product in
+	system)
+		server=$(find_bin mariadbd mysqld) || { echo "mariadbd not found: apt-get install -y mariadb-server mariadb-client" >&2; exit 3; }
+		installdb=$(find_bin mariadb-install-db mysql_install_db) || { echo "mariadb-install-db not found" >&2; exit 3; }
+		admin=$(find_bin mariadb-admin mysqladmin) || { echo "mariadb-admin not found" >&2; exit 3; }
+		install=("$installdb" --no-defaults "${common[@]}" --auth-root-authentication-method=normal --skip-test-db)
+		opts=(--innodb-log-file-size=256M)
+		;;
+	mariadb-*)
+		server=$base/sbin/mariadbd
+		admin=$bindir/mariadb-admin
+		install=("$bindir/mariadb-install-db" --no-defaults --basedir="$base" "${common[@]}" --auth-root-authentication-method=normal --skip-test-db)
+		opts=(--basedir="$base" --plugin-dir="$base/lib/mysql/plugin" --innodb-log-file-size=256M)
+		;;
+	mysql-*)
+		server=$base/sbin/mysqld
+		admin=$bindir/mysqladmin
+		root=$base/root/usr
+		opts=(--basedir="$root" --lc-messages-dir="$root/share/mysql" --plugin-dir="$root/lib/mysql/plugin"
+			--secure-file-priv= --mysqlx=OFF --innodb-redo-log-capacity=512M)
+		install=("$server" --no-defaults "${common[@]}" "${opts[@]}" --initialize-insecure --log-error="$dir/install.log")
+		;;
+	*)
+		echo "unknown SERVER $product: system, or one of: $("$(dirname "$0")/versions.sh" list | tr '\n' ' ')" >&2
+		exit 2
+		;;
+	esac
 	if [[ ! -d $dir/data/mysql ]]; then
-		"$installdb" --no-defaults --datadir="$dir/data" --user="$user" \
-			--auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
-			{ cat "$dir/install.log" >&2; exit 1; }
+		"${install[@]}" >>"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
 	fi
-	setsid "$server" --no-defaults --datadir="$dir/data" --socket="$sock" \
-		--port="$port" --bind-address=127.0.0.1 --pid-file="$pidfile" \
-		--log-error="$dir/error.log" --user="$user" --skip-name-resolve \
-		--innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
+	setsid "$server" --no-defaults "${common[@]}" "${opts[@]}" --socket="$sock" \
+		--port="$port" --bind-address=127.0.0.1,127.0.0.2 --pid-file="$pidfile" \
+		--log-error="$dir/error.log" --skip-name-resolve \
+		--innodb-buffer-pool-size=256M \
 		--max-allowed-packet=256M --tmpdir="$dir" ${MARIADB_OPTS:-} </dev/null >/dev/null 2>&1 &
-	for _ in $(seq 1 120); do
+	for _ in $(seq 1 240); do
 		if "$admin" --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1; then
 			echo "DB_SOCKET=$sock"
 			echo "DB_HOST=127.0.0.1"
 			echo "DB_PORT=$port"
+			echo "DB_BIN=$bindir"
 			exit 0
 		fi
 		sleep 0.5
 	done
-	echo "mariadbd did not become ready; see $dir/error.log:" >&2
+	echo "$product server did not become ready; see $dir/error.log:" >&2
 	tail -20 "$dir/error.log" >&2 || true
 	exit 1
 	;;
