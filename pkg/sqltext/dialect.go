@@ -253,8 +253,8 @@ func (g *Gate) strict(what string) *refusal {
 }
 
 // collation maps a MySQL 8 collation (utf8mb4_0900_ai_ci,
-// utf8mb4_de_pb_0900_as_cs, ...) to the nearest the server has. ok is
-// false for any other name.
+// utf8mb4_de_pb_0900_as_cs, ...) that the server lacks to the nearest it
+// has. ok is false for any other name, and for one the server has.
 func (g *Gate) collation(name string) (to string, ok bool, r *refusal) {
 	lower := strings.ToLower(name)
 	rest, ok := strings.CutPrefix(lower, "utf8mb4_")
@@ -266,6 +266,11 @@ func (g *Gate) collation(name string) (to string, ok bool, r *refusal) {
 		return "", false, nil
 	}
 	lang = strings.TrimSuffix(lang, "_")
+	if g.collations[lower] {
+		// The server has it by that name (MariaDB 11.4.5 on): loaded as
+		// written, as the mariadb client's load would.
+		return "", false, nil
+	}
 	cands, note := collationCandidates(lang, suffix)
 	if cands == nil {
 		return "", false, &refusal{kind: "MySQL dialect", reason: fmt.Sprintf("collation %s: not one the restore can map", lower)}

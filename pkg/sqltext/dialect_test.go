@@ -115,6 +115,33 @@ func TestDialectCollationFallback(t *testing.T) {
 	}
 }
 
+// MariaDB 11.4.5 on has MySQL's 0900 collations under their own names:
+// a server that has the dump's collation keeps it, as the mariadb client's
+// load of the dump would, and the mapping changes only what it lacks.
+func TestDialectKeepsCollationsTheServerHas(t *testing.T) {
+	has := map[string]bool{"utf8mb4_0900_ai_ci": true, "utf8mb4_0900_as_cs": true,
+		"utf8mb4_uca1400_nopad_ai_ci": true, "utf8mb4_uca1400_spanish2_nopad_as_cs": true}
+	d := &Dialect{}
+	in := "CREATE TABLE t (a text COLLATE utf8mb4_0900_as_cs, b text COLLATE utf8mb4_es_trad_0900_as_cs) COLLATE=UTF8MB4_0900_AI_CI;\n" +
+		"/*!50003 SET collation_connection  = utf8mb4_0900_ai_ci */ ;\n"
+	got, err := mapped(t, mysqlHeader+in, d, has)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATE TABLE t (a text COLLATE utf8mb4_0900_as_cs, b text COLLATE utf8mb4_uca1400_spanish2_nopad_as_cs) COLLATE=UTF8MB4_0900_AI_CI\n" +
+		"/*!50003 SET collation_connection  = utf8mb4_0900_ai_ci */\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	var changes []string
+	for _, c := range d.Changes() {
+		changes = append(changes, c.String())
+	}
+	if got, want := strings.Join(changes, "; "), "mapped 1 collations utf8mb4_es_trad_0900_as_cs -> utf8mb4_uca1400_spanish2_nopad_as_cs"; got != want {
+		t.Errorf("changes %q, want %q", got, want)
+	}
+}
+
 // A MariaDB dump is read as it is, and so is a MySQL dump without a
 // Dialect.
 func TestDialectLeavesOthersAlone(t *testing.T) {

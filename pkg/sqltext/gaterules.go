@@ -27,11 +27,14 @@ var engines = wordSet("innodb myisam aria memory heap csv archive blackhole sequ
 // sessionVars are the session variables a dump may set and save, and
 // whether setting them is skipped (the loaders set sql_log_bin themselves
 // where they may; a dump's autocommit switch is dropped along with its
-// COMMITs).
+// COMMITs). mariadb-dump 11 writes note_verbosity where 10.x wrote
+// sql_notes, and saves autocommit around each table's rows
+// ("SET @OLD_AUTOCOMMIT=@@AUTOCOMMIT, @@AUTOCOMMIT=0").
 var sessionVars = map[string]bool{
 	"character_set_client": false, "character_set_results": false, "character_set_connection": false,
 	"collation_connection": false, "time_zone": false, "sql_mode": false,
-	"foreign_key_checks": false, "unique_checks": false, "sql_notes": false, "sql_quote_show_create": false,
+	"foreign_key_checks": false, "unique_checks": false, "sql_notes": false, "note_verbosity": false,
+	"sql_quote_show_create": false,
 	"sql_log_bin": true, "autocommit": true,
 }
 
@@ -111,10 +114,13 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		if r != nil {
 			return false, r
 		}
-		if _, ok := sessionVars[strings.ToLower(v)]; !ok || scope == "GLOBAL" {
+		skip, ok := sessionVars[strings.ToLower(v)]
+		if !ok || scope == "GLOBAL" {
 			return false, p.refuse("a user variable set from %s, which dumps do not save", v)
 		}
-		return false, nil
+		// A copy of a skipped setting is skipped with it: nothing reads
+		// it but the dump's own skipped restore of that setting.
+		return skip, nil
 	case t.kind == tWord:
 		u := lx.upper(t)
 		if u == "SESSION" || u == "LOCAL" {
