@@ -35,7 +35,7 @@ var sessionVars = map[string]bool{
 	"collation_connection": false, "time_zone": false, "sql_mode": false,
 	"foreign_key_checks": false, "unique_checks": false, "sql_notes": false, "note_verbosity": false,
 	"sql_quote_show_create": false,
-	"sql_log_bin": true, "autocommit": true,
+	"sql_log_bin":           true, "autocommit": true,
 }
 
 func wordSet(s string) map[string]bool {
