@@ -33,9 +33,8 @@ var engines = wordSet("innodb myisam aria memory heap csv archive blackhole sequ
 var sessionVars = map[string]bool{
 	"character_set_client": false, "character_set_results": false, "character_set_connection": false,
 	"collation_connection": false, "time_zone": false, "sql_mode": false,
-	"foreign_key_checks": false, "unique_checks": false, "sql_notes": false, "note_verbosity": false,
-	"sql_quote_show_create": false,
-	"sql_log_bin":           true, "autocommit": true,
+	"foreign_key_checks": false, "unique_checks": false, "sql_quote_show_create": false,
+	"sql_notes": false, "note_verbosity": false, "sql_log_bin": true, "autocommit": true,
 }
 
 func wordSet(s string) map[string]bool {
