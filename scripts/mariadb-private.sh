@@ -29,13 +29,15 @@ dir=$(cd "$dir" && pwd)
 sock=$dir/mysqld.sock
 pidfile=$dir/mysqld.pid
 
+# find_bin NAME...: the system's own program, before any on PATH (where
+# scripts/test.sh may have put another build's tools first).
 find_bin() {
 	local n
 	for n in "$@"; do
-		if command -v "$n" >/dev/null 2>&1; then command -v "$n"; return 0; fi
 		for p in /usr/sbin /usr/bin /usr/libexec; do
 			if [[ -x $p/$n ]]; then echo "$p/$n"; return 0; fi
 		done
+		if command -v "$n" >/dev/null 2>&1; then command -v "$n"; return 0; fi
 	done
 	return 1
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
-	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
@@ -82,7 +81,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		suspect  *backup.SuspectError
 	)
 	if err != nil && !errors.As(err, &pruneErr) && !errors.As(err, &suspect) {
-		return dbHint(p, err)
+		return cli.DatabaseHint(p, st.Conn, err)
 	}
 	printReport(a, store.String(), rep)
 	switch {
@@ -132,20 +131,6 @@ func printReport(a *app, remote string, rep backup.Report) {
 	fmt.Fprintf(a.stdout, "  stored     %s (%d bytes), ratio %.2fx\n", cli.Bytes(rep.StoredBytes), rep.StoredBytes, ratio)
 	fmt.Fprintf(a.stdout, "  duration   %s, %s\n", rep.Duration.Round(time.Millisecond), cli.Rate(rep.RawBytes, rep.Duration))
 	fmt.Fprintf(a.stdout, "  sha256     %s\n", rep.SHA256)
-}
-
-// dbHint adds to a failed dump the settings to check when the dump tool
-// could not log in or reach the server.
-func dbHint(p *cli.Problems, err error) error {
-	switch code := mariadb.Code(err); {
-	case code == mariadb.ErAccessDenied || code == mariadb.ErDBAccessDenied:
-		return fmt.Errorf("%w (check %s, and the password in DB_PASSWORD or %s)", err, p.Name("db-user"), p.Name("db-password-file"))
-	case code == mariadb.ErBadDB:
-		return fmt.Errorf("%w (check %s)", err, p.Name("db-name"))
-	case code >= 2000 && code < 3000:
-		return fmt.Errorf("%w (check %s and %s, or %s)", err, p.Name("db-host"), p.Name("db-port"), p.Name("db-socket"))
-	}
-	return err
 }
 
 // dumpProgress is the progress line of a running dump. With an estimate of

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/daemon"
+	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/slot"
 )
@@ -108,6 +110,19 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
 		job.Seal = sl
 		return job.Run(ctx)
+	}
+	// Once at start-up: would the restore take what this pairing writes?
+	cfg.CheckRestore = func(ctx context.Context) (string, error) {
+		d := &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, MaxAllowedPacket: st.MaxAllowedPacket, Log: backupLog}
+		sc, err := d.CheckSchema(ctx)
+		if err != nil {
+			return "", cli.DatabaseHint(p, st.Conn, err)
+		}
+		if sc.Refused != nil {
+			return fmt.Sprintf("line %d of the schema: %s: %s %s (%s against %s)", sc.Refused.Line, sc.Refused.Kind,
+				sc.Refused.Reason, sc.Refused.Prefix, sc.Pairing.Tool, dump.Source(sc.Pairing.Server)), nil
+		}
+		return "", nil
 	}
 	// The daemon calls Prune only after a backup was published.
 	cfg.Prune = func(ctx context.Context) (int, error) {

@@ -350,10 +350,10 @@ func TestDoctor(t *testing.T) {
 				t.Errorf("check %q: %q, want ok\n%s", name, line, r.stdout)
 			}
 		}
-		if line := driveDoctorLine(r.stdout, "server"); !strings.Contains(line, ": MariaDB 10.") {
+		if line := driveDoctorLine(r.stdout, "server"); !regexp.MustCompile(`: MariaDB 1[01]\.`).MatchString(line) {
 			t.Errorf("server check does not name the flavour and version: %q", line)
 		}
-		if line := driveDoctorLine(r.stdout, "dump tool"); !strings.Contains(line, "MariaDB dump 1") {
+		if line := driveDoctorLine(r.stdout, "dump tool"); !strings.Contains(line, "MariaDB tool 1") {
 			t.Errorf("dump tool check does not name the flavour and version: %q", line)
 		}
 		if !strings.Contains(r.stdout, p0Email) {
@@ -389,11 +389,14 @@ func TestDoctor(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv("BACKUPD_MYSQLDUMP", tool)
+		// Over the socket: the TLS options of Oracle's family, which the
+		// real tool underneath does not know, are for TCP only.
+		t.Setenv("DB_SOCKET", testdb.Get(t).Socket)
 		r := driveRun(t, "doctor")
 		if r.code != 0 {
 			t.Fatalf("doctor exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
-		if line := driveDoctorLine(r.stdout, "dump tool"); !strings.Contains(line, "MySQL dump 8.0.36") {
+		if line := driveDoctorLine(r.stdout, "dump tool"); !strings.Contains(line, "MySQL tool 8.0.36") {
 			t.Errorf("dump tool: %q", line)
 		}
 		if line := driveDoctorLine(r.stdout, "dump options"); !strings.Contains(line, "--column-statistics=0") {

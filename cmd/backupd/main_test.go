@@ -36,6 +36,7 @@ func runApp(t *testing.T, env map[string]string, args ...string) (code int, stdo
 	if err != nil {
 		t.Fatal(err)
 	}
+	env = withServer(t, env)
 	a := &app{stdout: out, stderr: errf, getenv: func(k string) string { return env[k] }}
 	code = a.main(args)
 	out.Close()
@@ -43,6 +44,22 @@ func runApp(t *testing.T, env map[string]string, args ...string) (code int, stdo
 	o, _ := os.ReadFile(out.Name())
 	e, _ := os.ReadFile(errf.Name())
 	return code, string(o), string(e)
+}
+
+// withServer points a backup that names a database user but no server at
+// the test server, and makes that user there: the backup asks the server
+// its version before it runs the dump tool, which in these tests is a
+// script that ignores the connection.
+func withServer(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	if env["DB_USERNAME"] == "" || env["DB_HOST"] != "" || env["DB_SOCKET"] != "" {
+		return env
+	}
+	srv := testdb.Get(t)
+	srv.Account(t, env["DB_USERNAME"], env["DB_PASSWORD"])
+	env = maps.Clone(env)
+	env["DB_SOCKET"] = srv.Socket
+	return env
 }
 
 func TestNowSettingsErrors(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/lock"
 )
 
@@ -82,6 +83,7 @@ func TestDefaultLockPerRemoteAndDatabase(t *testing.T) {
 	}
 	st := cli.Settings{Remote: remoteA, Prefix: "db-backup-"}
 	st.Conn.Database = "app"
+	st.Conn.Socket = testdb.Get(t).Socket // where withServer points the backup
 	path := (&lockFlags{}).path(st)
 	if !strings.HasPrefix(path, "/tmp/backupd-") || !strings.HasSuffix(path, ".lock") {
 		t.Fatalf("default lock path %q", path)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/internal/flytest"
+	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/lock"
 )
@@ -73,7 +75,10 @@ type env struct {
 func newEnv(t *testing.T, dumpBody string) *env {
 	dir := t.TempDir()
 	e := &env{dir: dir, remote: filepath.Join(dir, "remote"), lockFile: filepath.Join(dir, "run", "backupd.lock")}
+	srv := testdb.Get(t)
+	srv.Account(t, "backup", "not-on-the-command-line")
 	e.vars = []string{
+		"DB_SOCKET=" + srv.Socket,
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + dir,
 		"TMPDIR=" + dir,
@@ -513,5 +518,44 @@ func TestTwoServesShareOneSlot(t *testing.T) {
 	}
 	if l := (catalog.Codec{}).Scan(entries(t, a), time.Now()); len(l.Backups) != 1 {
 		t.Errorf("remote holds %v, want one backup", a.remoteFiles(t))
+	}
+}
+
+// At start-up serve has its dump tool write the schema and reads it as the
+// restore would: a pairing whose output the restore refuses fails health
+// at once and is logged, before any backup; one it takes is logged too.
+func TestServeChecksWhatTheRestoreWouldRefuse(t *testing.T) {
+	bin := buildBackupd(t)
+	for _, tc := range []struct {
+		name, body, log string
+		healthy         bool
+	}{
+		{"refused", `echo "GRANT ALL ON *.* TO 'x'@'%';"`, "the restore would refuse what this dump tool writes", false},
+		{"taken", `echo "INSERT INTO big VALUES ('a');"`, "the restore takes this dump tool's schema", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.body)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			serve := e.start(t, bin, "serve", "--listen", addr)
+			waitFor(t, "the start-up check", func() bool { return strings.Contains(serve.stderr.String(), tc.log) })
+			var code int
+			waitFor(t, "health", func() bool {
+				resp, err := http.Get("http://" + addr + "/healthz")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				code = resp.StatusCode
+				return true
+			})
+			if (code == http.StatusOK) != tc.healthy {
+				t.Errorf("health answered %d, want healthy %v:\n%s", code, tc.healthy, serve.stderr)
+			}
+		})
 	}
 }

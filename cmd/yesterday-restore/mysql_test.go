@@ -51,10 +51,20 @@ func TestRestoreMySQLDumpStrictAndReport(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	// MariaDB 11.4.5 on has MySQL's collation under its own name: nothing
+	// to map there.
+	collation := "  mapped     mapped 2 collations utf8mb4_0900_ai_ci -> utf8mb4_uca1400_nopad_ai_ci\n"
+	mapped := 3
+	if srv.HasCollation(t, "utf8mb4_0900_ai_ci") {
+		if strings.Contains(out, "collations") {
+			t.Errorf("report maps a collation the server has:\n%s", out)
+		}
+		collation, mapped = "", 2
+	}
 	for _, want := range []string{
 		"  source     MySQL 8.0.12\n",
 		"  mapped     dropped 1 GTID_PURGED\n",
-		"  mapped     mapped 2 collations utf8mb4_0900_ai_ci -> utf8mb4_uca1400_nopad_ai_ci\n",
+		collation,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
@@ -71,7 +81,7 @@ func TestRestoreMySQLDumpStrictAndReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Source != "MySQL 8.0.12" || len(st.Mapped) != 3 {
+	if st.Source != "MySQL 8.0.12" || len(st.Mapped) != mapped {
 		t.Errorf("--json source %q mapped %q", st.Source, st.Mapped)
 	}
 }

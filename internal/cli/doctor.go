@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/storage"
@@ -251,63 +251,95 @@ func doctorWrite(ctx context.Context, st Settings, log *slog.Logger, report func
 	return nil
 }
 
-// doctorDatabase finds the dump tool and has it dump the schema, with the
-// same options as a backup, to nowhere. It returns the database settings'
+// doctorDatabase finds the dump tool, connects to the server as a backup
+// does (saying how the connection is encrypted), has the tool dump the
+// schema with the same options as a backup, and reads that schema through
+// the restore's statement gate. It returns the database settings'
 // problems, if any, unreported.
 func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Check)) error {
 	st := Settings{Conn: c.Database.Resolve(p), Mysqldump: c.Dump.Resolve(p), MaxAllowedPacket: c.Dump.Packet(p)}
 	if err := p.Err(); err != nil {
 		return err
 	}
-	version, err := mariadb.Version(ctx, st.Mysqldump)
-	if err != nil {
+	tool, err := mariadb.ToolVersion(ctx, st.Mysqldump)
+	switch {
+	case err != nil && tool.Line == "":
 		report(Check{Fail, "dump tool", err.Error()})
 		return nil
-	}
-	tool, terr := dump.ParseTool(version)
-	if terr != nil {
-		report(Check{Warn, "dump tool", fmt.Sprintf("%s (%s): not a mysqldump or mariadb-dump version line; backups run without the options a tool and server pairing may need", st.Mysqldump, version)})
-	} else {
-		report(Check{OK, "dump tool", fmt.Sprintf("%s (%s: %s)", st.Mysqldump, tool, version)})
+	case err != nil:
+		report(Check{Warn, "dump tool", fmt.Sprintf("%s (%s): not a mysqldump or mariadb-dump version line; backups run without the options a tool and server pairing may need", st.Mysqldump, tool.Line)})
+	default:
+		report(Check{OK, "dump tool", fmt.Sprintf("%s (%s: %s)", st.Mysqldump, tool, tool.Line)})
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, DoctorTimeout)
 	defer cancel()
-	srv, err := dump.AskServer(ctx, st.Conn, nil)
-	if err != nil {
-		report(Check{Fail, "database", fmt.Sprintf("%s: %v", st.Conn, err)})
+	d := &dump.Dumper{Program: st.Mysqldump, Conn: st.Conn, MaxAllowedPacket: st.MaxAllowedPacket}
+	sc, err := d.CheckSchema(ctx)
+	srv := sc.Pairing.Server
+	if srv.Version == "" {
+		report(Check{Fail, "database", fmt.Sprintf("%s: %v", st.Conn, DatabaseHint(p, st.Conn, err))})
 		return nil
 	}
-	detail := fmt.Sprintf("%s: %s (version %s, %s)", st.Conn, srv, srv.Version, srv.Comment)
+	detail := fmt.Sprintf("%s: %s (version %s, %s), %s", st.Conn, dump.Source(srv), srv.Version, srv.Comment, dump.TLSState(st.Conn, srv))
 	if srv.GTIDMode != "" {
 		detail += ", gtid_mode " + srv.GTIDMode
 	}
 	report(Check{OK, "server", detail})
-	var pair []string
-	if terr == nil {
-		pair = dump.PairFlags(tool, srv)
-		if len(pair) > 0 {
-			report(Check{OK, "dump options", fmt.Sprintf("%s against %s: backups add %s", tool, srv, strings.Join(pair, " "))})
-		}
+	if pair := sc.Pairing.Flags; len(pair) > 0 {
+		report(Check{OK, "dump options", fmt.Sprintf("%s against %s: backups add %s", sc.Pairing.Tool, dump.Source(srv), strings.Join(pair, " "))})
 	}
-	args := append(append(append([]string(nil), dump.Flags...), pair...),
-		fmt.Sprintf("--max-allowed-packet=%d", st.MaxAllowedPacket), "--no-data", "--", st.Conn.Database)
-	cmd, err := st.Conn.Command(ctx, "", st.Mysqldump, args...)
 	if err != nil {
-		report(Check{Fail, "database", err.Error()})
-		return nil
-	}
-	n := count.NewWriter(nil, nil)
-	cmd.Cmd.Stdout = n
-	if err := cmd.Run(); err != nil {
 		var te *mariadb.ToolError
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || !errors.As(err, &te) || te.Stderr == "" {
-			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %v", st.Conn, err)})
+			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %v", st.Conn, DatabaseHint(p, st.Conn, err))})
 		} else {
-			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %s", st.Conn, te.Stderr)})
+			report(Check{Fail, "database", fmt.Sprintf("%s: schema dump failed: %s", st.Conn, DatabaseHint(p, st.Conn, te))})
 		}
 		return nil
 	}
-	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, n.N.Load())})
+	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, sc.Bytes)})
+	if sc.Refused != nil {
+		report(Check{Fail, "restore", fmt.Sprintf("the restore would refuse line %d of the schema: %s: %s %s (%s against %s; see docs/statement-gate.md)",
+			sc.Refused.Line, sc.Refused.Kind, sc.Refused.Reason, sc.Refused.Prefix, sc.Pairing.Tool, dump.Source(srv))})
+		return nil
+	}
+	report(Check{OK, "restore", fmt.Sprintf("the restore's gate (as MariaDB %d.%d) lets the whole schema through: %d statements",
+		dump.RestoreServer.N/10000, dump.RestoreServer.N/100%100, sc.Statements)})
 	return nil
+}
+
+// DatabaseHint adds to a failed connection or dump the settings to check:
+// the user and password when the server refused the login, the database
+// name, the host and port when it could not be reached, and the TLS
+// settings when its certificate was not accepted or it offers no TLS.
+func DatabaseHint(p *Problems, conn mariadb.Conn, err error) error {
+	mode := conn.TLS
+	if mode == "" {
+		mode = mariadb.TLSPrefer
+	}
+	switch code := mariadb.Code(err); {
+	case err == nil:
+		return nil
+	case mariadb.IsCertificateError(err):
+		return fmt.Errorf("%w (the server's certificate was not accepted under %s=%s: give the CA that signed it in %s, or set %s=require to encrypt without checking the certificate)",
+			err, p.Name("db-tls"), mode, p.Name("db-tls-ca"), p.Name("db-tls"))
+	case mariadb.IsNoTLSError(err):
+		return fmt.Errorf("%w (the server offers no TLS and %s=%s requires it: configure TLS on the server, or set %s=prefer)",
+			err, p.Name("db-tls"), mode, p.Name("db-tls"))
+	case code == mariadb.ErAccessDenied || code == mariadb.ErDBAccessDenied:
+		return fmt.Errorf("%w (check %s, and the password in DB_PASSWORD or %s)", err, p.Name("db-user"), p.Name("db-password-file"))
+	case code == mariadb.ErBadDB:
+		return fmt.Errorf("%w (check %s)", err, p.Name("db-name"))
+	case code >= 2000 && code < 3000, isNetError(err):
+		return fmt.Errorf("%w (check %s and %s, or %s)", err, p.Name("db-host"), p.Name("db-port"), p.Name("db-socket"))
+	}
+	return err
+}
+
+// isNetError reports whether err is the Go driver's failure to reach the
+// server (refused, timed out, no such host).
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
 }

@@ -40,6 +40,8 @@ type DatabaseFlags struct {
 	Name         string `name:"db-name" help:"database name, required" env:"DB_DATABASE"`
 	User         string `name:"db-user" help:"database user, required" env:"DB_USERNAME"`
 	PasswordFile string `name:"db-password-file" help:"file holding the database password; DB_PASSWORD holds the password itself (set one of the two)" env:"DB_PASSWORD_FILE"`
+	TLS          string `name:"db-tls" help:"TLS to the database over TCP: prefer (encrypted when the server offers it, certificate not checked), require (encrypted, not checked), verify (encrypted, certificate and host name checked against --db-tls-ca or the system's roots) or off" default:"prefer" env:"DB_TLS"`
+	TLSCA        string `name:"db-tls-ca" help:"file of the CA certificate(s) that signed the database's certificate, for --db-tls=verify" env:"DB_TLS_CA"`
 }
 
 // DumpFlags are the settings of the dump program.
@@ -133,6 +135,19 @@ func (d *DatabaseFlags) Resolve(p *Problems) mariadb.Conn {
 	}
 	conn.Password = d.password(p)
 	AddSecret(conn.Password)
+	mode, err := mariadb.ParseTLSMode(d.TLS)
+	if err != nil {
+		p.Invalid("db-tls", d.TLS, "want prefer, require, verify or off")
+	}
+	conn.TLS = mode
+	if d.TLSCA != "" {
+		if mode != mariadb.TLSVerify {
+			p.Addf("%s is set but %s is %q: the CA is used only with verify", p.Name("db-tls-ca"), p.Name("db-tls"), d.TLS)
+		} else if _, err := os.Stat(d.TLSCA); err != nil {
+			p.Addf("cannot read the CA file named by %s: %v", p.Source("db-tls-ca"), err)
+		}
+		conn.TLSCA = d.TLSCA
+	}
 	return conn
 }
 

@@ -45,6 +45,7 @@ var testOnly = map[string]bool{
 	"internal/testdb":      true,
 	"internal/layers":      true,
 	"internal/testreport":  true,
+	"internal/pairing":     true,
 	"bench/loadmem":        true,
 	"bench/fakedrive":      true,
 }

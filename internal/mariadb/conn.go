@@ -30,6 +30,15 @@ type Conn struct {
 	User     string
 	Password string
 	Database string
+	// TLS is how a TCP connection is encrypted ("" is TLSPrefer); TLSCA
+	// is the CA file that TLSVerify checks the certificate against ("":
+	// the system's roots).
+	TLS   TLSMode
+	TLSCA string
+	// TLSPin is the fingerprint (Fingerprint) of the certificate this
+	// process saw on a driver connection to the server, from Ask: the
+	// client tools that can pin it refuse any other, or none.
+	TLSPin string
 }
 
 // String describes the connection without its password.
@@ -56,8 +65,8 @@ func optionValue(v string) string {
 }
 
 // optionText is the [client] section with the connection settings (and
-// the password).
-func (c Conn) optionText() string {
+// the password) for tool t.
+func (c Conn) optionText(t Tool) string {
 	var b strings.Builder
 	b.WriteString("[client]\n")
 	if c.User != "" {
@@ -78,6 +87,9 @@ func (c Conn) optionText() string {
 		}
 		b.WriteString("protocol=tcp\n")
 	}
+	for _, l := range c.toolTLS(t) {
+		b.WriteString(l + "\n")
+	}
 	return b.String()
 }
 
@@ -91,7 +103,7 @@ const optionFD = 3
 // when the last process holding it exits. The client tool gets it as
 // descriptor 3 and reads it as /dev/fd/3. The file is 0600 (MariaDB
 // ignores a world-writable option file) and sealed against change.
-func (c Conn) optionFile() (*os.File, error) {
+func (c Conn) optionFile(t Tool) (*os.File, error) {
 	fd, err := unix.MemfdCreate("backupd-client.cnf", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("create client option file in memory: %w", err)
@@ -104,7 +116,7 @@ func (c Conn) optionFile() (*os.File, error) {
 	if err := f.Chmod(0o600); err != nil {
 		return fail("protect", err)
 	}
-	if _, err := f.WriteString(c.optionText()); err != nil {
+	if _, err := f.WriteString(c.optionText(t)); err != nil {
 		return fail("write", err)
 	}
 	if _, err := f.Seek(0, 0); err != nil {

@@ -9,7 +9,7 @@ import (
 
 func TestOptionFile(t *testing.T) {
 	c := Conn{Host: "db.internal", Port: 3307, User: `ap"p`, Password: `p\a"ss word#;`, Database: "app"}
-	f, err := c.optionFile()
+	f, err := c.optionFile(Tool{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package mariadb
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -71,11 +72,20 @@ func (c Conn) Addr() (network, addr string) {
 
 // OpenDB returns a connection pool for c. With useDatabase, every
 // connection selects c.Database; without, none is selected (so that a
-// missing database can be created). The driver never reads local files
+// missing database can be created). Over TCP, connections are encrypted
+// as c.TLS says (see TLSMode). The driver never reads local files
 // (LOAD DATA LOCAL is refused), runs one statement per call, sends
 // statements up to the server's max_allowed_packet, and logs its own
 // messages to log at debug level.
 func (c Conn) OpenDB(log *slog.Logger, useDatabase bool) (*sql.DB, error) {
+	db, _, err := c.openDB(log, useDatabase)
+	return db, err
+}
+
+// openDB is OpenDB that also gives where the certificates its connections
+// are shown are recorded.
+func (c Conn) openDB(log *slog.Logger, useDatabase bool) (*sql.DB, *peer, error) {
+	p := &peer{}
 	cfg := mysql.NewConfig()
 	cfg.User = c.User
 	cfg.Passwd = c.Password
@@ -95,13 +105,18 @@ func (c Conn) OpenDB(log *slog.Logger, useDatabase bool) (*sql.DB, error) {
 	}
 	cfg.Logger = driverLogger{log}
 	if err := cfg.Apply(mysql.Charset("utf8mb4", "utf8mb4_general_ci")); err != nil {
-		return nil, fmt.Errorf("database settings: %w", err)
+		return nil, nil, fmt.Errorf("database settings: %w", err)
 	}
+	tlsCfg, fallback, err := c.driverTLS(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.TLS, cfg.AllowFallbackToPlaintext = tlsCfg, fallback
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("database settings: %w", err)
+		return nil, nil, fmt.Errorf("database settings: %w", err)
 	}
-	return sql.OpenDB(conn), nil
+	return sql.OpenDB(conn), p, nil
 }
 
 // driverLogger sends the driver's own messages (dropped connections and
@@ -110,4 +125,67 @@ type driverLogger struct{ log *slog.Logger }
 
 func (d driverLogger) Print(v ...any) {
 	d.log.Debug(strings.TrimSpace(fmt.Sprint(v...)), "component", "mysql-driver")
+}
+
+// Server is a database server's flavour and version, and how a connection
+// to it was encrypted.
+type Server struct {
+	Version string // SELECT @@version: "8.0.36", "10.11.19-MariaDB-0+deb12u1"
+	Comment string // SELECT @@version_comment: "MySQL Community Server - GPL", "Debian 12"
+	// GTIDMode is MySQL's @@GLOBAL.gtid_mode ("ON", "OFF", ...); "" on
+	// MariaDB, which has no such setting.
+	GTIDMode string
+	// Cipher is the TLS cipher of the connection that asked, "" when it
+	// was not encrypted; Fingerprint is its certificate's (Fingerprint).
+	Cipher      string
+	Fingerprint string
+}
+
+// MariaDB reports whether the server is MariaDB, which always has
+// "MariaDB" in its version (@@version_comment is the distribution's to
+// choose).
+func (s Server) MariaDB() bool { return strings.Contains(s.Version, "MariaDB") }
+
+// Name names the server by flavour and version: "MySQL 8.0.36", "MariaDB
+// 10.11.19".
+func (s Server) Name() string {
+	v, _, _ := strings.Cut(s.Version, "-")
+	if s.MariaDB() {
+		return "MariaDB " + v
+	}
+	return "MySQL " + v
+}
+
+// Ask connects to the server once and asks its flavour and version, and
+// how the connection was encrypted. The certificate's fingerprint is what
+// the client tools then pin (Conn.TLSPin).
+func (c Conn) Ask(ctx context.Context, log *slog.Logger) (Server, error) {
+	var s Server
+	db, p, err := c.openDB(log, false)
+	if err != nil {
+		return s, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return s, fmt.Errorf("connect to %s: %w", c, err)
+	}
+	defer conn.Close()
+	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment").Scan(&s.Version, &s.Comment); err != nil {
+		return s, fmt.Errorf("ask %s its version: %w", c, err)
+	}
+	var name string
+	if err := conn.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &s.Cipher); err != nil {
+		return s, fmt.Errorf("ask %s how the connection is encrypted: %w", c, err)
+	}
+	if s.Cipher != "" {
+		s.Fingerprint = p.get()
+	}
+	if !s.MariaDB() {
+		if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_mode").Scan(&s.GTIDMode); err != nil {
+			return s, fmt.Errorf("ask %s its gtid_mode: %w", c, err)
+		}
+	}
+	return s, nil
 }

@@ -47,18 +47,6 @@ func ChildEnv() []string {
 	return out
 }
 
-// Version runs program --version (with ChildEnv, and no connection
-// settings) and returns the line it printed.
-func Version(ctx context.Context, program string) (string, error) {
-	cmd := exec.CommandContext(ctx, program, "--version")
-	cmd.Env = ChildEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s --version: %w", programName(program), err)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
 // Cmd is a client tool prepared by Conn.Command.
 type Cmd struct {
 	// Cmd is the process; the caller may set Stdin and Stdout (or take
@@ -75,7 +63,8 @@ type Cmd struct {
 
 // Command prepares program (a path or a name on PATH) to run against c with
 // args. Its first argument is --defaults-extra-file=/dev/fd/3, an option
-// file with the connection settings that exists only in memory and is
+// file with the connection settings (and, over TCP, the TLS options of the
+// tool's family for c.TLS) that exists only in memory and is
 // handed to the tool as its descriptor 3: the password is never on a
 // command line, in an environment or on a disk, and nothing is left behind
 // however the process ends. Its environment is ChildEnv; it runs in a
@@ -88,7 +77,12 @@ type Cmd struct {
 // Start, Wait, Run and Close release the option file.
 func (c Conn) Command(ctx context.Context, tempDir, program string, args ...string) (*Cmd, error) {
 	sweepOnce(tempDir)
-	cnf, err := c.optionFile()
+	// The TLS options depend on the tool's family and version.
+	tool, err := ToolVersion(ctx, program)
+	if err != nil && c.usesTLS() && c.tlsMode() != TLSPrefer {
+		return nil, fmt.Errorf("cannot tell which TLS options %s takes for TLS mode %s: %w", programName(program), c.tlsMode(), err)
+	}
+	cnf, err := c.optionFile(tool)
 	if err != nil {
 		return nil, err
 	}

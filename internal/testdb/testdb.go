@@ -28,7 +28,11 @@ type Server struct {
 	Socket string
 	Host   string
 	Port   int
-	dir    string // set when this process started the server
+	// Product is the build (System, MariaDB118, MySQL97); Bin is the
+	// folder of its client tools, "" for the system's on PATH.
+	Product string
+	Bin     string
+	dir     string // set when this process started the server
 }
 
 var (
@@ -42,10 +46,12 @@ var (
 // started. Use it from TestMain: os.Exit(testdb.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	dropAccounts()
 	if shared != nil && shared.dir != "" {
 		shared.Stop()
 		os.RemoveAll(shared.dir)
 	}
+	stopProducts()
 	return code
 }
 
@@ -55,7 +61,7 @@ func Get(t testing.TB) *Server {
 	once.Do(func() {
 		if sock := os.Getenv("BACKUPD_TEST_SOCKET"); sock != "" {
 			port, _ := strconv.Atoi(os.Getenv("BACKUPD_TEST_PORT"))
-			shared = &Server{Socket: sock, Host: "127.0.0.1", Port: port}
+			shared = &Server{Socket: sock, Host: "127.0.0.1", Port: port, Product: mainProduct(), Bin: binFromEnv(mainProduct())}
 			return
 		}
 		dir, err := os.MkdirTemp("", "backupd-mariadb-")
@@ -102,7 +108,17 @@ func Script() string {
 }
 
 func start(dir string) (*Server, error) {
-	out, err := exec.Command(Script(), "start", dir).Output()
+	s, err := startWith(exec.Command(Script(), "start", dir), dir)
+	if s != nil {
+		s.Product = System
+	}
+	return s, err
+}
+
+// startWith runs the start command of scripts/mariadb-private.sh and reads
+// the settings it prints.
+func startWith(cmd *exec.Cmd, dir string) (*Server, error) {
+	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -120,6 +136,8 @@ func start(dir string) (*Server, error) {
 			s.Host = v
 		case "DB_PORT":
 			s.Port, _ = strconv.Atoi(v)
+		case "DB_BIN":
+			s.Bin = v
 		}
 	}
 	return s, nil
@@ -163,6 +181,47 @@ func (s *Server) NewUser(t testing.TB, db, password string) string {
 	return user
 }
 
+// Account makes sure an account user@localhost with password exists on
+// the server, without privileges: enough to log in and ask the server its
+// version, as a backup does before it runs the dump tool. Tests whose dump
+// tool is a script use it, so that the backup's question to the server
+// finds one. It is dropped when the test binary exits (see Main).
+func (s *Server) Account(t testing.TB, user, password string) {
+	t.Helper()
+	s.Exec(t, "", fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'localhost'; ALTER USER '%s'@'localhost' IDENTIFIED BY %s",
+		user, user, Quote(password)))
+	accountsMu.Lock()
+	defer accountsMu.Unlock()
+	if accounts[s] == nil {
+		accounts[s] = map[string]bool{}
+	}
+	accounts[s][user] = true
+}
+
+var (
+	accountsMu sync.Mutex
+	accounts   = map[*Server]map[string]bool{}
+)
+
+// dropAccounts drops the accounts Account made.
+func dropAccounts() {
+	accountsMu.Lock()
+	defer accountsMu.Unlock()
+	for s, users := range accounts {
+		for u := range users {
+			_, _ = s.Run("", fmt.Sprintf("DROP USER IF EXISTS '%s'@'localhost'", u))
+		}
+	}
+}
+
+// HasCollation reports whether the server has a collation by that name
+// (MariaDB 11.4.5 on has MySQL's utf8mb4_0900_* ones).
+func (s *Server) HasCollation(t testing.TB, name string) bool {
+	t.Helper()
+	out := s.Exec(t, "", "SELECT COUNT(*) FROM information_schema.collations WHERE collation_name = "+Quote(name))
+	return strings.TrimSpace(out) == "1"
+}
+
 // Ident returns s as a quoted SQL identifier.
 func Ident(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
@@ -178,7 +237,13 @@ func (s *Server) Run(db, sql string) (string, error) {
 	if db != "" {
 		args = append(args, db)
 	}
-	cmd := exec.Command(Client(), args...)
+	client := s.client()
+	if filepath.Base(client) == "mariadb" {
+		// MariaDB's client 11.4 on insists on TLS even over a socket,
+		// unless told not to; a server without TLS would refuse it.
+		args = append(args, "--skip-ssl")
+	}
+	cmd := exec.Command(client, args...)
 	cmd.Stdin = strings.NewReader(sql)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -207,6 +272,17 @@ func (s *Server) LoadFile(t testing.TB, db, path string) {
 		t.Fatal(err)
 	}
 	s.Exec(t, db, string(b))
+}
+
+// client is the server's own command-line client: that of its product,
+// else the one on PATH.
+func (s *Server) client() string {
+	for _, n := range []string{"mariadb", "mysql"} {
+		if p := filepath.Join(s.Bin, n); s.Bin != "" && isExec(p) {
+			return p
+		}
+	}
+	return Client()
 }
 
 // Client is the mariadb (or mysql) command-line client.

@@ -2,8 +2,10 @@
 // watching scripts/test.sh wants to see: one line per package as it
 // finishes, the output of every failed test, and a closing summary line
 // with the counts ("tests: N passed, N failed, N skipped") and, with
-// -server, the database server the tests ran against. It exits non-zero
-// when a test or a build failed.
+// -server, the database server the tests ran against. Tests under a
+// subtest named for a pairing leg ("dump=...,source=...,restore=...", see
+// internal/pairing) are also counted per leg. It exits non-zero when a
+// test or a build failed.
 //
 //	go test -json ./... | go run ./internal/testreport -server "MariaDB 10.11.14"
 package main
@@ -43,6 +45,7 @@ func report(r io.Reader, w io.Writer, server string) int {
 		pkgs    = map[string]*pkgState{}
 		skipped []string
 		failed  int
+		legs    = map[string]*pkgState{}
 	)
 	get := func(p string) *pkgState {
 		s := pkgs[p]
@@ -62,6 +65,19 @@ func report(r io.Reader, w io.Writer, server string) int {
 			continue
 		}
 		s := get(e.Package)
+		if l := legOf(e.Test); l != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip") {
+			if legs[l] == nil {
+				legs[l] = &pkgState{}
+			}
+			switch e.Action {
+			case "pass":
+				legs[l].passed++
+			case "fail":
+				legs[l].failed++
+			default:
+				legs[l].skipped++
+			}
+		}
 		switch {
 		case e.Action == "output" && e.Test != "":
 			s.output[e.Test] = append(s.output[e.Test], e.Output)
@@ -114,11 +130,33 @@ func report(r io.Reader, w io.Writer, server string) int {
 			fmt.Fprintln(w, "    "+s)
 		}
 	}
+	if len(legs) > 0 {
+		names := make([]string, 0, len(legs))
+		for l := range legs {
+			names = append(names, l)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(w, "pairing legs:")
+		for _, l := range names {
+			fmt.Fprintf(w, "    %s: %d passed, %d failed, %d skipped\n", l, legs[l].passed, legs[l].failed, legs[l].skipped)
+		}
+	}
 	if server != "" {
 		fmt.Fprintf(w, "database server: %s\n", server)
 	}
 	fmt.Fprintf(w, "tests: %d passed, %d failed, %d skipped\n", total.passed, total.failed, total.skipped)
 	return total.failed + failed
+}
+
+// legOf returns the pairing leg a test belongs to: the element of its name
+// that reads "dump=...,source=...,restore=...", or "".
+func legOf(test string) string {
+	for _, part := range strings.Split(test, "/") {
+		if strings.HasPrefix(part, "dump=") && strings.Contains(part, ",source=") && strings.Contains(part, ",restore=") {
+			return part
+		}
+	}
+	return ""
 }
 
 // skipReason is the last line a skipped test logged, its t.Skip message.

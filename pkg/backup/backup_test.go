@@ -228,10 +228,10 @@ func TestFailuresPublishNothing(t *testing.T) {
 		conn mariadb.Conn
 		want string
 	}{
-		{"half a dump then exit 1", fakeDump(t, half+`echo "mariadb-dump: Error 2013: Lost connection to server" >&2; exit 1`), mariadb.Conn{Database: db}, "Lost connection"},
-		{"killed by a signal", fakeDump(t, half+`kill -KILL $$`), mariadb.Conn{Database: db}, "signal: killed"},
-		{"exit 0 without the trailer", fakeDump(t, half), mariadb.Conn{Database: db}, "does not end with"},
-		{"unreachable server", realDump, mariadb.Conn{Host: "127.0.0.1", Port: closedPort(t), User: user, Password: trickyPassword, Database: db}, "Can't connect"},
+		{"half a dump then exit 1", fakeDump(t, half+`echo "mariadb-dump: Error 2013: Lost connection to server" >&2; exit 1`), srv.Root(db), "Lost connection"},
+		{"killed by a signal", fakeDump(t, half+`kill -KILL $$`), srv.Root(db), "signal: killed"},
+		{"exit 0 without the trailer", fakeDump(t, half), srv.Root(db), "does not end with"},
+		{"unreachable server", realDump, mariadb.Conn{Host: "127.0.0.1", Port: closedPort(t), User: user, Password: trickyPassword, Database: db}, "connection refused"},
 		{"wrong password", realDump, mariadb.Conn{Socket: srv.Socket, User: user, Password: "wrong", Database: db}, "Access denied"},
 	}
 	for i, tt := range tests {
@@ -266,7 +266,7 @@ func TestFailuresPublishNothing(t *testing.T) {
 // fails, the dump is stopped and the error names the upload.
 func TestUploadFailureStopsDump(t *testing.T) {
 	job := Job{
-		Dumper: &dump.Dumper{Program: fakeDump(t, `exec od -An -x /dev/urandom`), Conn: mariadb.Conn{Database: "app"}},
+		Dumper: &dump.Dumper{Program: fakeDump(t, `exec od -An -x /dev/urandom`), Conn: testdb.Get(t).Root("app")},
 		Store:  failingPutter{},
 		Time:   time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC),
 	}

@@ -11,7 +11,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/seal"
@@ -57,7 +57,7 @@ func TestSealedBackups(t *testing.T) {
 			t.Run(sname+"/"+kind, func(t *testing.T) {
 				store := newStore(t)
 				at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
-				job := Job{Dumper: &dump.Dumper{Program: prog, Conn: mariadb.Conn{Database: "app"}}, Store: store, Time: at, Seal: sl}
+				job := Job{Dumper: &dump.Dumper{Program: prog, Conn: testdb.Get(t).Root("app")}, Store: store, Time: at, Seal: sl}
 				rep, err := job.Run(context.Background())
 				if err != nil {
 					t.Fatal(err)
@@ -142,7 +142,7 @@ func TestSealedFailurePublishesNothing(t *testing.T) {
 		`head -c 300000 /dev/urandom | od -An -x`,
 	} {
 		job := Job{
-			Dumper: &dump.Dumper{Program: fakeDump(t, body), Conn: mariadb.Conn{Database: "app"}},
+			Dumper: &dump.Dumper{Program: fakeDump(t, body), Conn: testdb.Get(t).Root("app")},
 			Store:  store,
 			Time:   time.Date(2026, 11, 26, 3, i, 0, 0, time.UTC),
 			Seal:   Seal{Recipients: []age.Recipient{id.Recipient()}, SignKey: &key},

@@ -201,3 +201,35 @@ func TestHealthShowsNextBackupAndLastRestore(t *testing.T) {
 		t.Errorf("last restore metric = %v, want %v", got, restored.Unix())
 	}
 }
+
+// The start-up check of what the restore would refuse: a refusal alerts
+// and makes health fail even while backups succeed; a check that could
+// not run only logs; a clean check changes nothing.
+func TestStartUpRestoreCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		refused  string
+		err      error
+		healthy  bool
+		alerts   []string
+		inReason string
+	}{
+		{"refused", "line 17: SET: a user variable set from NOTE_VERBOSITY", nil, false, []string{"the restore would refuse the backups"}, "NOTE_VERBOSITY"},
+		{"could not check", "", errors.New("connect: connection refused"), true, nil, ""},
+		{"clean", "", nil, true, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAlerting(t)
+			a.d.cfg.CheckRestore = func(context.Context) (string, error) { return tc.refused, tc.err }
+			a.d.checkRestore(context.Background())
+			a.run()
+			if got := a.titles(); !slices.Equal(got, tc.alerts) {
+				t.Errorf("alerts %q, want %q", got, tc.alerts)
+			}
+			h := a.d.state.health(a.clock.Now(), a.d.maxAge)
+			if (h.Status == "ok") != tc.healthy || !strings.Contains(h.Reason, tc.inReason) {
+				t.Errorf("health %+v, want healthy %v naming %q", h, tc.healthy, tc.inReason)
+			}
+		})
+	}
+}

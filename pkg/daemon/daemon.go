@@ -76,6 +76,15 @@ type Config struct {
 	Inventory func(ctx context.Context) (Inventory, error)
 	// BackupAtStart also runs a backup as soon as the daemon starts.
 	BackupAtStart bool
+	// CheckRestore, when set, runs once at start-up, before the first
+	// backup: it says whether the restore would refuse what this dump
+	// tool writes against this server (refused non-empty, naming the
+	// first statement). A refusal is logged as an error, alerted
+	// (notify.RestoreWouldRefuse) and makes /healthz unhealthy until the
+	// daemon is restarted with a pairing the restore takes. An error
+	// (the database could not be reached) is only logged: the backups
+	// report that themselves.
+	CheckRestore func(ctx context.Context) (refused string, err error)
 
 	// Refresh, when set, runs on RefreshSchedule. A failure is logged and
 	// counted; the next tick tries again.
@@ -195,6 +204,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	d.seed(ctx)
+	d.checkRestore(ctx)
 
 	s, err := gocron.NewScheduler(
 		gocron.WithLocation(time.UTC),
@@ -300,6 +310,28 @@ func (d *Daemon) seed(ctx context.Context) {
 		return
 	}
 	d.log.Info("remote listed", "backups", inv.Backups, "newest", inv.Newest)
+}
+
+// checkRestore runs the start-up check of what the restore would refuse.
+func (d *Daemon) checkRestore(ctx context.Context) {
+	if d.cfg.CheckRestore == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	refused, err := d.cfg.CheckRestore(ctx)
+	switch {
+	case err != nil:
+		d.log.Warn("could not check at start-up what the restore would refuse of this dump tool's output", "err", err)
+	case refused != "":
+		d.log.Error("the restore would refuse what this dump tool writes; the backups it takes would not restore", "refused", refused)
+		d.state.mu.Lock()
+		d.state.refused = refused
+		d.state.mu.Unlock()
+		d.cfg.Notify.Notify(ctx, notify.RestoreWouldRefuse, "the restore would refuse what backupd's dump tool writes against this server, so its backups would not restore: "+refused)
+	default:
+		d.log.Info("checked at start-up: the restore takes this dump tool's schema")
+	}
 }
 
 // backupTick is the scheduled backup job. A tick that comes while the

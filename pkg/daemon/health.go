@@ -19,6 +19,7 @@ type state struct {
 	lastResult  string // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
 	lastError   string
 	lastRestore time.Time // newest restore recorded on a backup, at the last listing
+	refused     string    // what the restore would refuse of the dump tool's output, from the start-up check
 }
 
 func (s *state) restored() time.Time {
@@ -108,6 +109,9 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 		h.Age = now.Sub(newest).Round(time.Second).String()
 	}
 	switch {
+	case s.refused != "":
+		h.Status = "unhealthy"
+		h.Reason = "the restore would refuse what the dump tool writes, so backups would not restore: " + clip(s.refused, maxReason)
 	case s.lastResult == ResultFailure || s.lastResult == ResultCancelled:
 		h.Status = "unhealthy"
 		h.Reason = fmt.Sprintf("the last backup run (%s) did not succeed: %s", h.LastAttempt, s.lastError)

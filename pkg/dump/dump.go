@@ -44,6 +44,10 @@ var Flags = []string{
 	"--triggers",
 	"--events",
 	"--default-character-set=utf8mb4",
+	// A dump of one database needs no tablespace definitions, and
+	// reading them needs PROCESS on MySQL 8.0.21 on (Oracle's tool and
+	// MariaDB's alike fail without it).
+	"--no-tablespaces",
 }
 
 // Limits of the dump tool's client-side packet size (its
@@ -122,38 +126,24 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	if c == nil {
 		c = new(Counters)
 	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	log := d.logger()
+	prog, err := d.program()
+	if err != nil {
+		return Result{}, err
 	}
-	prog := d.Program
-	if prog == "" {
-		p, err := mariadb.FindTool("mariadb-dump", "mysqldump")
-		if err != nil {
-			return Result{}, fmt.Errorf("find dump program: %w", err)
-		}
-		prog = p
-	}
-	if d.Conn.Database == "" {
-		return Result{}, errors.New("dump: no database named")
-	}
-	packet := d.MaxAllowedPacket
-	if packet == 0 {
-		packet = DefaultMaxAllowedPacket
-	}
-	if packet < MinMaxAllowedPacket || packet > MaxMaxAllowedPacket {
-		return Result{}, fmt.Errorf("dump: max allowed packet %d is out of range: give %d to %d bytes (4K to 1G)",
-			packet, MinMaxAllowedPacket, MaxMaxAllowedPacket)
-	}
+	packet := d.packet()
 	// What the tool and the server need of each other (Oracle's
 	// mysqldump against MariaDB, or against a MySQL server with GTIDs).
-	pair := d.probe(ctx, prog, log)
+	pair, conn, err := Pair(ctx, d.Conn, prog, log)
 	if ctx.Err() != nil {
 		return Result{}, fmt.Errorf("dump cancelled: %w", context.Cause(ctx))
 	}
+	if err != nil {
+		return Result{}, err
+	}
 	args := append(append(append([]string(nil), Flags...), pair.Flags...),
-		"--max-allowed-packet="+strconv.FormatInt(packet, 10), "--", d.Conn.Database)
-	cmd, err := d.Conn.Command(ctx, d.TempDir, prog, args...)
+		"--max-allowed-packet="+strconv.FormatInt(packet, 10), "--", conn.Database)
+	cmd, err := conn.Command(ctx, d.TempDir, prog, args...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -163,7 +153,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		return Result{}, fmt.Errorf("dump: %w", err)
 	}
 	growPipe(stdout, log)
-	log.Debug("starting dump", "program", prog, "conn", d.Conn.String())
+	log.Debug("starting dump", "program", prog, "conn", conn.String())
 	if err := cmd.Start(); err != nil {
 		return Result{}, err
 	}
@@ -212,8 +202,42 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 		SHA256:      hex.EncodeToString(hash.Sum(nil)),
 		Tables:      tables.N,
 		Duration:    time.Since(start),
-		Source:      source(pair.Server),
+		Source:      Source(pair.Server),
 	}, nil
+}
+
+func (d *Dumper) logger() *slog.Logger {
+	if d.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Log
+}
+
+// program is the dump program to run, after checking that there is a
+// database to dump and a packet size in range.
+func (d *Dumper) program() (string, error) {
+	if d.Conn.Database == "" {
+		return "", errors.New("dump: no database named")
+	}
+	if p := d.packet(); p < MinMaxAllowedPacket || p > MaxMaxAllowedPacket {
+		return "", fmt.Errorf("dump: max allowed packet %d is out of range: give %d to %d bytes (4K to 1G)",
+			p, MinMaxAllowedPacket, MaxMaxAllowedPacket)
+	}
+	if d.Program != "" {
+		return d.Program, nil
+	}
+	p, err := mariadb.FindTool("mariadb-dump", "mysqldump")
+	if err != nil {
+		return "", fmt.Errorf("find dump program: %w", err)
+	}
+	return p, nil
+}
+
+func (d *Dumper) packet() int64 {
+	if d.MaxAllowedPacket == 0 {
+		return DefaultMaxAllowedPacket
+	}
+	return d.MaxAllowedPacket
 }
 
 // observer is a reader that shows what it reads to seen and counts it.
@@ -253,14 +277,6 @@ func growPipe(r io.Reader, log *slog.Logger) {
 	if err != nil {
 		log.Debug("could not enlarge the dump's pipe", "size", PipeSize, "err", err)
 	}
-}
-
-// source names the server for the backup's metadata; "" when unknown.
-func source(s Server) string {
-	if s.Version == "" {
-		return ""
-	}
-	return s.String()
 }
 
 // HasTrailer reports whether the end of a dump's text is the completion

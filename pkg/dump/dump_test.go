@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +13,19 @@ import (
 	"time"
 
 	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/internal/testdb"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
+
+// serverConn reaches the test server as root, for the dump's own questions
+// to the server; a fake tool ignores it.
+func serverConn(t testing.TB) mariadb.Conn {
+	t.Helper()
+	c := testdb.Get(t).Root("")
+	c.Database = "app"
+	return c
+}
 
 // fakeTool writes an executable shell script standing in for mariadb-dump.
 func fakeTool(t *testing.T, body string) string {
@@ -47,7 +58,7 @@ func decompress(t *testing.T, b []byte) string {
 }
 
 func TestDumpGood(t *testing.T) {
-	d := &Dumper{Program: fakeTool(t, goodDump), Conn: mariadb.Conn{Database: "app", User: "u", Password: "pw"}}
+	d := &Dumper{Program: fakeTool(t, goodDump), Conn: serverConn(t)}
 	var buf bytes.Buffer
 	var c Counters
 	res, err := d.Dump(context.Background(), &buf, &c)
@@ -90,7 +101,7 @@ func TestDumpFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &Dumper{Program: fakeTool(t, tt.body), Conn: mariadb.Conn{Database: "app"}}
+			d := &Dumper{Program: fakeTool(t, tt.body), Conn: serverConn(t)}
 			_, err := d.Dump(context.Background(), io.Discard, nil)
 			if err == nil {
 				t.Fatal("Dump succeeded, want error")
@@ -105,7 +116,7 @@ func TestDumpFailures(t *testing.T) {
 func TestDumpErrorCarriesStderr(t *testing.T) {
 	body := `i=0; while [ $i -lt 20 ]; do echo "noise $i" >&2; i=$((i+1)); done
 echo "mariadb-dump: Got error: 1045: Access denied for user 'u'@'localhost'" >&2; exit 2`
-	d := &Dumper{Program: fakeTool(t, body), Conn: mariadb.Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, body), Conn: serverConn(t)}
 	_, err := d.Dump(context.Background(), io.Discard, nil)
 	var te *mariadb.ToolError
 	if !errors.As(err, &te) {
@@ -117,7 +128,7 @@ echo "mariadb-dump: Got error: 1045: Access denied for user 'u'@'localhost'" >&2
 }
 
 func TestDumpCancelKillsProgram(t *testing.T) {
-	d := &Dumper{Program: fakeTool(t, `echo "CREATE TABLE t (id int);"; exec sleep 60`), Conn: mariadb.Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, `echo "CREATE TABLE t (id int);"; exec sleep 60`), Conn: serverConn(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
@@ -134,7 +145,7 @@ func TestDumpCancelKillsProgram(t *testing.T) {
 
 func TestDumpWriterFailureStopsProgram(t *testing.T) {
 	// A program that would write forever: the failing writer must stop it.
-	d := &Dumper{Program: fakeTool(t, `exec od -An -x /dev/urandom`), Conn: mariadb.Conn{Database: "app"}}
+	d := &Dumper{Program: fakeTool(t, `exec od -An -x /dev/urandom`), Conn: serverConn(t)}
 	boom := errors.New("upload failed")
 	done := make(chan error, 1)
 	go func() { _, err := d.Dump(context.Background(), failAfter{n: 1 << 20, err: boom}, nil); done <- err }()
@@ -212,7 +223,7 @@ func TestDumpMaxAllowedPacket(t *testing.T) {
 		{100, "out of range", false},
 	}
 	for _, tt := range tests {
-		d := &Dumper{Program: tool, Conn: mariadb.Conn{Database: "app"}, MaxAllowedPacket: tt.set}
+		d := &Dumper{Program: tool, Conn: serverConn(t), MaxAllowedPacket: tt.set}
 		var buf bytes.Buffer
 		_, err := d.Dump(context.Background(), &buf, nil)
 		switch {
@@ -249,5 +260,27 @@ func TestParseSize(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// A server that cannot be reached is met once, by the dump's own question
+// to it: the tool never runs, and one error names the server.
+func TestDumpUnreachableServerOneAttempt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ran := filepath.Join(t.TempDir(), "ran")
+	tool := fakeTool(t, `if [ "$1" = --version ]; then echo 'mariadb-dump from 11.8.9-MariaDB, client 10.20'; exit 0; fi
+touch `+ran+"\n"+goodDump)
+	d := &Dumper{Program: tool, Conn: mariadb.Conn{Host: "127.0.0.1", Port: port, User: "u", Database: "app"}}
+	_, err = d.Dump(context.Background(), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || strings.Count(err.Error(), "refused") != 1 {
+		t.Errorf("err = %v, want one connection refused", err)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the dump tool ran against a server that could not be reached")
 	}
 }

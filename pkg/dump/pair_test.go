@@ -3,61 +3,36 @@ package dump
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 )
 
-// The --version lines the real tools print (MySQL 8.0 cannot be installed
-// here; these are the lines of its builds).
+// The --version lines the real tools print (MySQL 8.0 and 5.7 cannot be
+// installed here; these are the lines of their builds).
 var (
-	oracle80    = "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)"
-	ubuntu80    = "mysqldump  Ver 8.0.42-0ubuntu0.24.04.1 for Linux on x86_64 ((Ubuntu))"
-	oracle57    = "mysqldump  Ver 10.13 Distrib 5.7.44, for Linux (x86_64)"
-	maria1011   = "mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)"
-	mariaLink   = "mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)"
-	maria118    = "mariadb-dump from 11.8.6-MariaDB, client 10.19 for debian-linux-gnu (x86_64)"
-	mariaByPath = "/usr/bin/mariadb-dump from 11.8.6-MariaDB, client 10.19"
+	oracle80  = "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)"
+	oracle97  = "mysqldump  Ver 9.7.4-2 for Linux on x86_64 ((Debian))"
+	ubuntu80  = "mysqldump  Ver 8.0.42-0ubuntu0.24.04.1 for Linux on x86_64 ((Ubuntu))"
+	oracle57  = "mysqldump  Ver 10.13 Distrib 5.7.44, for Linux (x86_64)"
+	maria1011 = "mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)"
+	mariaLink = "mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)"
+	maria118  = "mariadb-dump from 11.8.9-MariaDB, client 10.20 for debian-linux-gnu (x86_64)"
 )
 
-func TestParseTool(t *testing.T) {
-	for _, tt := range []struct {
-		line    string
-		mariadb bool
-		version string
-		major   int
-	}{
-		{oracle80, false, "8.0.36", 8},
-		{ubuntu80, false, "8.0.42-0ubuntu0.24.04.1", 8},
-		{oracle57, false, "5.7.44", 5},
-		{maria1011, true, "10.11.19-MariaDB", 10},
-		{mariaLink, true, "10.11.19-MariaDB", 10},
-		{maria118, true, "11.8.6-MariaDB", 11},
-		{mariaByPath, true, "11.8.6-MariaDB", 11},
-	} {
-		got, err := ParseTool(tt.line)
-		if err != nil || got.MariaDB != tt.mariadb || got.Version != tt.version || got.Major != tt.major {
-			t.Errorf("ParseTool(%q) = %+v, %v; want MariaDB %v, %s, major %d", tt.line, got, err, tt.mariadb, tt.version, tt.major)
-		}
-	}
-	for _, bad := range []string{"", "-- args: --version", "hello"} {
-		if _, err := ParseTool(bad); err == nil {
-			t.Errorf("ParseTool(%q) accepted", bad)
-		}
-	}
-}
-
 func TestPairFlags(t *testing.T) {
-	maria := Server{Version: "10.11.19-MariaDB-0+deb12u1", Comment: "Debian 12"}
-	mysqlGTID := Server{Version: "8.0.36", Comment: "MySQL Community Server - GPL", GTIDMode: "ON"}
-	mysqlNoGTID := Server{Version: "8.0.36", Comment: "MySQL Community Server - GPL", GTIDMode: "OFF"}
-	mysql57GTID := Server{Version: "5.7.44-log", GTIDMode: "ON_PERMISSIVE"}
+	maria := mariadb.Server{Version: "10.11.19-MariaDB-0+deb12u1", Comment: "Debian 12"}
+	mysqlGTID := mariadb.Server{Version: "8.0.36", Comment: "MySQL Community Server - GPL", GTIDMode: "ON"}
+	mysqlNoGTID := mariadb.Server{Version: "8.0.36", Comment: "MySQL Community Server - GPL", GTIDMode: "OFF"}
+	mysql57GTID := mariadb.Server{Version: "5.7.44-log", GTIDMode: "ON_PERMISSIVE"}
 	for _, tt := range []struct {
 		name string
 		tool string
-		srv  Server
+		srv  mariadb.Server
 		want []string
 	}{
 		{"Oracle 8.0 against MariaDB", oracle80, maria, []string{"--column-statistics=0"}},
@@ -69,8 +44,10 @@ func TestPairFlags(t *testing.T) {
 		{"MariaDB against MySQL with GTIDs", maria1011, mysqlGTID, nil},
 		{"MariaDB 11 against MySQL with GTIDs", maria118, mysqlGTID, nil},
 		{"MariaDB against MariaDB", mariaLink, maria, nil},
+		{"Oracle 9.7 against MySQL with GTIDs", oracle97, mysqlGTID, []string{"--set-gtid-purged=OFF", "--skip-masking-policies"}},
+		{"Oracle 9.7 against MariaDB", oracle97, maria, []string{"--column-statistics=0", "--skip-masking-policies"}},
 	} {
-		tool, err := ParseTool(tt.tool)
+		tool, err := mariadb.ParseTool(tt.tool)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,10 +55,10 @@ func TestPairFlags(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if got, want := mysqlGTID.String(), "MySQL 8.0.36"; got != want {
+	if got, want := Source(mysqlGTID), "MySQL 8.0.36"; got != want {
 		t.Errorf("source %q, want %q", got, want)
 	}
-	if got, want := maria.String(), "MariaDB 10.11.19"; got != want {
+	if got, want := Source(maria), "MariaDB 10.11.19"; got != want {
 		t.Errorf("source %q, want %q", got, want)
 	}
 }
@@ -124,7 +101,7 @@ echo "-- args: $*"
 			if tt.version == "hello" {
 				return
 			}
-			if !strings.HasPrefix(res.Source, "MariaDB 10.") || strings.Contains(res.Source, "-") {
+			if !regexp.MustCompile(`^MariaDB 1[01]\.[0-9]+\.[0-9]+$`).MatchString(res.Source) {
 				t.Errorf("source %q, want MariaDB and its version", res.Source)
 			}
 		})

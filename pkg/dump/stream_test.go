@@ -14,7 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
-	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/dump"
 )
 
@@ -47,7 +47,9 @@ func tool(t *testing.T, body string) string {
 
 func dumpWith(t *testing.T, program string) []byte {
 	t.Helper()
-	d := &dump.Dumper{Program: program, Conn: mariadb.Conn{Database: "app", User: "u"}}
+	c := testdb.Get(t).Root("")
+	c.Database = "app"
+	d := &dump.Dumper{Program: program, Conn: c}
 	var buf bytes.Buffer
 	if _, err := d.Dump(context.Background(), &buf, nil); err != nil {
 		t.Fatalf("dump: %v", err)

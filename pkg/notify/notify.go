@@ -36,11 +36,14 @@ const (
 	Stale           Cause = "stale"             // the newest backup is older than the health limit
 	RestoreFailed   Cause = "restore_failed"    // yesterday-restore restored nothing
 	RestoreFellBack Cause = "restore_fell_back" // it restored, but only after skipping unusable backups
-	Test            Cause = "test"              // backupd doctor --notify-test
+	// RestoreWouldRefuse: serve found at start-up that the restore would
+	// refuse what its dump tool writes against its server.
+	RestoreWouldRefuse Cause = "restore_would_refuse"
+	Test               Cause = "test" // backupd doctor --notify-test
 )
 
 // Causes lists every cause, for metrics that start at zero.
-var Causes = []Cause{BackupFailed, Recovered, Suspect, RetentionPaused, Stale, RestoreFailed, RestoreFellBack, Test}
+var Causes = []Cause{BackupFailed, Recovered, Suspect, RetentionPaused, Stale, RestoreFailed, RestoreFellBack, RestoreWouldRefuse, Test}
 
 // Results of one destination or one message, as Options.Observe receives them.
 const (
@@ -319,14 +322,15 @@ func scrub(msg, raw string) string {
 }
 
 var titles = map[Cause]string{
-	BackupFailed:    "backup failed",
-	Recovered:       "backups work again",
-	Suspect:         "suspect backup",
-	RetentionPaused: "retention paused",
-	Stale:           "no recent backup",
-	RestoreFailed:   "restore failed",
-	RestoreFellBack: "restore fell back to an older backup",
-	Test:            "test message",
+	BackupFailed:       "backup failed",
+	Recovered:          "backups work again",
+	Suspect:            "suspect backup",
+	RetentionPaused:    "retention paused",
+	Stale:              "no recent backup",
+	RestoreFailed:      "restore failed",
+	RestoreFellBack:    "restore fell back to an older backup",
+	RestoreWouldRefuse: "the restore would refuse the backups",
+	Test:               "test message",
 }
 
 func title(source string, c Cause) string {

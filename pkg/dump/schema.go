@@ -1,0 +1,94 @@
+package dump
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/pkg/sqltext"
+)
+
+// RestoreServer is the server the restore loads into, as the yesterday
+// image holds it (Debian 13's default-mysql-server, MariaDB 11.8): the
+// version the schema check reads a dump for.
+var RestoreServer = sqltext.ServerVersion{N: 110800, MariaDB: true}
+
+// SchemaCheck is what CheckSchema found.
+type SchemaCheck struct {
+	Pairing    Pairing
+	Conn       mariadb.Conn // the connection as the dump made it (its pinned certificate)
+	Bytes      int64        // SQL the schema dump wrote
+	Statements int          // statements the gate let through
+	// Refused is the first statement the restore's gate refused, nil when
+	// it let the whole schema through.
+	Refused *sqltext.RefusedError
+}
+
+// CheckSchema dumps the database's schema (every object, no rows) with the
+// options a backup uses, and reads it through the restore's statement
+// gate as RestoreServer would, MySQL's dialect mapped: a pairing of tool
+// and server that writes something the restore refuses is found at backup
+// time, not at the restore. An error is a dump that failed; a refusal is
+// in the result.
+func (d *Dumper) CheckSchema(ctx context.Context) (SchemaCheck, error) {
+	var sc SchemaCheck
+	log := d.logger()
+	prog, err := d.program()
+	if err != nil {
+		return sc, err
+	}
+	pair, conn, err := Pair(ctx, d.Conn, prog, log)
+	sc.Pairing, sc.Conn = pair, conn
+	if err != nil {
+		return sc, err
+	}
+	args := append(append(append([]string(nil), Flags...), pair.Flags...),
+		"--max-allowed-packet="+strconv.FormatInt(d.packet(), 10), "--no-data", "--", conn.Database)
+	cmd, err := conn.Command(ctx, d.TempDir, prog, args...)
+	if err != nil {
+		return sc, err
+	}
+	defer cmd.Close()
+	stdout, err := cmd.Cmd.StdoutPipe()
+	if err != nil {
+		return sc, fmt.Errorf("schema dump: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return sc, err
+	}
+	var raw atomic.Int64
+	tail := &mariadb.Tail{Max: 256}
+	g := sqltext.NewGate(sqltext.NewSplitter(&observer{r: stdout, n: &raw, seen: []io.Writer{tail}}),
+		sqltext.GateOptions{Server: RestoreServer, Dialect: &sqltext.Dialect{}})
+	var gateErr error
+	for {
+		_, err := g.Next()
+		if err != nil {
+			gateErr = err
+			break
+		}
+		sc.Statements++
+	}
+	var refused *sqltext.RefusedError
+	if errors.As(gateErr, &refused) {
+		sc.Refused = refused
+	}
+	// The rest of the schema is read and thrown away, so that the tool
+	// exits on its own and its status counts.
+	_, _ = io.Copy(io.Discard, &observer{r: stdout, n: &raw, seen: []io.Writer{tail}})
+	waitErr := cmd.Wait()
+	sc.Bytes = raw.Load()
+	switch {
+	case waitErr != nil:
+		return sc, waitErr
+	case !HasTrailer(tail.Bytes()):
+		return sc, ErrNoTrailer
+	case gateErr != nil && !errors.Is(gateErr, io.EOF) && refused == nil:
+		return sc, fmt.Errorf("read the schema dump: %w", gateErr)
+	}
+	return sc, nil
+}
