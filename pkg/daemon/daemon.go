@@ -76,7 +76,7 @@ type Config struct {
 	Inventory func(ctx context.Context) (Inventory, error)
 	// BackupAtStart also runs a backup as soon as the daemon starts.
 	BackupAtStart bool
-	// CheckRestore, when set, runs once at start-up, before the first
+	// CheckRestore, when set, runs once at start-up, beside the first
 	// backup: it says whether the restore would refuse what this dump
 	// tool writes against this server (refused non-empty, naming the
 	// first statement). A refusal is logged as an error, alerted
@@ -204,7 +204,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	d.seed(ctx)
-	d.checkRestore(ctx)
+	// Beside the first backup, not before it: the check must not hold
+	// back a backup.
+	go d.checkRestore(ctx)
 
 	s, err := gocron.NewScheduler(
 		gocron.WithLocation(time.UTC),
