@@ -41,6 +41,10 @@ const (
 // name it does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is what a store returns (wrapped) from Put when a file of the
+// name is there already: a published backup is never replaced.
+var ErrExists = errors.New("a file of that name exists already")
+
 // PartialSuffix marks an upload that has not been published yet.
 const PartialSuffix = ".partial"
 
