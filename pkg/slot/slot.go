@@ -319,7 +319,10 @@ func (h *Held) drop() {
 	}
 }
 
-// cleanup deletes the claims of slots before slot, best effort.
+// cleanup deletes the claims of slots before slot, best effort. The first
+// deletion that fails ends it: claims left behind count in no later
+// contest, and a remote that refuses or fails deletes is not asked once
+// per old claim (they pile up while the account may not delete).
 func (c *Claimer) cleanup(ctx context.Context, claims []Claim, slot time.Time) {
 	for _, o := range claims {
 		if !o.Slot.Before(slot) {
@@ -327,6 +330,7 @@ func (c *Claimer) cleanup(ctx context.Context, claims []Claim, slot time.Time) {
 		}
 		if err := c.Store.Delete(ctx, o.Name); err != nil && !errors.Is(err, catalog.ErrNotFound) {
 			c.log().Warn("could not delete an old claim", "claim", o.Name, "err", err)
+			return
 		}
 	}
 }

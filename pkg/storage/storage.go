@@ -41,6 +41,10 @@ var ErrNotFound = catalog.ErrNotFound
 // already; it is catalog.ErrExists.
 var ErrExists = catalog.ErrExists
 
+// ErrDenied is returned (wrapped, as a *DeniedError) by Delete when the
+// account may not delete in the remote; it is catalog.ErrDenied.
+var ErrDenied = catalog.ErrDenied
+
 // Store keeps backups in the root of one rclone remote.
 type Store struct {
 	f     fs.Fs
@@ -483,13 +487,25 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	return rc, nil
 }
 
-// Delete removes the named file. It returns ErrNotFound when there is none.
+// Delete removes the named file. It returns ErrNotFound when there is none,
+// and a *DeniedError (matching ErrDenied) when the account may not delete
+// in the remote. Under a context from WithDeleteGate, a refusal closes the
+// gate: later Deletes on this store under that context return the same
+// refusal without asking the remote.
 func (s *Store) Delete(ctx context.Context, name string) error {
+	g := gateOf(ctx)
+	if d := g.refusal(s); d != nil {
+		return d.again(name)
+	}
 	o, err := s.object(ctx, name)
 	if err != nil {
 		return err
 	}
 	if err := o.Remove(ctx); err != nil {
+		if d := s.denied(ctx, name, err); d != nil {
+			g.refuse(s, d)
+			return d
+		}
 		return fmt.Errorf("delete %s: %w", name, s.hints.explain(err))
 	}
 	return nil
