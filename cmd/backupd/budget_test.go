@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/internal/fakedrive"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 // blockedDrive is production with the service account a Contributor of
@@ -62,6 +65,9 @@ func nowRequests(t *testing.T, p *fakedrive.Production) (int, driveResult) {
 	r := driveRun(t, "now", "--keep", "5")
 	reqs := p.Requests()[before:]
 	t.Logf("%d requests: %s", len(reqs), requestsBy(reqs))
+	if want := fmt.Sprintf("\n  requests   %d to the remotes\n", len(reqs)); !strings.Contains(r.stdout, want) {
+		t.Errorf("the run does not print its %d requests:\n%s", len(reqs), r.stdout)
+	}
 	return len(reqs), r
 }
 
@@ -139,5 +145,86 @@ func TestRetentionBlockedRequestBudget(t *testing.T) {
 		if f.Name == (catalog.Codec{}).BlockedName() && !f.Trashed {
 			t.Error("the record of the blocked retention is still there")
 		}
+	}
+}
+
+// serveRequests runs "backupd serve" in-process for one backup (taken at
+// start), stops it, and returns how many requests the fake Drive served
+// over the whole process: start-up, the run with its slot claim, and the
+// shutdown. The claim settles for a second.
+func serveRequests(t *testing.T, p *fakedrive.Production) (int, string) {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := os.Create(dir + "/stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	errf, err := os.Create(dir + "/stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errf.Close()
+	logged := func() string { b, _ := os.ReadFile(errf.Name()); return string(b) }
+	t.Setenv("BACKUPD_LOCK_FILE", dir+"/backupd.lock")
+	a := &app{stdout: out, stderr: errf, getenv: os.Getenv}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := len(p.Requests())
+	done := make(chan int, 1)
+	go func() {
+		done <- a.run(ctx, []string{"serve", "--keep", "5", "--backup-at-start", "--listen", "off", "--claim-settle", "1s", "--schedule", "0 0 1 1 *"})
+	}()
+	waitFor(t, "the run's summary line", func() bool { return strings.Contains(logged(), `"msg":"backup run"`) })
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d\n%s", code, logged())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not stop")
+	}
+	reqs := p.Requests()[before:]
+	t.Logf("serve: %d requests: %s", len(reqs), requestsBy(reqs))
+	return len(reqs), logged()
+}
+
+// putOldClaims stores n claims of earlier hourly slots, as the two
+// machines of an app leave them while deletes are refused.
+func putOldClaims(p *fakedrive.Production, n int) {
+	hour := time.Now().UTC().Truncate(time.Hour)
+	for i := 1; i <= n; i++ {
+		at := hour.Add(-time.Duration(i) * time.Hour)
+		p.PutFile(p.FolderID, (slot.Names{}).Name(at, at, "1a2b3c4d", "machine-b"), []byte("host=machine-b\n"), nil)
+	}
+}
+
+// TestServeRetentionBlockedRequestBudget is the storm under serve, slot
+// claims included: the old claims pile up too while deletes are refused.
+// One serve run (start-up to shutdown) with 59 undeletable backups and 59
+// claims costs no more than with 28 of each, at most twice a plain run's;
+// it is degraded, and says which role to grant.
+func TestServeRetentionBlockedRequestBudget(t *testing.T) {
+	plain, _ := serveRequests(t, blockedDrive(t, 0))
+	counts := map[int]int{}
+	for _, old := range []int{28, 59} {
+		p := blockedDrive(t, old)
+		putOldClaims(p, old)
+		n, log := serveRequests(t, p)
+		counts[old] = n
+		if !strings.Contains(log, `"retention_blocked":"retention is blocked: `+blockedRole) {
+			t.Errorf("%d undeletable backups: the run's line does not say which role to grant:\n%s", old, log)
+		}
+		if got := keptBackups(p); got != old+1 {
+			t.Errorf("%d undeletable backups: %d backups left, want %d", old, got, old+1)
+		}
+	}
+	t.Logf("requests of one backupd serve run (start to stop, --keep 5): plain run %d, 28 undeletable backups and claims %d, 59 undeletable backups and claims %d", plain, counts[28], counts[59])
+	if counts[59] > counts[28] {
+		t.Errorf("59 undeletable backups cost %d requests, 28 cost %d: the run grows with what it cannot delete", counts[59], counts[28])
+	}
+	if counts[59] > 2*plain {
+		t.Errorf("59 undeletable backups cost %d requests, more than twice a plain run's %d", counts[59], plain)
 	}
 }

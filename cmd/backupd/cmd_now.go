@@ -46,6 +46,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	log := cli.NewLogger(a.stderr, c.Debug)
 	// One run: a remote that refuses a delete is not asked again.
 	ctx = storage.WithDeleteGate(ctx)
+	requests := storage.Requests()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(dumpProcs(a.getenv)))
 	held, err := acquire(ctx, log, lockPath, "backupd now", c.Wait)
 	if err != nil {
@@ -97,7 +98,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	case prep.Blocked != nil:
 		fmt.Fprintf(a.stdout, "  retention  BLOCKED: %v\n", prep.Blocked.Err)
 	case len(prep.Plan.Keep) > 0:
-		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
+		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep, st.Codec()))
 	default:
 		fmt.Fprintln(a.stdout, "  retention  not applied")
 	}
@@ -112,6 +113,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			log.Warn("copies", "err", merr)
 		}
 	}
+	fmt.Fprintf(a.stdout, "  requests   %d to the remotes\n", storage.Requests()-requests)
 	return err
 }
 

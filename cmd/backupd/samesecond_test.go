@@ -3,12 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 // TestNowNeverReplacesABackup: the folder already holds backups named for
@@ -48,5 +50,37 @@ func TestNowNeverReplacesABackup(t *testing.T) {
 		if got, err := os.ReadFile(filepath.Join(remote, name)); err != nil || string(got) != want {
 			t.Errorf("%s was replaced or removed (%v)", name, err)
 		}
+	}
+}
+
+// TestListAndPruneKnowServesFiles: a slot claim and the record of a
+// blocked retention are serve's own files, not "other files" someone put
+// in the folder.
+func TestListAndPruneKnowServesFiles(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2025, 1, 1, 6, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		name := catalog.Codec{}.Name(at.Add(time.Duration(i)*time.Hour), catalog.Zstd)
+		write(t, filepath.Join(dir, name), "backup "+name, at)
+	}
+	write(t, filepath.Join(dir, (slot.Names{}).Name(at, at, "1a2b3c4d", "machine-a")), "host=machine-a\n", at)
+	write(t, filepath.Join(dir, catalog.Codec{}.BlockedName()), "retention is blocked\n", at)
+	write(t, filepath.Join(dir, "README.txt"), "notes", at)
+
+	code, out, errOut := runApp(t, nil, "list", "--remote", dir)
+	if code != cli.ExitOK {
+		t.Fatalf("list: exit %d: %s", code, errOut)
+	}
+	for _, s := range []string{"3 backups in", "1 slot claim of serve", "1 other file", "retention is blocked since 2025-01-01 06:00"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("list output lacks %q:\n%s", s, out)
+		}
+	}
+	code, out, errOut = runApp(t, nil, "prune", "--dry-run", "--keep", "2", "--remote", dir)
+	if code != cli.ExitOK {
+		t.Fatalf("prune: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "would delete 1, 1 slot claim of serve and 1 other file not touched") {
+		t.Errorf("prune output:\n%s", out)
 	}
 }

@@ -309,6 +309,13 @@ func (h *Held) Release(published bool) {
 	}
 }
 
+// End deletes the claim now, whatever became of its run: a serve that
+// stops leaves no claim of its own in the remote, where list and prune
+// would show it as another file. A peer whose claim showed up more than
+// Settle late and that has not yet checked before publishing could then
+// take the slot too: one backup more, never one less.
+func (h *Held) End() { h.drop() }
+
 // drop deletes this process's claim, with a fresh context: the caller's
 // may be cancelled, and the claim must still go.
 func (h *Held) drop() {

@@ -45,16 +45,8 @@ func (e *DeniedError) again(name string) *DeniedError {
 // sentence of every *DeniedError it returns.
 func (s *Store) DeleteFix() string {
 	switch {
-	case s.hints != nil && s.hints.settings.TeamDrive != "":
-		who := s.hints.email
-		if who == "" {
-			who = "the account of remote " + s.hints.settings.Name
-		}
-		return fmt.Sprintf("the service account may not delete in the Shared Drive; give it the Content Manager role (%s in Shared Drive %s)",
-			who, s.hints.settings.TeamDrive)
 	case s.hints != nil:
-		return fmt.Sprintf("the service account may not delete in the folder: in a My Drive only a file's owner may delete it; keep the backups in a Shared Drive (%s) and give the service account the Content Manager role",
-			s.hints.settings.Var("team_drive"))
+		return s.hints.settings.DeleteFix(s.hints.email)
 	case s.f.Features().IsLocal:
 		return fmt.Sprintf("the account running backupd may not delete in %s; give it write permission on the folder", s)
 	}
