@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/rclone/rclone/fs"
+
 	"github.com/backupd/backupd/internal/fakedrive"
 	"github.com/backupd/backupd/internal/fakes3"
 	"github.com/backupd/backupd/internal/storagetest"
@@ -48,5 +50,34 @@ func TestEveryRequestIsCounted(t *testing.T) {
 	served := len(p.Requests()) + len(s3.Calls())
 	if got := storage.Requests() - before; got != int64(served) {
 		t.Errorf("counted %d requests, the fakes served %d (Drive %d, S3 %d)", got, served, len(p.Requests()), len(s3.Calls()))
+	}
+}
+
+// TestAFailingSmallUploadIsTriedLowLevelRetriesTimes: rclone uploads a
+// small stream (a claim, the record of a blocked retention, a small dump)
+// in one request, and retries it at two levels (its pacer, and Rcat's own
+// loop); against a Drive that refuses every upload with 503 the requests
+// still stop at low_level_retries, as docs/daemon.md says.
+func TestAFailingSmallUploadIsTriedLowLevelRetriesTimes(t *testing.T) {
+	p := fakedrive.NewProduction(t)
+	p.Setenv(t)
+	p.SetFault(func(c fakedrive.Call) *fakedrive.Fault {
+		if c.Op == fakedrive.OpUploadMultipart {
+			return fakedrive.ServerError(503)
+		}
+		return nil
+	})
+	ctx, ci := fs.AddConfig(p.Context(context.Background()))
+	ci.LowLevelRetries = 3 // the pacer sleeps 1 s, then 2 s, between tries
+	s, err := storage.Open(ctx, storage.DriveRemote("gdrive", p.FolderID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(ctx, "db-backup-20250101-000000.sql.zst", bytes.NewReader([]byte("small")), func() (map[string]string, error) { return nil, nil })
+	if err == nil {
+		t.Fatal("Put succeeded against a Drive that refuses every upload")
+	}
+	if got := p.Count(fakedrive.OpUploadMultipart); got != 3 {
+		t.Errorf("%d upload requests, want 3 (low_level_retries)", got)
 	}
 }
