@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/rclone/rclone/fs"
 	"golang.org/x/sys/unix"
 	"google.golang.org/api/googleapi"
 )
@@ -54,31 +55,38 @@ func (s *Store) DeleteFix() string {
 }
 
 // denied returns the refusal err means for the delete of name, or nil
-// when err is another failure. On Drive, a 403 that is no rate limit is a
-// refusal, and so is a 404 for a file that is still there afterwards:
-// Drive answers a permanent delete the account may not make (a
-// Contributor's) with 404. A local folder refuses with EACCES, EPERM or
+// when err is another failure; gone reports that the file is not there
+// any more (deleted meanwhile by someone else). On Drive, a 403 that is no
+// rate limit is a refusal, and so is a 404 for a file that is still there
+// afterwards: Drive answers a permanent delete the account may not make
+// (a Contributor's) with 404. A local folder refuses with EACCES, EPERM or
 // EROFS; an S3 store with 403 AccessDenied.
-func (s *Store) denied(ctx context.Context, name string, err error) *DeniedError {
+func (s *Store) denied(ctx context.Context, name string, err error) (d *DeniedError, gone bool) {
 	refused := false
 	var ge *googleapi.Error
-	var code interface{ HTTPStatusCode() int }
+	var code interface{ ErrorCode() string }
+	var status interface{ HTTPStatusCode() int }
 	switch {
 	case errors.As(err, &ge) && ge.Code == http.StatusNotFound:
 		_, statErr := s.f.NewObject(ctx, name)
+		if errors.Is(statErr, fs.ErrorObjectNotFound) {
+			return nil, true
+		}
 		refused = statErr == nil
 	case errors.As(err, &ge) && ge.Code == http.StatusForbidden:
 		var de *DriveError
 		refused = errors.As(s.hints.explain(err), &de) && de.Problem == PermissionDenied
 	case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS):
 		refused = true
-	case errors.As(err, &code) && code.HTTPStatusCode() == http.StatusForbidden:
-		refused = true
+	case errors.As(err, &code):
+		refused = code.ErrorCode() == "AccessDenied"
+	case errors.As(err, &status):
+		refused = status.HTTPStatusCode() == http.StatusForbidden
 	}
 	if !refused {
-		return nil
+		return nil, false
 	}
-	return &DeniedError{Fix: s.DeleteFix(), Name: name, Err: err}
+	return &DeniedError{Fix: s.DeleteFix(), Name: name, Err: err}, false
 }
 
 // gateKey keys the delete gate in a context.

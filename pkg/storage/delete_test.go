@@ -124,17 +124,44 @@ func TestDeleteRefusedByS3(t *testing.T) {
 	if _, err := s.Put(context.Background(), name, bytes.NewReader(data), func() (map[string]string, error) { return catalog.Meta(storagetest.SHA256(data), 100), nil }); err != nil {
 		t.Fatal(err)
 	}
-	srv.SetFault(func(c fakes3.Call) *fakes3.Fault {
-		if c.Op == "DELETE" {
-			return &fakes3.Fault{Status: 403}
-		}
-		return nil
-	})
+	refuse := func(code string) {
+		srv.SetFault(func(c fakes3.Call) *fakes3.Fault {
+			if c.Op == "DELETE" {
+				return &fakes3.Fault{Status: 403, Code: code}
+			}
+			return nil
+		})
+	}
+	refuse("AccessDenied")
 	err := s.Delete(context.Background(), name)
 	if !errors.Is(err, storage.ErrDenied) || !strings.Contains(err.Error(), "may not delete") {
 		t.Fatalf("Delete: %v, want ErrDenied", err)
 	}
+	// A 403 that is no refusal (the clocks disagree) is a fault.
+	refuse("RequestTimeTooSkewed")
+	if err := s.Delete(context.Background(), name); err == nil || errors.Is(err, storage.ErrDenied) {
+		t.Errorf("Delete answered 403 RequestTimeTooSkewed: %v, want a failure that is no refusal", err)
+	}
 	if got := storagetest.Read(t, s, name); !bytes.Equal(got, data) {
 		t.Error("the backup is gone")
+	}
+}
+
+// TestDeleteOfAFileGoneMeanwhile: a permanent delete that Drive answers
+// with 404 because someone else removed the file first is ErrNotFound (a
+// prune counts it as deleted), not a refusal.
+func TestDeleteOfAFileGoneMeanwhile(t *testing.T) {
+	const name = "db-backup-20250101-000000.sql.zst"
+	p, ctx, s := contributorDrive(t, ",use_trash=false", name)
+	p.AddMember(p.DriveID, p.Account.Email, fakedrive.RoleFileOrganizer)
+	p.SetFault(func(c fakedrive.Call) *fakedrive.Fault {
+		if c.Op == fakedrive.OpFilesDelete {
+			p.Trash(c.FileID) // another process was quicker
+			return &fakedrive.Fault{Status: 404, Reason: "notFound", Message: "File not found: " + c.FileID + "."}
+		}
+		return nil
+	})
+	if err := s.Delete(ctx, name); !errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrDenied) {
+		t.Errorf("Delete: %v, want ErrNotFound", err)
 	}
 }

@@ -502,7 +502,11 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	if err := o.Remove(ctx); err != nil {
-		if d := s.denied(ctx, name, err); d != nil {
+		d, gone := s.denied(ctx, name, err)
+		switch {
+		case gone:
+			return fmt.Errorf("%s: %w", name, ErrNotFound)
+		case d != nil:
 			g.refuse(s, d)
 			return d
 		}
