@@ -204,8 +204,11 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			fmt.Fprintf(a.stdout, "%s\t%s\n", i.Backup.Name, i.Reason)
 		}
 	}
-	if n := len(l.Foreign); n > 0 {
-		fmt.Fprintf(a.stdout, "%d other %s in the folder not shown\n", n, plural(n, "file"))
+	if b := l.Blocked; b != nil {
+		fmt.Fprintf(a.stdout, "\n%s\n", blockedText(b, store.DeleteFix()))
+	}
+	if len(l.Foreign) > 0 {
+		fmt.Fprintf(a.stdout, "%s in the folder not shown\n", otherFiles(st.Codec(), l.Foreign))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/storage"
 )
 
 // nowCmd takes one backup in the foreground.
@@ -42,6 +43,9 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	lockPath := c.Lock.path(st)
 	log := cli.NewLogger(a.stderr, c.Debug)
+	// One run: a remote that refuses a delete is not asked again.
+	ctx = storage.WithDeleteGate(ctx)
+	requests := storage.Requests()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(dumpProcs(a.getenv)))
 	held, err := acquire(ctx, log, lockPath, "backupd now", c.Wait)
 	if err != nil {
@@ -90,8 +94,10 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		fmt.Fprintf(a.stdout, "  retention  paused until \"backupd accept %s\" or %d backups of the usual shape\n", rep.Name, shape.HoldRuns)
 	case prep.Paused != nil:
 		fmt.Fprintf(a.stdout, "  retention  %v\n", prep.Paused)
+	case prep.Blocked != nil:
+		fmt.Fprintf(a.stdout, "  retention  BLOCKED: %v\n", prep.Blocked.Err)
 	case len(prep.Plan.Keep) > 0:
-		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
+		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep, st.Codec()))
 	default:
 		fmt.Fprintln(a.stdout, "  retention  not applied")
 	}
@@ -106,6 +112,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			log.Warn("copies", "err", merr)
 		}
 	}
+	fmt.Fprintf(a.stdout, "  requests   %d to the remotes\n", storage.Requests()-requests)
 	return err
 }
 

@@ -21,9 +21,10 @@ import (
 
 // statusCmd says in one screen whether backups work: the remote, its
 // backups, the newest and its age, the newest proven restore, a suspect
-// backup holding retention, Drive's trash, and what a local serve says.
-// It fails (exit 1) when the backups are not healthy, so that it can serve
-// as a health check of its own.
+// backup holding retention or a blocked retention, Drive's trash, and what
+// a local serve says. It fails (exit 1) when the backups are not healthy,
+// so that it can serve as a health check of its own; degraded (retention
+// blocked) exits 0.
 type statusCmd struct {
 	Remote   cli.RemoteFlags `embed:""`
 	Shape    shapeFlags      `embed:""`
@@ -51,13 +52,21 @@ type statusInput struct {
 	Listen   string
 	Serve    *daemon.Health
 	ServeErr string
+	// DeleteFix says what lets the account delete in the remote, for a
+	// listing that holds the record of a blocked retention.
+	DeleteFix string
 }
 
 // statusReport is the output of "status --json".
 type statusReport struct {
-	Time         string        `json:"time"`
-	Healthy      bool          `json:"healthy"`
-	Problems     []string      `json:"problems,omitempty"`
+	Time     string   `json:"time"`
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems,omitempty"`
+	// Degraded is a healthy status with warnings: backups are made, but
+	// something needs an operator (retention is blocked).
+	Degraded     bool          `json:"degraded,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	Blocked      *blockedJSON  `json:"retention_blocked,omitempty"`
 	Remote       string        `json:"remote"`
 	Backups      int           `json:"backups"`
 	TotalBytes   int64         `json:"total_bytes"`
@@ -89,6 +98,11 @@ type suspectJSON struct {
 	RetentionPaused bool   `json:"retention_paused"`
 }
 
+type blockedJSON struct {
+	Since string `json:"since"` // RFC 3339, UTC: when the remote recorded it
+	Fix   string `json:"fix"`
+}
+
 type serveJSON struct {
 	Listen      string `json:"listen"`
 	Reachable   bool   `json:"reachable"`
@@ -103,6 +117,8 @@ type serveJSON struct {
 // judge decides the status. Healthy means: the newest backup is younger
 // than the health limit, no suspect backup that no one accepted holds
 // retention, and serve's last run (when a serve answers) did not fail.
+// Degraded is healthy with a warning: retention is blocked (the remote
+// refuses deletes), so backups are made but old ones are not deleted.
 func judge(in statusInput) statusReport {
 	r := statusReport{Time: in.Now.UTC().Format(time.RFC3339), Remote: in.Remote, Backups: len(in.Listing.Backups),
 		HealthLimit: in.Limit.String(), Partials: len(in.Listing.Partials), IgnoredFiles: len(in.Listing.Ignored)}
@@ -126,6 +142,10 @@ func judge(in statusInput) statusReport {
 		r.Suspect = &suspectJSON{Backup: p.Backup, Dropped: p.Code, RetentionPaused: true}
 		r.Problems = append(r.Problems, fmt.Sprintf("retention is paused by the suspect backup %s: check it, then backupd accept %s", p.Backup, p.Backup))
 	}
+	if b := in.Listing.Blocked; b != nil {
+		r.Blocked = &blockedJSON{Since: b.ModTime.UTC().Format(time.RFC3339), Fix: in.DeleteFix}
+		r.Warnings = append(r.Warnings, blockedText(b, in.DeleteFix))
+	}
 	if in.Trash >= 0 {
 		r.TrashBytes = &in.Trash
 	}
@@ -141,6 +161,7 @@ func judge(in statusInput) statusReport {
 		r.Serve = s
 	}
 	r.Healthy = len(r.Problems) == 0
+	r.Degraded = r.Healthy && len(r.Warnings) > 0
 	return r
 }
 
@@ -148,8 +169,11 @@ func judge(in statusInput) statusReport {
 func render(w io.Writer, r statusReport) {
 	now, _ := time.Parse(time.RFC3339, r.Time)
 	state := "HEALTHY"
-	if !r.Healthy {
+	switch {
+	case !r.Healthy:
 		state = "UNHEALTHY"
+	case r.Degraded:
+		state = "DEGRADED"
 	}
 	fmt.Fprintf(w, "backupd status at %s: %s\n", now.Format("2006-01-02 15:04 UTC"), state)
 	line := func(k, v string) {
@@ -187,9 +211,13 @@ func render(w io.Writer, r statusReport) {
 	} else {
 		line("restored", "no restore recorded on any backup")
 	}
-	if s := r.Suspect; s != nil {
-		line("retention", "PAUSED by suspect "+s.Backup+" ("+s.Dropped+" dropped)")
-	} else {
+	switch {
+	case r.Suspect != nil:
+		line("retention", "PAUSED by suspect "+r.Suspect.Backup+" ("+r.Suspect.Dropped+" dropped)")
+	case r.Blocked != nil:
+		since, _ := time.Parse(time.RFC3339, r.Blocked.Since)
+		line("retention", "BLOCKED since "+since.Format("2006-01-02 15:04")+": the remote refuses deletes")
+	default:
 		line("retention", "running")
 	}
 	switch {
@@ -220,7 +248,7 @@ func render(w io.Writer, r statusReport) {
 			}
 		}
 	}
-	for _, p := range r.Problems {
+	for _, p := range append(r.Problems, r.Warnings...) {
 		for i, l := range wrap(p, 76) {
 			if i == 0 {
 				fmt.Fprintf(w, "! %s\n", l)
@@ -252,7 +280,8 @@ func (c *statusCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return fmt.Errorf("list backups: %w", err)
 	}
 	in := statusInput{Now: now, Remote: store.String(), Listing: st.Codec().Scan(entries, now),
-		Shapes: backup.Shapes(st.Codec(), entries, now), Shape: shape, Limit: daemon.HealthLimit(sched, now), Trash: -1}
+		Shapes: backup.Shapes(st.Codec(), entries, now), Shape: shape, Limit: daemon.HealthLimit(sched, now), Trash: -1,
+		DeleteFix: store.DeleteFix()}
 	in.Trash, in.TrashNote = trash(ctx, store.Fs())
 	if !strings.EqualFold(c.Listen, "off") && c.Listen != "" {
 		in.Listen = c.Listen

@@ -106,6 +106,11 @@ func main() {
 func (a *app) main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return a.run(ctx, args)
+}
+
+// run is main under ctx, which ends the command as a signal would.
+func (a *app) run(ctx context.Context, args []string) int {
 	var grammar commands
 	parser, err := cli.NewParser(cli.Program{
 		Name:        "backupd",

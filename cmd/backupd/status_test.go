@@ -67,6 +67,7 @@ func TestStatusGolden(t *testing.T) {
 			Status: "unhealthy", LastAttempt: "2026-12-01T06:00:00Z", LastResult: daemon.ResultFailure,
 			LastError: "dump: mariadb-dump failed (exit status 2): Access denied for user 'backup'", NextBackup: "2026-12-01T07:00:00Z"}), false},
 		{"suspect", statusInputFor(statusEntries(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), "db-backup-20261201-050000.sql.zst"), nil), false},
+		{"blocked", blockedStatus(), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := judge(tc.in)
@@ -174,4 +175,16 @@ func TestListShowsRestores(t *testing.T) {
 		items[1].Restored.At != "2026-12-01T05:02:00Z" || *items[1].Restored.Rows != 2134567 || !items[1].Restored.RowsEstimated {
 		t.Errorf("--json: %s", out)
 	}
+}
+
+// blockedStatus is a remote whose account may not delete: it holds the
+// record of the blocked retention, and serve's health is degraded.
+func blockedStatus() statusInput {
+	entries := append(statusEntries(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), ""),
+		catalog.Entry{Name: catalog.Codec{}.BlockedName(), Size: 300, ModTime: time.Date(2026, 11, 30, 14, 0, 3, 0, time.UTC)})
+	fix := "the service account may not delete in the Shared Drive; give it the Content Manager role (backupd@prod-app.iam.gserviceaccount.com in Shared Drive 0ABcDeFgHiJkLmNoPq)"
+	in := statusInputFor(entries, &daemon.Health{Status: "degraded", Reason: "retention is blocked: " + fix,
+		LastAttempt: "2026-12-01T06:00:00Z", LastResult: daemon.ResultSuccess, NextBackup: "2026-12-01T07:00:00Z"})
+	in.DeleteFix = fix
+	return in
 }

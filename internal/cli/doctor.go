@@ -143,13 +143,12 @@ func doctorDrive(ctx context.Context, d storage.DriveSettings, report func(Check
 	} else if sd, err := client.SharedDrive(ctx, d.TeamDrive); err != nil {
 		report(Check{Fail, "shared drive", err.Error()})
 		ok = false
-	} else if !sd.CanAdd || !sd.CanTrash {
-		what := "add"
-		if sd.CanAdd {
-			what = "delete"
-		}
-		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s may not %s files there: give it the Content manager role",
-			sd.Name, sd.ID, sa.Email, what)})
+	} else if !sd.CanAdd {
+		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s may not add files there: give it the Content manager role",
+			sd.Name, sd.ID, sa.Email)})
+		ok = false
+	} else if !d.MayDelete(sd.CanTrash, sd.CanDelete) {
+		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s", sd.Name, sd.ID, d.DeleteFix(sa.Email))})
 		ok = false
 	} else {
 		report(Check{OK, "shared drive", fmt.Sprintf("%q (%s): %s may add and delete files", sd.Name, sd.ID, sa.Email)})
@@ -178,8 +177,11 @@ func doctorDrive(ctx context.Context, d storage.DriveSettings, report func(Check
 		report(Check{Fail, "folder", fmt.Sprintf("%q (%s) is in %s, not in the Shared Drive %s named by %s: fix one of the two IDs",
 			f.Name, f.ID, where, d.TeamDrive, d.Var("team_drive"))})
 		return false
-	case !f.CanAdd || !f.CanTrash:
-		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s may not add and delete files in it: give it the Content manager role", f.Name, f.ID, sa.Email)})
+	case !f.CanAdd:
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s may not add files in it: give it the Content manager role", f.Name, f.ID, sa.Email)})
+		return false
+	case f.DriveID != "" && !d.MayDelete(f.CanTrash, f.CanDelete):
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s", f.Name, f.ID, d.DeleteFix(sa.Email))})
 		return false
 	case f.DriveID == "":
 		report(Check{Warn, "folder", fmt.Sprintf("%q (%s) is in a My Drive: the service account's files count against its own quota (15 GB, none for new accounts); move the folder to a Shared Drive",

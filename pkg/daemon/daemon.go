@@ -29,6 +29,7 @@ import (
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/notify"
 	"github.com/backupd/backupd/pkg/slot"
+	"github.com/backupd/backupd/pkg/storage"
 )
 
 // DefaultGrace is how long a running backup may go on after a shutdown
@@ -46,6 +47,9 @@ type Inventory struct {
 	// LastRestore is the newest successful restore recorded on any of the
 	// backups (catalog.Restored); zero when none is.
 	LastRestore time.Time
+	// Blocked says why retention is blocked, when the remote holds the
+	// record of it (catalog.Codec.BlockedName); "" when it does not.
+	Blocked string
 }
 
 // Config wires the daemon. Schedule and Backup are required.
@@ -122,6 +126,14 @@ type Daemon struct {
 	backupBusy, refreshBusy atomic.Bool
 
 	failures atomic.Int64 // failed runs since the last good one
+
+	// claim is the slot claim of the last published backup, kept in the
+	// remote until the next slot's contest deletes it, or until shutdown.
+	claim atomic.Pointer[slot.Held]
+
+	// runRequests is storage.Requests at the start of the running backup,
+	// so that its summary line says how many requests it made.
+	runRequests atomic.Int64
 
 	// runCtx is the context of every run: it outlives the signal so that
 	// a backup can finish within the grace period.
@@ -260,6 +272,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := s.Shutdown(); err != nil {
 			d.log.Warn("scheduler shutdown", "err", err)
 		}
+		// No claim of a stopped serve stays behind in the remote.
+		if h := d.claim.Swap(nil); h != nil {
+			h.End()
+		}
 	}
 	d.log.Info("stopped")
 	return nil
@@ -373,10 +389,17 @@ func (d *Daemon) refreshTick() {
 // runBackup is one scheduled backup run: lock, start ping, backup, and on
 // success retention and a fresh count; then the end ping and one summary
 // log line carrying the run id.
+//
+// The run's duration is the backup's own: from after the slot claim
+// (which waits Settle for the other machines' claims) to the end of the
+// backup. Its deletes share one gate (storage.WithDeleteGate): a remote
+// that refuses a delete is not asked again in the run.
 func (d *Daemon) runBackup(ctx context.Context) string {
 	id := uuid.NewString()
 	log := d.log.With("run", id)
 	start := d.clock.Now()
+	ctx = storage.WithDeleteGate(ctx)
+	d.runRequests.Store(storage.Requests())
 
 	if d.cfg.Lock != nil {
 		release, err := d.cfg.Lock(ctx)
@@ -386,7 +409,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			return ResultLocked
 		}
 		if err != nil {
-			return d.failed(ctx, log, id, start, fmt.Errorf("take the backup lock: %w", err))
+			return d.failed(ctx, log, id, start, start, fmt.Errorf("take the backup lock: %w", err))
 		}
 		defer release()
 	}
@@ -397,7 +420,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			return d.taken(ctx, log, id, false, err)
 		}
 		if err != nil {
-			return d.failed(ctx, log, id, start, err)
+			return d.failed(ctx, log, id, start, start, err)
 		}
 		held = h
 		ctx = backup.WithPublishCheck(ctx, held.Check)
@@ -407,18 +430,22 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	d.cfg.Ping.Start(ctx, id)
 	log.Debug("backup run started")
 
+	begun := d.clock.Now()
 	rep, err := d.cfg.Backup(ctx)
 	if held != nil {
 		held.Release(err == nil)
+		if err == nil {
+			d.claim.Store(held)
+		}
 	}
 	if errors.Is(err, slot.ErrTaken) {
 		// A peer's claim showed up late: the dump was dropped unpublished.
 		return d.taken(ctx, log, id, true, err)
 	}
 	if err != nil {
-		return d.failed(ctx, log, id, start, err)
+		return d.failed(ctx, log, id, start, begun, err)
 	}
-	dur := d.clock.Since(start)
+	dur := d.clock.Since(begun)
 	result := ResultSuccess
 	if rep.Partial() {
 		result = ResultPartial
@@ -435,6 +462,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	if result == ResultPartial {
 		attrs = append(attrs, "copies_failed", rep.FailedCopies())
 	}
+	blocked := ""
 	if d.cfg.Prune != nil {
 		n, err := d.cfg.Prune(ctx)
 		d.metrics.AddRetentionDeleted(n)
@@ -446,12 +474,26 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			d.metrics.retentionPaused.Set(1)
 			attrs = append(attrs, "retention_paused", err.Error())
 			d.cfg.Notify.Notify(ctx, notify.RetentionPaused, err.Error())
+		case errors.Is(err, backup.ErrRetentionBlocked):
+			d.metrics.retentionErrors.Inc()
+			blocked = err.Error()
+			attrs = append(attrs, "retention_blocked", blocked)
+			d.cfg.Notify.Notify(ctx, notify.RetentionBlocked, blocked)
 		case err != nil:
 			d.metrics.retentionErrors.Inc()
 			attrs = append(attrs, "retention_err", err.Error())
+		default:
+			// Deleting works (or nothing was to be deleted): a later
+			// block is told at once.
+			d.cfg.Notify.Reset(notify.RetentionBlocked)
 		}
 	}
-	attrs = d.relist(ctx, attrs)
+	attrs = append(d.relist(ctx, attrs), "requests", d.requests())
+	if blocked != "" {
+		// The run's own refusal, whether or not its record reached the
+		// remote.
+		d.setBlocked(blocked)
+	}
 	body := summary(rep.Name, rep.RawBytes, rep.StoredBytes, dur)
 	if result == ResultPartial {
 		body = clip("partial: "+body+"; copy failed: "+rep.FailedCopies(), maxReason)
@@ -490,13 +532,15 @@ func (d *Daemon) taken(ctx context.Context, log *slog.Logger, id string, started
 		d.cfg.Ping.Note(ctx, id, "skipped: "+err.Error())
 	}
 	attrs := []any{"result", ResultSkipped, "reason", err.Error()}
-	attrs = d.relist(ctx, attrs)
+	attrs = append(d.relist(ctx, attrs), "requests", d.requests())
 	d.state.finish(ResultSkipped, time.Time{}, nil)
 	log.Info("backup run", attrs...)
 	return ResultSkipped
 }
 
-func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start time.Time, err error) string {
+// failed ends a run that failed; its duration counts from begun (after
+// the slot claim).
+func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start, begun time.Time, err error) string {
 	result := ResultFailure
 	if ctx.Err() != nil {
 		result = ResultCancelled
@@ -506,17 +550,21 @@ func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start 
 		d.metrics.retentionPaused.Set(1)
 		d.metrics.suspect.Set(1)
 	}
-	dur := d.clock.Since(start)
+	dur := d.clock.Since(begun)
 	d.state.attempt(start)
 	d.state.finish(result, time.Time{}, err)
 	d.metrics.run(result)
 	d.metrics.lastAttempt.Set(unix(start))
 	d.metrics.lastDuration.Set(dur.Seconds())
 	d.cfg.Ping.Fail(ctx, id, clip(result+": "+err.Error(), maxReason))
-	log.Error("backup run", "result", result, "duration", dur.Round(time.Millisecond).String(), "err", err)
+	log.Error("backup run", "result", result, "duration", dur.Round(time.Millisecond).String(), "requests", d.requests(), "err", err)
 	d.failedAlert(ctx, result, err)
 	return result
 }
+
+// requests is how many requests the running backup has made to the
+// remotes so far (storage.Requests).
+func (d *Daemon) requests() int64 { return storage.Requests() - d.runRequests.Load() }
 
 func (d *Daemon) runRefresh(ctx context.Context) string {
 	id := uuid.NewString()

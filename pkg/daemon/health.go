@@ -20,6 +20,7 @@ type state struct {
 	lastError   string
 	lastRestore time.Time // newest restore recorded on a backup, at the last listing
 	refused     string    // what the restore would refuse of the dump tool's output, from the start-up check
+	blocked     string    // why retention is blocked; "" when it is not
 }
 
 func (s *state) restored() time.Time {
@@ -30,7 +31,7 @@ func (s *state) restored() time.Time {
 
 // Health is the JSON body of /healthz.
 type Health struct {
-	Status       string `json:"status"` // "ok" or "unhealthy"
+	Status       string `json:"status"` // "ok", "degraded" (backups are made, retention is blocked) or "unhealthy"
 	Reason       string `json:"reason,omitempty"`
 	NewestBackup string `json:"newest_backup,omitempty"` // RFC 3339, UTC
 	Age          string `json:"age,omitempty"`           // of the newest backup
@@ -93,7 +94,8 @@ func (s *state) newest(now time.Time) time.Time {
 }
 
 // health judges the state at now: healthy while the last run did not fail
-// and the newest backup is younger than maxAge. Before any backup is known,
+// and the newest backup is younger than maxAge; degraded (still answered
+// 200) while retention is blocked. Before any backup is known,
 // the start of the process stands in for it, so that a daemon on an empty
 // remote is given one full maxAge to make its first backup.
 func (s *state) health(now time.Time, maxAge time.Duration) Health {
@@ -121,6 +123,9 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 	case !newest.IsZero() && now.Sub(newest) >= maxAge:
 		h.Status = "unhealthy"
 		h.Reason = fmt.Sprintf("the newest backup is %s old, older than %s", h.Age, maxAge)
+	case s.blocked != "":
+		h.Status = "degraded"
+		h.Reason = clip(s.blocked, maxReason)
 	}
 	return h
 }
@@ -134,7 +139,7 @@ func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if h.Status != "ok" {
+	if h.Status == "unhealthy" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(h)
