@@ -439,6 +439,11 @@ func (p *parser) objectName(t tok) (string, *refusal) {
 	if !ok {
 		return "", p.refuse("expected a name after %s.", Ident(n1))
 	}
+	// The qualifier is taken out only of a name read whole: without the
+	// first part, "own.other.t" would name a table of database other.
+	if p.lx.isP(p.lx.peek(), '.') {
+		return "", p.refuseDB("a name of more than two parts (%s.%s. ...), which no dump writes", Ident(n1), Ident(n2))
+	}
 	if r := p.ownDatabase(n1, "names database"); r != nil {
 		return "", r
 	}

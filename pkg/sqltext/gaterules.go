@@ -498,12 +498,18 @@ const (
 
 // deniedWords are refused anywhere in a definition or body: they write or
 // read files, reach other servers, change users, privileges or the
-// server, or run SQL built at run time, which the gate cannot read.
-var deniedWords = wordSet("OUTFILE DUMPFILE INFILE LOAD LOAD_FILE SONAME GRANT REVOKE PREPARE EXECUTE DEALLOCATE SHUTDOWN KILL INSTALL UNINSTALL FLUSH PURGE BINLOG HANDLER GLOBAL CONNECTION DIRECTORY MASTER SLAVE REPLICATION RESET IMPORT DISCARD IDENTIFIED")
+// server, run SQL built at run time, which the gate cannot read, or name
+// databases as bare words (SHOW ... FROM db).
+var deniedWords = wordSet("OUTFILE DUMPFILE INFILE LOAD LOAD_FILE SONAME GRANT REVOKE PREPARE EXECUTE DEALLOCATE SHUTDOWN KILL INSTALL UNINSTALL FLUSH PURGE BINLOG HANDLER GLOBAL CONNECTION DIRECTORY MASTER SLAVE REPLICATION RESET IMPORT DISCARD IDENTIFIED SHOW")
 
-// tableWords are words after which a qualified name is a table (or a
-// routine), not a column.
-var tableWords = wordSet("FROM JOIN STRAIGHT_JOIN INTO UPDATE TABLE TABLES CALL TRUNCATE REPLACE REFERENCES FOR NEXTVAL LASTVAL SETVAL")
+// tableWords are words after which a qualified name is a table, a
+// sequence or a stored object (a routine, view, trigger or event), not a
+// column.
+var tableWords = wordSet("FROM JOIN STRAIGHT_JOIN INTO UPDATE TABLE TABLES CALL TRUNCATE REPLACE REFERENCES FOR NEXTVAL LASTVAL SETVAL INSERT DELETE TO LOCK VIEW TRIGGER PROCEDURE FUNCTION EVENT SEQUENCE")
+
+// exprWords end a list of tables: a qualified name after them is a column
+// (or, followed by "(", a routine).
+var exprWords = wordSet("WHERE ON USING SET VALUES VALUE SELECT GROUP ORDER HAVING LIMIT WINDOW RETURNING DO THEN ELSE BEGIN END RETURN WHEN DECLARE")
 
 // scan reads the rest of a statement: table definitions and the bodies of
 // views, triggers, routines and events.
@@ -511,17 +517,28 @@ var tableWords = wordSet("FROM JOIN STRAIGHT_JOIN INTO UPDATE TABLE TABLES CALL 
 // Everywhere: the words of deniedWords; USER, ROLE, DATABASE, SCHEMA,
 // SERVER, PASSWORD after CREATE, DROP, ALTER, RENAME or SET; DEFINER =; an
 // ENGINE other than those of engines; a backslash outside a string; a name
-// qualified with three parts whose database is not the dump's own.
+// of more than two parts.
 // In table definitions: any qualified name but the dump's own database's,
 // SELECT, and variables. In bodies, a two-part name "x.y" may be a table
-// of database x or column y of table x; it is refused after a word that
-// introduces a table (FROM, JOIN, INTO, UPDATE, CALL, ...) unless x is the
-// dump's own database, and anywhere when x names a system database or one
-// of GateOptions.Foreign. The dump's own database is cut out of every name.
+// of database x or column y of table x. It is read as a table, and refused
+// unless x is the dump's own database, after a word that introduces one
+// (tableWords: FROM, JOIN, INTO, UPDATE, CALL, INSERT, TO, ... and ON in
+// CREATE INDEX), in a list of them, inside parentheses that open such a
+// list, and when "(" follows it (a stored function). Anywhere else it is
+// refused when x is a system database or one of GateOptions.Foreign. The
+// dump's own database is cut out of every name.
 func (p *parser) scan(mode int) *refusal {
 	lx := p.lx
 	var prev string
+	var prevTok tok
 	tableCtx := false
+	// outer holds the context of each open parenthesis, to go back to at
+	// its ")".
+	var outer []bool
+	// index says a CREATE or DROP INDEX is read: its ON names a table.
+	index := false
+	// start says the next word starts a statement.
+	start := mode == modeBody
 	// BEGIN ... END blocks and CASE ... END: a ";" ends a statement of a
 	// compound body inside them, and anywhere else would end the
 	// statement itself, which the mariadb client's connection (multi
@@ -529,10 +546,13 @@ func (p *parser) scan(mode int) *refusal {
 	depth, cases := 0, 0
 	for {
 		t := lx.next()
+		before := prevTok
+		prevTok = t
 		switch t.kind {
 		case tEOF:
 			return nil
 		case tString:
+			start = false
 			continue
 		case tPunct:
 			switch lx.b[t.s] {
@@ -546,9 +566,16 @@ func (p *parser) scan(mode int) *refusal {
 				if depth == 0 {
 					return p.refuse("two statements in one (a ; outside BEGIN ... END)")
 				}
-				tableCtx = false
+				tableCtx, outer, index, start = false, outer[:0], false, true
 			case '(':
-				tableCtx = false
+				outer = append(outer, tableCtx)
+				// "FROM (t1, t2)" and "NEXTVAL(s)" hold tables; "t (a, b)"
+				// and "f(x)" hold columns and values.
+				tableCtx = tableCtx && (prev != "" && tableWords[prev] || lx.isP(before, ',') || lx.isP(before, '('))
+			case ')':
+				if n := len(outer); n > 0 {
+					tableCtx, outer = outer[n-1], outer[:n-1]
+				}
 			case '=':
 				if prev == "DEFINER" {
 					return p.refuse("a DEFINER clause inside a body")
@@ -594,24 +621,35 @@ func (p *parser) scan(mode int) *refusal {
 				if r := p.engine(); r != nil {
 					return r
 				}
-				prev = ""
+				prev, start = "", false
 				continue
+			case "INDEX", "KEY":
+				switch prev {
+				case "CREATE", "DROP", "UNIQUE", "FULLTEXT", "SPATIAL", "REPLACE":
+					index = true
+				case "CACHE":
+					tableCtx = true
+				}
 			}
 			switch {
+			case start && (u == "DESCRIBE" || u == "DESC" || u == "EXPLAIN"):
+				tableCtx = true
+			case u == "UPDATE" && prev == "KEY":
+				// ON DUPLICATE KEY UPDATE: columns follow.
+				tableCtx = false
 			case tableWords[u]:
 				tableCtx = true
-			case u == "WHERE" || u == "ON" || u == "USING" || u == "SET" || u == "VALUES" || u == "VALUE" ||
-				u == "SELECT" || u == "GROUP" || u == "ORDER" || u == "HAVING" || u == "LIMIT" || u == "WINDOW" ||
-				u == "RETURNING" || u == "DO" || u == "THEN" || u == "ELSE" || u == "BEGIN" || u == "END" ||
-				u == "RETURN" || u == "WHEN" || u == "DECLARE":
+			case u == "ON" && index:
+				tableCtx, index = true, false
+			case exprWords[u]:
 				tableCtx = false
 			}
-			prev = u
+			prev, start = u, false
 			if isNumberWord(lx.text(t)) {
 				continue
 			}
 		} else {
-			prev = ""
+			prev, start = "", false
 		}
 		if r := p.chain(t, mode, tableCtx); r != nil {
 			return r
@@ -626,15 +664,17 @@ func modeName(mode int) string {
 	return "view, trigger, routine or event"
 }
 
-// isNumberWord reports whether a word is the start of a number (digits,
-// or digits and an exponent), which a following "." continues.
+// isNumberWord reports whether a word is the start of a number the server
+// reads as one, which a following "." continues: digits, or digits and an
+// exponent ("1e5"). "1e" alone is a name to the server ("1e.t" is table t
+// of database 1e).
 func isNumberWord(b []byte) bool {
 	if len(b) == 0 || b[0] < '0' || b[0] > '9' {
 		return false
 	}
 	for i, c := range b {
 		if c < '0' || c > '9' {
-			return (c == 'e' || c == 'E') && isNumber(b[i+1:]) || (c == 'e' || c == 'E') && i == len(b)-1
+			return (c == 'e' || c == 'E') && isNumber(b[i+1:])
 		}
 	}
 	return true
@@ -685,10 +725,20 @@ func (p *parser) chain(t tok, mode int, tableCtx bool) *refusal {
 		}
 	}
 	first, _ := lx.name(t)
+	// A name is rewritten only when it is read whole and means the same
+	// without its qualifier. Three parts ("db.t.c", a column) are refused
+	// whatever db is: "own.app.users" without "own." would name table
+	// users of database app wherever the server reads a table, which the
+	// gate cannot always tell.
+	if parts > 2 {
+		return p.refuseDB("a name of %d parts starting with %s, which the gate does not read", parts, Ident(first))
+	}
 	if p.ownOK && first == p.own {
 		return p.cut(t, dot)
 	}
-	if mode == modeTable || parts >= 3 || tableCtx {
+	// "x.y(" calls routine y of database x.
+	routine := lx.isP(lx.peek(), '(')
+	if mode == modeTable || tableCtx || routine {
 		if !p.ownOK {
 			return p.refuseDB("names database %s, and the dump's header names no database of its own", Ident(first))
 		}
