@@ -10,8 +10,10 @@ import (
 // those in which every byte below 0x80 is the ASCII character, so that a
 // quote or a backslash is never the second byte of a character, and the
 // gate reads strings as the server does. (gbk, big5, sjis, cp932 and
-// gb18030 are not: in them 0x5c can end a character.)
-var clientCharsets = wordSet("armscii8 ascii binary cp1250 cp1251 cp1256 cp1257 cp850 cp852 cp866 dec8 eucjpms euckr gb2312 geostd8 greek hebrew hp8 keybcs2 koi8r koi8u latin1 latin2 latin5 latin7 macce macroman swe7 tis620 ujis utf8 utf8mb3 utf8mb4")
+// gb18030 are not: in them 0x5c can end a character. Nor is swe7, whose
+// letters include [ ] ^ { } ~.) Outside quotes, bytes from 0x80 up are
+// read as the server reads them only in some of these (see nameBytes).
+var clientCharsets = wordSet("armscii8 ascii binary cp1250 cp1251 cp1256 cp1257 cp850 cp852 cp866 dec8 eucjpms euckr gb2312 geostd8 greek hebrew hp8 keybcs2 koi8r koi8u latin1 latin2 latin5 latin7 macce macroman tis620 ujis utf8 utf8mb3 utf8mb4")
 
 // sqlModes are the sql_mode flags a dump may set: all but those that
 // change how statements are read (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, and
@@ -97,6 +99,7 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		if n.s != t.e || (n.kind != tWord && n.kind != tIdent && n.kind != tString) {
 			return false, p.refuse("a user variable without a name")
 		}
+		uv := userVarName(lx, n)
 		if r := p.assign(); r != nil {
 			return false, r
 		}
@@ -114,6 +117,11 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		if _, ok := sessionVars[strings.ToLower(v)]; !ok || scope == "GLOBAL" {
 			return false, p.refuse("a user variable set from %s, which dumps do not save", v)
 		}
+		if strings.EqualFold(v, "character_set_client") {
+			p.saves[uv] = p.cs
+		} else {
+			p.saves[uv] = ""
+		}
 		return false, nil
 	case t.kind == tWord:
 		u := lx.upper(t)
@@ -126,9 +134,11 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 			v, _ := lx.name(lx.peek())
 			return false, p.globalRefusal(v)
 		case "NAMES":
-			if r := p.charsetValue(false); r != nil {
+			cs, r := p.charsetValue(false)
+			if r != nil {
 				return false, r
 			}
+			p.cs = cs
 			if p.optWord("COLLATE") {
 				return false, p.collationValue()
 			}
@@ -137,9 +147,11 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 			if _, r := p.expectWord("SET"); r != nil {
 				return false, r
 			}
-			return false, p.charsetValue(false)
+			fallthrough
 		case "CHARSET":
-			return false, p.charsetValue(false)
+			cs, r := p.charsetValue(false)
+			p.cs = cs
+			return false, r
 		case "PASSWORD":
 			return false, &refusal{kind: "SET PASSWORD", reason: "dumps do not set passwords"}
 		}
@@ -156,10 +168,16 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		return false, r
 	}
 	switch v {
-	case "character_set_client", "character_set_connection":
-		return skip, p.charsetValue(false)
+	case "character_set_client":
+		cs, r := p.charsetValue(false)
+		p.cs = cs
+		return skip, r
+	case "character_set_connection":
+		_, r := p.charsetValue(false)
+		return skip, r
 	case "character_set_results":
-		return skip, p.charsetValue(true)
+		_, r := p.charsetValue(true)
+		return skip, r
 	case "collation_connection":
 		return skip, p.collationValue()
 	case "time_zone":
@@ -238,18 +256,35 @@ func (p *parser) assign() *refusal {
 
 // userVar accepts a user variable ("@saved_cs_client") starting at t.
 func (p *parser) userVar(t tok) *refusal {
+	_, r := p.userVarAt(t)
+	return r
+}
+
+// userVarAt reads a user variable starting at t and returns its name.
+func (p *parser) userVarAt(t tok) (string, *refusal) {
 	lx := p.lx
 	if lx.isP(t, '@') {
 		if n := lx.next(); n.s == t.e && (n.kind == tWord || n.kind == tIdent || n.kind == tString) {
-			return nil
+			return userVarName(lx, n), nil
 		}
 	}
-	return p.refuse("unexpected value %q", lx.text(t))
+	return "", p.refuse("unexpected value %q", lx.text(t))
+}
+
+// userVarName returns the name of a user variable from its token after
+// "@", in lower case: user variables are named without regard to case.
+func userVarName(lx *lexer, t tok) string {
+	if t.kind == tString {
+		return strings.ToLower(lx.stringValue(t))
+	}
+	n, _ := lx.name(t)
+	return strings.ToLower(n)
 }
 
 // nameValue reads the value of a character set or collation setting: a
 // string, a word or an identifier, lower-cased, with its token. Anything
-// else must be a user variable: done is then true, with userVar's verdict.
+// else must be a user variable: done is then true, with userVarAt's
+// verdict, and v the variable's name.
 func (p *parser) nameValue() (t tok, v string, done bool, r *refusal) {
 	lx := p.lx
 	t = lx.next()
@@ -259,22 +294,34 @@ func (p *parser) nameValue() (t tok, v string, done bool, r *refusal) {
 	case tWord, tIdent:
 		v, _ = lx.name(t)
 	default:
-		return t, "", true, p.userVar(t)
+		v, r = p.userVarAt(t)
+		return t, v, true, r
 	}
 	return t, strings.ToLower(v), false, nil
 }
 
 // charsetValue reads a client character set from clientCharsets, DEFAULT,
-// or a user variable.
-func (p *parser) charsetValue(null bool) *refusal {
+// or a user variable, and returns it: the value a user variable saved
+// (see parser.saves), or "" when the gate does not know it (DEFAULT is the
+// server's, a variable it did not see saved).
+func (p *parser) charsetValue(null bool) (string, *refusal) {
 	t, v, done, r := p.nameValue()
 	if done {
-		return r
+		if r != nil {
+			return "", r
+		}
+		if cs, ok := p.saves[v]; ok {
+			return cs, nil
+		}
+		return p.g.saved[v], nil
 	}
-	if clientCharsets[v] || (t.kind == tWord && v == "default") || (null && t.kind == tWord && v == "null") {
-		return nil
+	switch {
+	case clientCharsets[v]:
+		return v, nil
+	case t.kind == tWord && v == "default", null && t.kind == tWord && v == "null":
+		return "", nil
 	}
-	return p.refuse("character set %s: the gate could not read statements in it as the server does", v)
+	return "", p.refuse("character set %s: the gate could not read statements in it as the server does", v)
 }
 
 // collationValue reads a collation of one of clientCharsets.
