@@ -479,7 +479,8 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	conn.Database = staging
 	dialect := &sqltext.Dialect{Strict: r.Strict}
 	if rl, ok := ld.(loader.RuleLoader); ok {
-		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true})
+		target, _, attic, _ := r.names()
+		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true, Reserved: []string{target, staging, attic}})
 	} else {
 		err = ld.Load(ctx, sqlText, conn)
 	}
