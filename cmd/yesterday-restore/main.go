@@ -77,6 +77,7 @@ type flags struct {
 	At           string        `help:"preferred snapshot time of day yesterday, HH:MM UTC" default:"03:00" env:"RESTORE_AT"`
 	Wait         time.Duration `help:"how long to wait for the database to answer" default:"${wait}" env:"RESTORE_WAIT"`
 	StagingDB    string        `name:"staging-db" help:"database to load into before the swap; when unset, <db>${staging_suffix}" env:"RESTORE_STAGING_DB"`
+	WorkDir      string        `name:"work-dir" placeholder:"DIR" help:"a directory of this user's, on disk, where a backup is checked before it runs (it needs the backup's stored size free) and the swap keeps its journal; when unset, ${work_dir}" env:"RESTORE_WORK_DIR"`
 	SnapshotFile string        `help:"write the restored snapshot's time here, \"YYYY-MM-DD HH:MM:SS UTC\"" env:"YESTERDAY_SNAPSHOT_FILE"`
 	StatusFile   string        `help:"write a JSON record of the restore here" env:"YESTERDAY_STATUS_FILE"`
 	Loader       string        `help:"\"parallel\" (several connections) or \"client\" (the mariadb client, one connection)" default:"parallel" env:"RESTORE_LOADER"`
@@ -106,7 +107,7 @@ func (a *app) parse(args []string) (*flags, *cli.Problems, error) {
 		Getenv:      a.getenv,
 		Stdout:      a.stdout,
 		BuildInfo:   a.buildInfo,
-		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix},
+		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix, "work_dir": restore.DefaultWorkDir()},
 	})
 	if err != nil {
 		return nil, nil, err
@@ -177,6 +178,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		RequireSignature: keys.RequireSignature,
 		StagingDB:        c.StagingDB,
 		Wait:             c.Wait,
+		WorkDir:          c.WorkDir,
 		SnapshotFile:     c.SnapshotFile,
 		StatusFile:       c.StatusFile,
 		Progress:         prog,
@@ -239,6 +241,17 @@ func (a *app) run(ctx context.Context, args []string) error {
 // stored size in the listing, the time left.
 func progressLine(s restore.ProgressState) string {
 	switch s.Phase {
+	case "downloading":
+		line := fmt.Sprintf("downloading %s to check it before it runs: %s", s.Backup, cli.Bytes(s.Stored))
+		if s.Total > 0 {
+			line += fmt.Sprintf(" of %s (%.0f%%)", cli.Bytes(s.Total), 100*float64(s.Stored)/float64(s.Total))
+		}
+		line += ", " + cli.Rate(s.Stored, s.Elapsed)
+		if s.Total > 0 && s.Stored > 0 && s.Stored < s.Total {
+			left := time.Duration(float64(s.Elapsed) * float64(s.Total-s.Stored) / float64(s.Stored))
+			line += ", ETA " + left.Round(time.Second).String()
+		}
+		return line
 	case "loading":
 		line := fmt.Sprintf("restoring %s: %s", s.Backup, cli.Bytes(s.Stored))
 		if s.Total > 0 {

@@ -34,6 +34,7 @@ type crashSpec struct {
 	Store        string
 	SnapshotFile string
 	StatusFile   string
+	WorkDir      string
 	Point        string // "" to run to the end
 }
 
@@ -58,7 +59,7 @@ func crashChild(raw string) int {
 		return 2
 	}
 	r := &Restorer{
-		Store: store, Conn: spec.Conn, SnapshotFile: spec.SnapshotFile, StatusFile: spec.StatusFile,
+		Store: store, Conn: spec.Conn, SnapshotFile: spec.SnapshotFile, StatusFile: spec.StatusFile, WorkDir: spec.WorkDir,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	ch, err := Choose(ctx, store, codec, now, selector.DefaultPolicy(), "")
@@ -176,6 +177,7 @@ type crashWorld struct {
 	conn             mariadb.Conn
 	storeB, storeBad string
 	snapshot, status string
+	work             string
 	fpA, fpB         string
 	bannerA, bannerB string
 }
@@ -201,6 +203,7 @@ func newCrashWorld(t *testing.T) *crashWorld {
 	w.conn = limitedUser(t, srv, w.target)
 	files := t.TempDir()
 	w.snapshot, w.status = filepath.Join(files, "snapshot.txt"), filepath.Join(files, "status.json")
+	w.work = t.TempDir()
 	if _, err := w.restorer(t, storeA).restore(t); err != nil {
 		t.Fatalf("restore A: %v", err)
 	}
@@ -222,11 +225,21 @@ func (r testRestorer) restore(t *testing.T) (Report, error) {
 }
 
 func (w *crashWorld) restorer(t *testing.T, store string) testRestorer {
-	return testRestorer{&Restorer{Store: openStore(t, store, nil), Conn: w.conn, SnapshotFile: w.snapshot, StatusFile: w.status, Log: testLog(t)}}
+	return testRestorer{&Restorer{Store: openStore(t, store, nil), Conn: w.conn, SnapshotFile: w.snapshot, StatusFile: w.status,
+		WorkDir: w.work, Log: testLog(t)}}
 }
 
 func (w *crashWorld) spec(point string) crashSpec {
-	return crashSpec{Conn: w.conn, Store: w.storeB, SnapshotFile: w.snapshot, StatusFile: w.status, Point: point}
+	return crashSpec{Conn: w.conn, Store: w.storeB, SnapshotFile: w.snapshot, StatusFile: w.status, WorkDir: w.work, Point: point}
+}
+
+// checkNoSpool fails the test when a spooled backup is left in the work
+// directory.
+func (w *crashWorld) checkNoSpool(t *testing.T, when string) {
+	t.Helper()
+	if left, _ := filepath.Glob(filepath.Join(w.work, "spool-*")); len(left) > 0 {
+		t.Errorf("%s: spool files left: %v", when, left)
+	}
 }
 
 // banner returns the snapshot file's content, "" when there is none.
@@ -302,14 +315,16 @@ func (w *crashWorld) afterCrash(t *testing.T) {
 // point and checks that the banner never lies and that the next runs
 // recover.
 func TestRestoreSurvivesSIGKILL(t *testing.T) {
-	for _, point := range []string{"load", "verified", "swap", "dropped", "renamed"} {
+	for _, point := range []string{"spooled", "load", "verified", "swap", "dropped", "renamed"} {
 		t.Run(point, func(t *testing.T) {
 			w := newCrashWorld(t)
 			cmd, lines, stderr := startCrashChild(t, w.srv, w.spec(point))
 			waitLine(t, lines, stderr, "paused at "+point)
 			kill9(t, cmd)
 			t.Logf("the killed restore's log:\n%s", stderr)
+			w.checkNoSpool(t, "after the kill")
 			w.afterCrash(t)
+			w.checkNoSpool(t, "after the next runs")
 		})
 	}
 }

@@ -132,8 +132,14 @@ type Restorer struct {
 	// without a valid signature (seal.ErrUnsigned).
 	VerifyKeys       []seal.VerifyKey
 	RequireSignature bool
-	Progress         *Progress // optional
-	Log              *slog.Logger
+	// WorkDir is a directory of this user's (made 0700 when missing)
+	// where a backup with a recorded checksum is spooled and checked
+	// before any of it runs, which needs its stored size free there, and
+	// where the swap keeps its journal. It must be on disk, not in memory,
+	// and last as long as the database. "" means DefaultWorkDir().
+	WorkDir  string
+	Progress *Progress // optional
+	Log      *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -268,6 +274,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		return Report{}, err
 	}
 	defer unlock()
+	dir, err := r.openWorkDir()
+	if err != nil {
+		return Report{}, err
+	}
+	removeSpoolLeftovers(dir, staging, log)
 	ws := workspace{db: db, target: target, staging: staging, attic: attic, log: log}
 	defer ws.cleanup(ctx)
 	// A swap that an earlier run left unfinished is finished or undone
@@ -296,9 +307,8 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
 		}
-		prog.begin(b, "loading")
 		blog.Info("restoring", "snapshot", b.TimeString(), "stored_bytes", b.Size, "into", staging)
-		res, err := r.load(ctx, db, ld, b, staging, prog)
+		res, err := r.load(ctx, db, ld, b, staging, dir, prog, blog)
 		for err != nil && r.retryRead(ctx, b.Name) {
 			// The read failed, not the backup: load it all again, into
 			// a fresh staging database, from the next remote.
@@ -306,8 +316,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			if err := ws.prepare(ctx); err != nil {
 				return Report{}, err
 			}
-			prog.begin(b, "loading")
-			res, err = r.load(ctx, db, ld, b, staging, prog)
+			res, err = r.load(ctx, db, ld, b, staging, dir, prog, blog)
 		}
 		var be *backupError
 		if errors.As(err, &be) {
@@ -449,20 +458,36 @@ func refused(err error) bool {
 	return false
 }
 
-// load streams one backup into the staging database and verifies it: the
+// load loads one backup into the staging database and verifies it: the
 // loader consumed the whole dump, and dump.CheckResult.Problems finds
-// nothing wrong (recorded checksum and sizes, trailer).
-func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging string, prog *Progress) (loadResult, error) {
+// nothing wrong (recorded checksum and sizes, trailer). A backup with a
+// recorded checksum is spooled into dir and checked first (see spool), so
+// that none of its statements runs unless its bytes are the ones
+// published; one without is streamed from the store.
+func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging, dir string, prog *Progress, log *slog.Logger) (loadResult, error) {
 	var res loadResult
 	bad := func(err error) error { return &backupError{name: b.Name, err: err} }
-	rc, err := r.Store.Open(ctx, b.Name)
-	if err != nil {
-		if ctx.Err() != nil {
+	var rc io.ReadCloser
+	if b.SHA256 != "" {
+		prog.begin(b, "downloading")
+		f, err := r.spool(ctx, b, dir, staging, prog, log)
+		if err != nil {
 			return res, err
 		}
-		return res, bad(fmt.Errorf("open: %w", err))
+		log.Debug("spooled and checked the backup", "stored_bytes", b.Size, "sha256", b.SHA256)
+		rc = f
+		checkpoint("spooled")
+	} else {
+		var err error
+		if rc, err = r.Store.Open(ctx, b.Name); err != nil {
+			if ctx.Err() != nil {
+				return res, err
+			}
+			return res, bad(fmt.Errorf("open: %w", err))
+		}
 	}
 	defer rc.Close()
+	prog.begin(b, "loading")
 	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw,
 		dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
