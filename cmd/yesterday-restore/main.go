@@ -1,8 +1,9 @@
 // Command yesterday-restore loads a recent backup into the local MariaDB of
 // the read-only "yesterday" copy of the app, at boot.
 //
-// It picks yesterday's backup closest to 03:00 UTC (see --at), streams it
-// from the backup remote, loads it into a staging database and swaps it in
+// It picks yesterday's backup closest to 03:00 UTC (see --at), downloads it
+// from the backup remote into --work-dir and checks it against its
+// recorded checksum, loads it into a staging database and swaps it in
 // only when all of it loaded and checked out; a corrupt backup makes it try
 // the next best one. After a restore it writes the snapshot time for the
 // app's banner (--snapshot-file) and a JSON record (--status-file).

@@ -184,7 +184,12 @@ type crashWorld struct {
 
 func newCrashWorld(t *testing.T) *crashWorld {
 	t.Helper()
-	srv := testdb.Get(t)
+	return newCrashWorldOn(t, testdb.Get(t))
+}
+
+// newCrashWorldOn is newCrashWorld on the server srv.
+func newCrashWorldOn(t *testing.T, srv *testdb.Server) *crashWorld {
+	t.Helper()
 	w := &crashWorld{srv: srv, bannerA: "2026-03-14 02:00:00 UTC\n", bannerB: "2026-03-14 03:00:00 UTC\n"}
 	srcA := srv.NewDatabase(t, "srca")
 	prefill(t, srv, srcA)
@@ -450,7 +455,11 @@ func TestEndSession(t *testing.T) {
 		_ = db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE 'DO SLEEP%'", id).Scan(&n)
 		return n == 1
 	})
-	if err := endSession(t.Context(), db, id, testLog(t)); err != nil {
+	var start int64
+	if err := db.QueryRowContext(t.Context(), "SELECT "+serverStart).Scan(&start); err != nil {
+		t.Fatal(err)
+	}
+	if err := endSession(t.Context(), db, id, start, testLog(t)); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -461,7 +470,7 @@ func TestEndSession(t *testing.T) {
 		t.Errorf("the killed session's statement ran to its end")
 	}
 	// A session that is gone already is no error.
-	if err := endSession(t.Context(), db, id, testLog(t)); err != nil {
+	if err := endSession(t.Context(), db, id, start, testLog(t)); err != nil {
 		t.Errorf("second endSession: %v", err)
 	}
 }

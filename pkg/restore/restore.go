@@ -1,10 +1,14 @@
 // Package restore loads a backup into a local MariaDB database, all or
-// nothing: the dump is streamed from the store (never copied to disk),
-// hashed, decompressed and loaded into a staging database, and only when
-// all of it loaded and checked out are its tables renamed into the target
-// in one statement and its views, triggers, routines and events recreated
-// there. A backup that turns out unusable leaves the target untouched and
-// the next candidate is tried.
+// nothing: a backup with a recorded checksum is first read into a private
+// file and checked against it, so that none of its statements runs unless
+// its bytes are the ones published (one without is streamed from the
+// store); it is decompressed and loaded into a staging database, and only
+// when all of it loaded and checked out are its tables renamed into the
+// target in one statement and its views, triggers, routines and events
+// recreated there. A backup that turns out unusable leaves the target
+// untouched and the next candidate is tried. The swap keeps a journal in
+// the work directory, out of a backup's reach, from which a later run
+// finishes or undoes a swap a crash interrupted.
 package restore
 
 import (
@@ -283,7 +287,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	defer ws.cleanup(ctx)
 	// A swap that an earlier run left unfinished is finished or undone
 	// before anything else: its workspaces hold what it takes.
-	rec, err := r.recoverSwap(ctx, db, &ws, log)
+	rec, err := r.recoverSwap(ctx, db, &ws, dir, log)
 	if err != nil {
 		return Report{}, err
 	}
@@ -346,12 +350,12 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		var hadBanner, hadStatus bool
 		sw := swapper{target: target, staging: staging, attic: attic, log: blog,
 			begin: func(ctx context.Context, conn *sql.Conn, prev, next schema) error {
-				j := journal{Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
+				j := journal{Staging: staging, Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
 					Prev: recordSchema(prev), Next: recordSchema(next)}
 				st := rep
 				st.Tables, st.RestoredAt, st.Duration = len(next.tables), time.Now().UTC(), time.Since(start)
 				j.Status = st.Status()
-				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&j.ConnID); err != nil {
+				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), "+serverStart).Scan(&j.ConnID, &j.ServerStart); err != nil {
 					return fmt.Errorf("swap: %w", err)
 				}
 				var err error
@@ -362,7 +366,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 					return fmt.Errorf("read the status file: %w", err)
 				}
 				prevBanner, hadBanner, prevStatus, hadStatus = j.PrevBanner, j.HadBanner, j.PrevStatus, j.HadStatus
-				if err := writeJournal(ctx, conn, staging, j); err != nil {
+				if err := writeJournal(dir, j); err != nil {
 					return err
 				}
 				return r.withdrawFiles(blog)
@@ -378,11 +382,17 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			case errors.As(err, &se) && !se.rolledBack:
 				// The target is neither the old snapshot nor the new one:
 				// no banner at all is better than a wrong one, and the
-				// journal in the workspaces lets the next run finish or
+				// journal and the workspaces let the next run finish or
 				// undo the swap.
 				ws.keep = true
-			case hadBanner || hadStatus:
+			default:
 				// The target is as it was: so are its files.
+				if jerr := removeJournal(dir, staging); jerr != nil {
+					blog.Warn("could not remove the swap journal; the next run undoes the swap again", "err", jerr)
+				}
+				if !hadBanner && !hadStatus {
+					break
+				}
 				var st *Status
 				if hadStatus {
 					st = new(Status)
@@ -403,8 +413,14 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if !rep.Verified {
 			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
 		}
-		if err := r.writeFiles(rep, blog); err != nil {
-			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, err)
+		ferr := r.writeFiles(rep, blog)
+		// The target holds the new snapshot whole: there is nothing left
+		// to finish or undo.
+		if err := removeJournal(dir, staging); err != nil {
+			blog.Warn("could not remove the swap journal; the next run finishes the swap again", "err", err)
+		}
+		if ferr != nil {
+			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, ferr)
 		}
 		return rep, nil
 	}
@@ -532,11 +548,6 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	if !chk.SQLEnded {
 		return res, bad(errors.New("the loader stopped before the end of the dump"))
-	}
-	if has, err := tableIn(ctx, db, staging, JournalTable); err != nil {
-		return res, fmt.Errorf("check %s: %w", staging, err)
-	} else if has {
-		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	res.source, res.mapped = source(b, dialect), dialect.Changes()
