@@ -19,6 +19,7 @@ import (
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
 	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/backupd/backupd/pkg/storage"
@@ -36,6 +37,7 @@ type crashSpec struct {
 	StatusFile   string
 	WorkDir      string
 	Point        string // "" to run to the end
+	Loader       string // "client" for loader.Client; else the default
 }
 
 // crashChild runs in the child process; its exit status only matters when
@@ -60,7 +62,8 @@ func crashChild(raw string) int {
 	}
 	r := &Restorer{
 		Store: store, Conn: spec.Conn, SnapshotFile: spec.SnapshotFile, StatusFile: spec.StatusFile, WorkDir: spec.WorkDir,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Loader: map[string]Loader{"client": loader.Client{}}[spec.Loader],
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	ch, err := Choose(ctx, store, codec, now, selector.DefaultPolicy(), "")
 	if err != nil {
@@ -184,11 +187,12 @@ type crashWorld struct {
 
 func newCrashWorld(t *testing.T) *crashWorld {
 	t.Helper()
-	return newCrashWorldOn(t, testdb.Get(t))
+	return newCrashWorldOn(t, testdb.Get(t), false)
 }
 
-// newCrashWorldOn is newCrashWorld on the server srv.
-func newCrashWorldOn(t *testing.T, srv *testdb.Server) *crashWorld {
+// newCrashWorldOn is newCrashWorld on the server srv, restoring as root
+// when asked, else as the app's user.
+func newCrashWorldOn(t *testing.T, srv *testdb.Server, root bool) *crashWorld {
 	t.Helper()
 	w := &crashWorld{srv: srv, bannerA: "2026-03-14 02:00:00 UTC\n", bannerB: "2026-03-14 03:00:00 UTC\n"}
 	srcA := srv.NewDatabase(t, "srca")
@@ -206,6 +210,9 @@ func newCrashWorldOn(t *testing.T, srv *testdb.Server) *crashWorld {
 
 	w.target = srv.NewDatabase(t, "app")
 	w.conn = limitedUser(t, srv, w.target)
+	if root {
+		w.conn = srv.Root(w.target)
+	}
 	files := t.TempDir()
 	w.snapshot, w.status = filepath.Join(files, "snapshot.txt"), filepath.Join(files, "status.json")
 	w.work = t.TempDir()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/sqltext"
 )
 
@@ -76,46 +77,59 @@ func plantedJournal(src string, sid int64) []byte {
 }
 
 // TestPlantedJournal kills a restore while it loads a backup that
-// planted a swap journal in the staging database, and restores a good
-// backup next: the run must not take the planted record for its own (kill
-// the session it names, create its objects in the target, write its
-// banner), and restores the good backup.
+// planted a swap journal where one used to be kept, in the staging
+// database, and restores a good backup next, with both loaders, as the
+// app's user and as root: the run must not take the planted record for
+// its own (kill the session it names, create its objects in the target,
+// write its banner), and restores the good backup.
 func TestPlantedJournal(t *testing.T) {
-	w := newCrashWorld(t)
-	sid, alive := appSession(t, w)
-	planted := t.TempDir()
-	put(t, planted, at(3, 0), catalog.Gzip, gzipBytes(t, plantedJournal("src", sid)))
-	spec := w.spec("load")
-	spec.Store = planted
-	cmd, lines, stderr := startCrashChild(t, w.srv, spec)
-	waitLine(t, lines, stderr, "paused at load")
-	staging := w.target + StagingSuffix
-	waitUntil(t, "the planted record to be loaded", func() bool {
-		out, err := w.srv.Run("", "SELECT COUNT(*) FROM "+sqltext.Qualified(staging, "yesterday-restore journal"))
-		return err == nil && strings.TrimSpace(out) == "1"
-	})
-	kill9(t, cmd)
+	for _, account := range []string{"app user", "root"} {
+		for _, ld := range []string{"parallel", "client"} {
+			t.Run(account+"/"+ld, func(t *testing.T) {
+				w := newCrashWorldOn(t, testdb.Get(t), account == "root")
+				sid, alive := appSession(t, w)
+				planted := t.TempDir()
+				put(t, planted, at(3, 0), catalog.Gzip, gzipBytes(t, plantedJournal("src", sid)))
+				// The client loader sends statements a buffer at a time:
+				// while the load is paused nothing of it may have run, so
+				// that one is killed once the load is done.
+				point := map[string]string{"parallel": "load", "client": "verified"}[ld]
+				spec := w.spec(point)
+				spec.Store, spec.Loader = planted, ld
+				cmd, lines, stderr := startCrashChild(t, w.srv, spec)
+				waitLine(t, lines, stderr, "paused at "+point)
+				staging := w.target + StagingSuffix
+				waitUntil(t, "the planted record to be loaded", func() bool {
+					out, err := w.srv.Run("", "SELECT COUNT(*) FROM "+sqltext.Qualified(staging, "yesterday-restore journal"))
+					return err == nil && strings.TrimSpace(out) == "1"
+				})
+				kill9(t, cmd)
 
-	rep, err := w.restorer(t, w.storeB).restore(t)
-	if err != nil {
-		t.Fatalf("restore B: %v", err)
+				r := w.restorer(t, w.storeB)
+				r.Loader = map[string]Loader{"client": loader.Client{}}[ld]
+				rep, err := r.restore(t)
+				if err != nil {
+					t.Fatalf("restore B: %v", err)
+				}
+				if rep.Recovery != nil {
+					t.Errorf("the run recovered from the planted record: %s", rep.Recovery.Note)
+				}
+				if !alive() {
+					t.Errorf("the app's session %d named by the planted record was killed", sid)
+				}
+				if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
+					t.Errorf("the database is not B\n--- got\n%s\n--- want\n%s", got, w.fpB)
+				}
+				if got := w.banner(t); got != w.bannerB {
+					t.Errorf("banner %q, want %q", got, w.bannerB)
+				}
+				if st, err := os.ReadFile(w.status); err != nil || strings.Contains(string(st), "PLANTED") {
+					t.Errorf("status file: %v\n%s", err, st)
+				}
+				w.checkNoWorkspace(t)
+			})
+		}
 	}
-	if rep.Recovery != nil {
-		t.Errorf("the run recovered from the planted record: %s", rep.Recovery.Note)
-	}
-	if !alive() {
-		t.Errorf("the app's session %d named by the planted record was killed", sid)
-	}
-	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-		t.Errorf("the database is not B\n--- got\n%s\n--- want\n%s", got, w.fpB)
-	}
-	if got := w.banner(t); got != w.bannerB {
-		t.Errorf("banner %q, want %q", got, w.bannerB)
-	}
-	if st, err := os.ReadFile(w.status); err != nil || strings.Contains(string(st), "PLANTED") {
-		t.Errorf("status file: %v\n%s", err, st)
-	}
-	w.checkNoWorkspace(t)
 }
 
 // TestRecoveryAfterServerRestart kills a restore after its rename, and
@@ -126,7 +140,7 @@ func TestPlantedJournal(t *testing.T) {
 func TestRecoveryAfterServerRestart(t *testing.T) {
 	dir := t.TempDir()
 	srv := testdb.StartPrivate(t, dir)
-	w := newCrashWorldOn(t, srv)
+	w := newCrashWorldOn(t, srv, false)
 	cmd, lines, stderr := startCrashChild(t, w.srv, w.spec("renamed"))
 	waitLine(t, lines, stderr, "paused at renamed")
 	kill9(t, cmd)
