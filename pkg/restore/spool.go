@@ -115,11 +115,11 @@ func (r *Restorer) spool(ctx context.Context, b catalog.Backup, dir, staging str
 		log.Warn("the work directory is in memory (tmpfs): the backup is spooled to RAM; set --work-dir (RESTORE_WORK_DIR) to a directory on disk", "dir", dir)
 	}
 	limit := free - SpoolReserve
+	if b.Size > limit || limit <= 0 {
+		return nil, fmt.Errorf("spool %s: %s needs %d bytes and %d more to spare, but %d are free; free some, or set --work-dir (RESTORE_WORK_DIR) to a larger disk",
+			b.Name, dir, max(b.Size, 0), SpoolReserve, free)
+	}
 	if b.Size >= 0 {
-		if b.Size > limit {
-			return nil, fmt.Errorf("spool %s: %s needs %d bytes and %d more to spare, but %d are free; free some, or set --work-dir (RESTORE_WORK_DIR) to a larger disk",
-				b.Name, dir, b.Size, SpoolReserve, free)
-		}
 		// One byte more than listed is enough to find it is too long.
 		limit = b.Size + 1
 	}
