@@ -287,6 +287,19 @@ func (w *crashWorld) checkBanner(t *testing.T, when string, whole bool) string {
 	return fp
 }
 
+// checkRestoredB fails the test unless the target holds B, the banner
+// names it, and the workspaces are gone.
+func (w *crashWorld) checkRestoredB(t *testing.T) {
+	t.Helper()
+	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
+		t.Errorf("the database is not B\n--- got\n%s\n--- want\n%s", got, w.fpB)
+	}
+	if got := w.banner(t); got != w.bannerB {
+		t.Errorf("banner %q, want %q", got, w.bannerB)
+	}
+	w.checkNoWorkspace(t)
+}
+
 func (w *crashWorld) checkNoWorkspace(t *testing.T) {
 	t.Helper()
 	for _, db := range []string{w.target + StagingSuffix, w.target + StagingSuffix + AtticSuffix} {
@@ -314,13 +327,7 @@ func (w *crashWorld) afterCrash(t *testing.T) {
 	if _, err := w.restorer(t, w.storeB).restore(t); err != nil {
 		t.Fatalf("restore B after the crash: %v", err)
 	}
-	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-		t.Errorf("the database is not B after the next run\n--- got\n%s\n--- want\n%s", got, w.fpB)
-	}
-	if got := w.banner(t); got != w.bannerB {
-		t.Errorf("banner %q, want %q", got, w.bannerB)
-	}
-	w.checkNoWorkspace(t)
+	w.checkRestoredB(t)
 }
 
 // TestRestoreSurvivesSIGKILL kills a restore of B over A at each named
@@ -420,13 +427,7 @@ func TestRestoreSurvivesSIGKILLDuringHeldSwap(t *testing.T) {
 			if _, err := w.restorer(t, w.storeB).restore(t); err != nil {
 				t.Fatalf("restore B: %v", err)
 			}
-			if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-				t.Errorf("the database is not B after the next run\n--- got\n%s\n--- want\n%s", got, w.fpB)
-			}
-			if got := w.banner(t); got != w.bannerB {
-				t.Errorf("banner %q, want %q", got, w.bannerB)
-			}
-			w.checkNoWorkspace(t)
+			w.checkRestoredB(t)
 		})
 	}
 }

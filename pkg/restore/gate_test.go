@@ -11,7 +11,6 @@ import (
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
-	"github.com/backupd/backupd/pkg/loader"
 )
 
 // craftedDump looks like a dump of src (header, one table, a row, the
@@ -163,16 +162,9 @@ func TestRestoreRefusesCraftedBackups(t *testing.T) {
 			return srv.Root(target), "'root'@'localhost'"
 		}},
 	}
-	loaders := []struct {
-		name string
-		ld   Loader
-	}{
-		{"parallel", loader.Parallel{Parallel: 2}},
-		{"client", loader.Client{}},
-	}
 	for _, c := range crafts {
 		for _, u := range users {
-			for _, l := range loaders {
+			for _, l := range bothLoaders {
 				t.Run(c.name+"/"+u.name+"/"+l.name, func(t *testing.T) {
 					target := srv.NewDatabase(t, "app")
 					conn, account := u.conn(t, target)

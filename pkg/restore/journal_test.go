@@ -117,16 +117,10 @@ func TestPlantedJournal(t *testing.T) {
 				if !alive() {
 					t.Errorf("the app's session %d named by the planted record was killed", sid)
 				}
-				if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-					t.Errorf("the database is not B\n--- got\n%s\n--- want\n%s", got, w.fpB)
-				}
-				if got := w.banner(t); got != w.bannerB {
-					t.Errorf("banner %q, want %q", got, w.bannerB)
-				}
+				w.checkRestoredB(t)
 				if st, err := os.ReadFile(w.status); err != nil || strings.Contains(string(st), "PLANTED") {
 					t.Errorf("status file: %v\n%s", err, st)
 				}
-				w.checkNoWorkspace(t)
 			})
 		}
 	}
@@ -192,13 +186,7 @@ func TestRecoveryAfterServerRestart(t *testing.T) {
 	if !alive() {
 		t.Errorf("the app's session %d, which has the id the killed swap's had, was killed", sid)
 	}
-	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-		t.Errorf("the database is not B\n--- got\n%s\n--- want\n%s", got, w.fpB)
-	}
-	if got := w.banner(t); got != w.bannerB {
-		t.Errorf("banner %q, want %q", got, w.bannerB)
-	}
-	w.checkNoWorkspace(t)
+	w.checkRestoredB(t)
 	if _, ok, _ := readJournal(w.work, w.target+StagingSuffix); ok {
 		t.Error("the journal is still there")
 	}

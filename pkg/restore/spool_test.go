@@ -24,7 +24,6 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
-	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
 	"github.com/backupd/backupd/pkg/storage"
 )
@@ -131,15 +130,8 @@ func TestSignedBytesReplaced(t *testing.T) {
 		{"app user", func(t *testing.T, target string) mariadb.Conn { return limitedUser(t, srv, target) }},
 		{"root", func(t *testing.T, target string) mariadb.Conn { return srv.Root(target) }},
 	}
-	loaders := []struct {
-		name string
-		ld   Loader
-	}{
-		{"parallel", loader.Parallel{Parallel: 2}},
-		{"client", loader.Client{}},
-	}
 	for _, u := range users {
-		for _, l := range loaders {
+		for _, l := range bothLoaders {
 			t.Run(u.name+"/"+l.name, func(t *testing.T) {
 				srv.Exec(t, "", "TRUNCATE mysql.general_log")
 				target := srv.NewDatabase(t, "app")
