@@ -90,6 +90,9 @@ func TestGateHiddenDatabases(t *testing.T) {
 		"CREATE PROCEDURE p() ALTER TABLE t ADD c INT DEFAULT (1), RENAME TO hidden.t;",
 		"CREATE PROCEDURE p() RENAME TABLE t TO hidden.t;",
 		"CREATE PROCEDURE p() UPDATE t, hidden.t SET t.a = 1;",
+		"CREATE PROCEDURE p() DESCRIBE hidden.t;",
+		"DELIMITER ;;\nCREATE PROCEDURE p() BEGIN SELECT 1; DESC hidden.t; END;;\nDELIMITER ;",
+		"CREATE PROCEDURE p() EXPLAIN hidden.t;",
 	} {
 		t.Run(sql, func(t *testing.T) {
 			_, err := gateAll(t, header+sql+"\n", GateOptions{})
@@ -103,6 +106,7 @@ func TestGateHiddenDatabases(t *testing.T) {
 		"CREATE PROCEDURE p() SELECT t.a, u.b FROM t JOIN u ON t.id = u.id WHERE t.c IN (SELECT v.c FROM v);",
 		"CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW SET NEW.a = OLD.a + 1;",
 		"CREATE PROCEDURE p() SELECT x.a FROM (SELECT a FROM t) x ORDER BY x.a DESC, x.b;",
+		"CREATE VIEW v AS select `t`.`a` AS `a` from `t` order by `t`.`a` desc,`t`.`b` desc;",
 		"CREATE PROCEDURE p() INSERT INTO t (a) SELECT u.a FROM u WHERE u.b = (SELECT MAX(w.b) FROM w);",
 		"CREATE VIEW v AS select `t`.`id` AS `id`,count(`u`.`x`) AS `n` from (`t` left join `u` on(`u`.`t_id` = `t`.`id`)) group by `t`.`id`;",
 	} {

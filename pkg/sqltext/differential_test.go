@@ -63,6 +63,10 @@ var bodies = []string{
 	"CHECKSUM TABLE %s",
 	"ANALYZE TABLE %s",
 	"DO (SELECT COUNT(*) FROM %s)",
+	"DESCRIBE %s",
+	"DESC %s",
+	"EXPLAIN %s",
+	"SELECT id INTO @n FROM local ORDER BY id DESC, (SELECT COUNT(*) FROM %s) LIMIT 1",
 }
 
 // routines are body statements that reach routine f, procedure p or

@@ -584,8 +584,10 @@ func (p *parser) scan(mode int) *refusal {
 	var outer []bool
 	// index says a CREATE or DROP INDEX is read: its ON names a table.
 	index := false
-	// start says the next word starts a statement.
-	start := mode == modeBody
+	// table says the next token alone is read as a table: what follows
+	// DESCRIBE, EXPLAIN or DESC ("DESC db.t" describes it; "ORDER BY a
+	// DESC, t.b" goes on with columns).
+	table := false
 	// BEGIN ... END blocks and CASE ... END: a ";" ends a statement of a
 	// compound body inside them, and anywhere else would end the
 	// statement itself, which the mariadb client's connection (multi
@@ -595,11 +597,12 @@ func (p *parser) scan(mode int) *refusal {
 		t := lx.next()
 		before := prevTok
 		prevTok = t
+		one := table
+		table = false
 		switch t.kind {
 		case tEOF:
 			return nil
 		case tString:
-			start = false
 			continue
 		case tPunct:
 			switch lx.b[t.s] {
@@ -613,7 +616,7 @@ func (p *parser) scan(mode int) *refusal {
 				if depth == 0 {
 					return p.refuse("two statements in one (a ; outside BEGIN ... END)")
 				}
-				tableCtx, outer, index, start = false, outer[:0], false, true
+				tableCtx, outer, index = false, outer[:0], false
 			case '(':
 				outer = append(outer, tableCtx)
 				// "FROM (t1, t2)" and "NEXTVAL(s)" hold tables; "t (a, b)"
@@ -668,7 +671,7 @@ func (p *parser) scan(mode int) *refusal {
 				if r := p.engine(); r != nil {
 					return r
 				}
-				prev, start = "", false
+				prev = ""
 				continue
 			case "INDEX", "KEY":
 				switch prev {
@@ -679,8 +682,8 @@ func (p *parser) scan(mode int) *refusal {
 				}
 			}
 			switch {
-			case start && (u == "DESCRIBE" || u == "DESC" || u == "EXPLAIN"):
-				tableCtx = true
+			case u == "DESCRIBE" || u == "DESC" || u == "EXPLAIN":
+				table = true
 			case u == "UPDATE" && prev == "KEY":
 				// ON DUPLICATE KEY UPDATE: columns follow.
 				tableCtx = false
@@ -691,14 +694,14 @@ func (p *parser) scan(mode int) *refusal {
 			case exprWords[u]:
 				tableCtx = false
 			}
-			prev, start = u, false
+			prev = u
 			if isNumberWord(lx.text(t)) {
 				continue
 			}
 		} else {
-			prev, start = "", false
+			prev = ""
 		}
-		if r := p.chain(t, mode, tableCtx); r != nil {
+		if r := p.chain(t, mode, tableCtx || one); r != nil {
 			return r
 		}
 	}
