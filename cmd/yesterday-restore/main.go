@@ -1,8 +1,9 @@
 // Command yesterday-restore loads a recent backup into the local MariaDB of
 // the read-only "yesterday" copy of the app, at boot.
 //
-// It picks yesterday's backup closest to 03:00 UTC (see --at), streams it
-// from the backup remote, loads it into a staging database and swaps it in
+// It picks yesterday's backup closest to 03:00 UTC (see --at), downloads it
+// from the backup remote into --work-dir and checks it against its
+// recorded checksum, loads it into a staging database and swaps it in
 // only when all of it loaded and checked out; a corrupt backup makes it try
 // the next best one. After a restore it writes the snapshot time for the
 // app's banner (--snapshot-file) and a JSON record (--status-file).
@@ -77,6 +78,7 @@ type flags struct {
 	At           string        `help:"preferred snapshot time of day yesterday, HH:MM UTC" default:"03:00" env:"RESTORE_AT"`
 	Wait         time.Duration `help:"how long to wait for the database to answer" default:"${wait}" env:"RESTORE_WAIT"`
 	StagingDB    string        `name:"staging-db" help:"database to load into before the swap; when unset, <db>${staging_suffix}" env:"RESTORE_STAGING_DB"`
+	WorkDir      string        `name:"work-dir" placeholder:"DIR" help:"a directory of this user's, on disk, where a backup is checked before it runs (it needs the backup's stored size free) and the swap keeps its journal; when unset, ${work_dir}" env:"RESTORE_WORK_DIR"`
 	SnapshotFile string        `help:"write the restored snapshot's time here, \"YYYY-MM-DD HH:MM:SS UTC\"" env:"YESTERDAY_SNAPSHOT_FILE"`
 	StatusFile   string        `help:"write a JSON record of the restore here" env:"YESTERDAY_STATUS_FILE"`
 	Loader       string        `help:"\"parallel\" (several connections) or \"client\" (the mariadb client, one connection)" default:"parallel" env:"RESTORE_LOADER"`
@@ -106,7 +108,7 @@ func (a *app) parse(args []string) (*flags, *cli.Problems, error) {
 		Getenv:      a.getenv,
 		Stdout:      a.stdout,
 		BuildInfo:   a.buildInfo,
-		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix},
+		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix, "work_dir": restore.DefaultWorkDir()},
 	})
 	if err != nil {
 		return nil, nil, err
@@ -177,6 +179,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		RequireSignature: keys.RequireSignature,
 		StagingDB:        c.StagingDB,
 		Wait:             c.Wait,
+		WorkDir:          c.WorkDir,
 		SnapshotFile:     c.SnapshotFile,
 		StatusFile:       c.StatusFile,
 		Progress:         prog,
@@ -239,6 +242,17 @@ func (a *app) run(ctx context.Context, args []string) error {
 // stored size in the listing, the time left.
 func progressLine(s restore.ProgressState) string {
 	switch s.Phase {
+	case "downloading":
+		line := fmt.Sprintf("downloading %s to check it before it runs: %s", s.Backup, cli.Bytes(s.Stored))
+		if s.Total > 0 {
+			line += fmt.Sprintf(" of %s (%.0f%%)", cli.Bytes(s.Total), 100*float64(s.Stored)/float64(s.Total))
+		}
+		line += ", " + cli.Rate(s.Stored, s.Elapsed)
+		if s.Total > 0 && s.Stored > 0 && s.Stored < s.Total {
+			left := time.Duration(float64(s.Elapsed) * float64(s.Total-s.Stored) / float64(s.Stored))
+			line += ", ETA " + left.Round(time.Second).String()
+		}
+		return line
 	case "loading":
 		line := fmt.Sprintf("restoring %s: %s", s.Backup, cli.Bytes(s.Stored))
 		if s.Total > 0 {

@@ -112,17 +112,41 @@ func writeStatus(path string, st Status) error {
 // withdrawFiles removes the snapshot and status files before the first
 // change to the target: from then on until the swap has ended, the
 // database holds neither the snapshot they name nor the new one. The
-// snapshot file must go; the status file is only a record.
+// snapshot file must go, and its removal must last (its directory is
+// synced): after a power loss the old banner must not be back over a
+// database that holds something else. The status file is only a record.
 func (r *Restorer) withdrawFiles(log *slog.Logger) error {
 	if r.StatusFile != "" {
-		if err := os.Remove(r.StatusFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := os.Remove(r.StatusFile)
+		if err == nil {
+			err = syncDir(filepath.Dir(r.StatusFile))
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			log.Warn("could not remove the status file before the swap", "file", r.StatusFile, "err", err)
 		}
 	}
 	if r.SnapshotFile != "" {
-		if err := os.Remove(r.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := os.Remove(r.SnapshotFile)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			err = syncDir(filepath.Dir(r.SnapshotFile))
+		}
+		if err != nil {
 			return fmt.Errorf("remove the snapshot file before the swap (the banner must not name a snapshot the database is leaving): %w", err)
 		}
+	}
+	return nil
+}
+
+// syncDir makes what happened to the entries of dir (a file created,
+// renamed or removed) last through a power loss.
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }
@@ -140,8 +164,13 @@ func (r *Restorer) removeSnapshotFile(log *slog.Logger) {
 
 // WriteFileAtomic replaces path with data (mode 0644) so that a reader sees
 // the old content or the new, never a mix: it writes a temporary file in
-// the same directory, syncs it and renames it over path.
+// the same directory, syncs it, renames it over path and syncs the
+// directory, so that the new content is the one a power loss leaves.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeFileAtomic(path, data, 0o644)
+}
+
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -159,7 +188,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := f.Chmod(0o644); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -173,5 +202,5 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return nil
+	return syncDir(filepath.Dir(path))
 }

@@ -1,10 +1,14 @@
 // Package restore loads a backup into a local MariaDB database, all or
-// nothing: the dump is streamed from the store (never copied to disk),
-// hashed, decompressed and loaded into a staging database, and only when
-// all of it loaded and checked out are its tables renamed into the target
-// in one statement and its views, triggers, routines and events recreated
-// there. A backup that turns out unusable leaves the target untouched and
-// the next candidate is tried.
+// nothing: a backup with a recorded checksum is first read into a private
+// file and checked against it, so that none of its statements runs unless
+// its bytes are the ones published (one without is streamed from the
+// store); it is decompressed and loaded into a staging database, and only
+// when all of it loaded and checked out are its tables renamed into the
+// target in one statement and its views, triggers, routines and events
+// recreated there. A backup that turns out unusable leaves the target
+// untouched and the next candidate is tried. The swap keeps a journal in
+// the work directory, out of a backup's reach, from which a later run
+// finishes or undoes a swap a crash interrupted.
 package restore
 
 import (
@@ -132,8 +136,14 @@ type Restorer struct {
 	// without a valid signature (seal.ErrUnsigned).
 	VerifyKeys       []seal.VerifyKey
 	RequireSignature bool
-	Progress         *Progress // optional
-	Log              *slog.Logger
+	// WorkDir is a directory of this user's (made 0700 when missing)
+	// where a backup with a recorded checksum is spooled and checked
+	// before any of it runs, which needs its stored size free there, and
+	// where the swap keeps its journal. It must be on disk, not in memory,
+	// and last as long as the database. "" means DefaultWorkDir().
+	WorkDir  string
+	Progress *Progress // optional
+	Log      *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -268,11 +278,16 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		return Report{}, err
 	}
 	defer unlock()
+	dir, err := r.openWorkDir()
+	if err != nil {
+		return Report{}, err
+	}
+	removeSpoolLeftovers(dir, staging, log)
 	ws := workspace{db: db, target: target, staging: staging, attic: attic, log: log}
 	defer ws.cleanup(ctx)
 	// A swap that an earlier run left unfinished is finished or undone
 	// before anything else: its workspaces hold what it takes.
-	rec, err := r.recoverSwap(ctx, db, &ws, log)
+	rec, err := r.recoverSwap(ctx, db, &ws, dir, log)
 	if err != nil {
 		return Report{}, err
 	}
@@ -296,9 +311,8 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
 		}
-		prog.begin(b, "loading")
 		blog.Info("restoring", "snapshot", b.TimeString(), "stored_bytes", b.Size, "into", staging)
-		res, err := r.load(ctx, db, ld, b, staging, prog)
+		res, err := r.load(ctx, db, ld, b, staging, dir, prog, blog)
 		for err != nil && r.retryRead(ctx, b.Name) {
 			// The read failed, not the backup: load it all again, into
 			// a fresh staging database, from the next remote.
@@ -306,8 +320,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			if err := ws.prepare(ctx); err != nil {
 				return Report{}, err
 			}
-			prog.begin(b, "loading")
-			res, err = r.load(ctx, db, ld, b, staging, prog)
+			res, err = r.load(ctx, db, ld, b, staging, dir, prog, blog)
 		}
 		var be *backupError
 		if errors.As(err, &be) {
@@ -337,12 +350,12 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		var hadBanner, hadStatus bool
 		sw := swapper{target: target, staging: staging, attic: attic, log: blog,
 			begin: func(ctx context.Context, conn *sql.Conn, prev, next schema) error {
-				j := journal{Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
+				j := journal{Staging: staging, Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
 					Prev: recordSchema(prev), Next: recordSchema(next)}
 				st := rep
 				st.Tables, st.RestoredAt, st.Duration = len(next.tables), time.Now().UTC(), time.Since(start)
 				j.Status = st.Status()
-				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&j.ConnID); err != nil {
+				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), "+serverStart).Scan(&j.ConnID, &j.ServerStart); err != nil {
 					return fmt.Errorf("swap: %w", err)
 				}
 				var err error
@@ -353,7 +366,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 					return fmt.Errorf("read the status file: %w", err)
 				}
 				prevBanner, hadBanner, prevStatus, hadStatus = j.PrevBanner, j.HadBanner, j.PrevStatus, j.HadStatus
-				if err := writeJournal(ctx, conn, staging, j); err != nil {
+				if err := writeJournal(dir, j); err != nil {
 					return err
 				}
 				return r.withdrawFiles(blog)
@@ -369,11 +382,17 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			case errors.As(err, &se) && !se.rolledBack:
 				// The target is neither the old snapshot nor the new one:
 				// no banner at all is better than a wrong one, and the
-				// journal in the workspaces lets the next run finish or
+				// journal and the workspaces let the next run finish or
 				// undo the swap.
 				ws.keep = true
-			case hadBanner || hadStatus:
+			default:
 				// The target is as it was: so are its files.
+				if jerr := removeJournal(dir, staging); jerr != nil {
+					blog.Warn("could not remove the swap journal; the next run undoes the swap again", "err", jerr)
+				}
+				if !hadBanner && !hadStatus {
+					break
+				}
 				var st *Status
 				if hadStatus {
 					st = new(Status)
@@ -394,8 +413,14 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if !rep.Verified {
 			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
 		}
-		if err := r.writeFiles(rep, blog); err != nil {
-			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, err)
+		ferr := r.writeFiles(rep, blog)
+		// The target holds the new snapshot whole: there is nothing left
+		// to finish or undo.
+		if err := removeJournal(dir, staging); err != nil {
+			blog.Warn("could not remove the swap journal; the next run finishes the swap again", "err", err)
+		}
+		if ferr != nil {
+			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, ferr)
 		}
 		return rep, nil
 	}
@@ -449,20 +474,36 @@ func refused(err error) bool {
 	return false
 }
 
-// load streams one backup into the staging database and verifies it: the
+// load loads one backup into the staging database and verifies it: the
 // loader consumed the whole dump, and dump.CheckResult.Problems finds
-// nothing wrong (recorded checksum and sizes, trailer).
-func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging string, prog *Progress) (loadResult, error) {
+// nothing wrong (recorded checksum and sizes, trailer). A backup with a
+// recorded checksum is spooled into dir and checked first (see spool), so
+// that none of its statements runs unless its bytes are the ones
+// published; one without is streamed from the store.
+func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging, dir string, prog *Progress, log *slog.Logger) (loadResult, error) {
 	var res loadResult
 	bad := func(err error) error { return &backupError{name: b.Name, err: err} }
-	rc, err := r.Store.Open(ctx, b.Name)
-	if err != nil {
-		if ctx.Err() != nil {
+	var rc io.ReadCloser
+	if b.SHA256 != "" {
+		prog.begin(b, "downloading")
+		f, err := r.spool(ctx, b, dir, staging, prog, log)
+		if err != nil {
 			return res, err
 		}
-		return res, bad(fmt.Errorf("open: %w", err))
+		log.Debug("spooled and checked the backup", "stored_bytes", b.Size, "sha256", b.SHA256)
+		rc = f
+		checkpoint("spooled")
+	} else {
+		var err error
+		if rc, err = r.Store.Open(ctx, b.Name); err != nil {
+			if ctx.Err() != nil {
+				return res, err
+			}
+			return res, bad(fmt.Errorf("open: %w", err))
+		}
 	}
 	defer rc.Close()
+	prog.begin(b, "loading")
 	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw,
 		dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
@@ -479,7 +520,8 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	conn.Database = staging
 	dialect := &sqltext.Dialect{Strict: r.Strict}
 	if rl, ok := ld.(loader.RuleLoader); ok {
-		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true})
+		target, _, attic, _ := r.names()
+		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true, Reserved: []string{target, staging, attic}})
 	} else {
 		err = ld.Load(ctx, sqlText, conn)
 	}
@@ -506,11 +548,6 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	if !chk.SQLEnded {
 		return res, bad(errors.New("the loader stopped before the end of the dump"))
-	}
-	if has, err := tableIn(ctx, db, staging, JournalTable); err != nil {
-		return res, fmt.Errorf("check %s: %w", staging, err)
-	} else if has {
-		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	res.source, res.mapped = source(b, dialect), dialect.Changes()
