@@ -22,7 +22,7 @@ import (
 // TestRestoreSealedFromEnvironment restores an encrypted, signed backup
 // with the keys as the yesterday app's secrets hold them: the identity in
 // BACKUPD_AGE_IDENTITY, the verify key in BACKUPD_VERIFY_KEY and
-// RESTORE_REQUIRE_SIGNATURE=true. Without the identity the run exits 3,
+// RESTORE_REQUIRE_SIGNATURE=true. Without the identity the run exits 2,
 // and an unsigned backup is skipped for the signed one.
 func TestRestoreSealedFromEnvironment(t *testing.T) {
 	srv := testdb.Get(t)
@@ -71,8 +71,8 @@ func TestRestoreSealedFromEnvironment(t *testing.T) {
 	const now = "2026-03-15T05:00:00Z"
 
 	code, out, errOut := run(t, env, "--now", now)
-	if code != cli.ExitNoBackup || !strings.Contains(errOut, "no age identity") {
-		t.Fatalf("without the identity: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, cli.ExitNoBackup, out, errOut)
+	if code != cli.ExitUsage || !strings.Contains(errOut, "no age identity") {
+		t.Fatalf("without the identity: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, cli.ExitUsage, out, errOut)
 	}
 
 	env[cli.AgeIdentityEnv] = id.String() + "\n"
