@@ -232,3 +232,25 @@ func TestLogFormat(t *testing.T) {
 		t.Errorf("a bad log format: exit %d, %s", code, errOut)
 	}
 }
+
+// A database the account may not use (1044: a mistyped name, or one not
+// granted) is reported as that, naming DB_DATABASE and the grant, not as
+// a wrong password; so is a doctor's connection.
+func TestDatabaseAccessDeniedNamesTheDatabase(t *testing.T) {
+	srv := testdb.Get(t)
+	db := srv.NewDatabase(t, "shop")
+	user := srv.NewUser(t, db, "pw-1044")
+	env := map[string]string{"DB_SOCKET": srv.Socket, "DB_DATABASE": db + "_typo", "DB_USERNAME": user, "DB_PASSWORD": "pw-1044"}
+	for _, args := range [][]string{{"now", "--remote", t.TempDir()}, {"doctor", "--remote", t.TempDir()}} {
+		_, out, errOut := runApp(t, env, args...)
+		msg := out + errOut
+		for _, want := range []string{"1044", "--db-name or DB_DATABASE", "GRANT", db + "_typo"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: the message does not say %q:\n%s", args[0], want, msg)
+			}
+		}
+		if strings.Contains(msg, "DB_PASSWORD") {
+			t.Errorf("%s: the message points at the password:\n%s", args[0], msg)
+		}
+	}
+}

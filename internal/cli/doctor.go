@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
@@ -327,7 +329,12 @@ func DatabaseHint(p *Problems, conn mariadb.Conn, err error) error {
 	case mariadb.IsNoTLSError(err):
 		return fmt.Errorf("%w (the server offers no TLS and %s=%s requires it: configure TLS on the server, or set %s=prefer)",
 			err, p.Name("db-tls"), mode, p.Name("db-tls"))
-	case code == mariadb.ErAccessDenied || code == mariadb.ErDBAccessDenied:
+	case code == mariadb.ErDBAccessDenied:
+		// The login worked: the name is wrong, or the account has no
+		// grant on it.
+		return fmt.Errorf("%w (the account logged in but may not use database %q: check the name in %s, or grant it the dump's privileges: %s; see docs/mysql.md#privileges)",
+			err, conn.Database, p.Name("db-name"), dumpGrant(conn, err))
+	case code == mariadb.ErAccessDenied:
 		return fmt.Errorf("%w (check %s, and the password in DB_PASSWORD or %s)", err, p.Name("db-user"), p.Name("db-password-file"))
 	case code == mariadb.ErBadDB:
 		return fmt.Errorf("%w (check %s)", err, p.Name("db-name"))
@@ -335,6 +342,20 @@ func DatabaseHint(p *Problems, conn mariadb.Conn, err error) error {
 		return fmt.Errorf("%w (check %s and %s, or %s)", err, p.Name("db-host"), p.Name("db-port"), p.Name("db-socket"))
 	}
 	return err
+}
+
+// deniedAccount finds the account a server's "Access denied for user
+// 'u'@'h'" names.
+var deniedAccount = regexp.MustCompile(`for user '([^']*)'@'([^']*)'`)
+
+// dumpGrant is the GRANT that gives the dump account what a backup needs
+// on conn's database, naming the account as the server did.
+func dumpGrant(conn mariadb.Conn, err error) string {
+	account := fmt.Sprintf("'%s'@'%%'", conn.User)
+	if m := deniedAccount.FindStringSubmatch(err.Error()); m != nil {
+		account = fmt.Sprintf("'%s'@'%s'", m[1], m[2])
+	}
+	return fmt.Sprintf("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON %s.* TO %s", sqltext.Ident(conn.Database), account)
 }
 
 // isNetError reports whether err is the Go driver's failure to reach the
