@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -252,5 +253,46 @@ func TestDatabaseAccessDeniedNamesTheDatabase(t *testing.T) {
 		if strings.Contains(msg, "DB_PASSWORD") {
 			t.Errorf("%s: the message points at the password:\n%s", args[0], msg)
 		}
+	}
+}
+
+// doctor names the grant a dump account lacks to see the routines other
+// accounts created, for each server family, instead of "schema dumped";
+// with the grant it says the dump holds everything the account sees.
+func TestDoctorNamesTheRoutineGrant(t *testing.T) {
+	for _, product := range testdb.Products {
+		t.Run(product, func(t *testing.T) {
+			srv := testdb.For(t, product)
+			db := srv.NewDatabase(t, "doc")
+			srv.Exec(t, db, "CREATE TABLE t (id int); CREATE PROCEDURE p1() SELECT 1;")
+			user := fmt.Sprintf("doc%d_%s", os.Getpid(), strings.NewReplacer(".", "", "-", "").Replace(product))
+			to := fmt.Sprintf("'%s'@'localhost'", user)
+			srv.Exec(t, "", fmt.Sprintf("CREATE USER %s IDENTIFIED BY 'doc-pw'; GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON %s.* TO %s", to, testdb.Ident(db), to))
+			t.Cleanup(func() { _, _ = srv.Run("", "DROP USER IF EXISTS "+to) })
+			tool := testdb.Tool(t, product, "mariadb-dump", "mysqldump")
+			if testdb.MySQL(product) {
+				tool = testdb.Tool(t, testdb.MariaDB118, "mariadb-dump")
+			}
+			env := map[string]string{"DB_SOCKET": srv.Socket, "DB_DATABASE": db, "DB_USERNAME": user, "DB_PASSWORD": "doc-pw", "BACKUPD_MYSQLDUMP": tool}
+			grant := map[string]string{
+				testdb.MySQL97:    "GRANT SHOW_ROUTINE ON *.* TO " + to,
+				testdb.MariaDB118: "GRANT SHOW CREATE ROUTINE ON " + testdb.Ident(db) + ".* TO " + to,
+				testdb.System:     "GRANT SELECT ON mysql.proc TO " + to,
+			}[product]
+			code, out, errOut := runApp(t, env, "doctor", "--remote", t.TempDir())
+			if code == cli.ExitOK || !regexp.MustCompile(`(?m)^FAIL  objects .*`+regexp.QuoteMeta(grant)).MatchString(out) {
+				t.Errorf("doctor without the grant: exit %d, want a FAIL naming %q\n%s%s", code, grant, out, errOut)
+			}
+			code, out, errOut = runApp(t, env, "now", "--remote", t.TempDir())
+			if code != cli.ExitFailure || !strings.Contains(errOut, grant) || !strings.Contains(errOut, "nothing was published") {
+				t.Errorf("now without the grant: exit %d\n%s%s", code, out, errOut)
+			}
+
+			srv.Exec(t, "", grant)
+			code, out, errOut = runApp(t, env, "doctor", "--remote", t.TempDir())
+			if !strings.Contains(out, "ok    objects") || !strings.Contains(out, "1 routines") {
+				t.Errorf("doctor with the grant: exit %d\n%s%s", code, out, errOut)
+			}
+		})
 	}
 }

@@ -291,6 +291,9 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 	if pair := sc.Pairing.Flags; len(pair) > 0 {
 		report(Check{OK, "dump options", fmt.Sprintf("%s against %s: backups add %s", sc.Pairing.Tool, dump.Source(srv), strings.Join(pair, " "))})
 	}
+	if sc.Gap != nil {
+		report(Check{Fail, "objects", sc.Gap.Error()})
+	}
 	if err != nil {
 		var te *mariadb.ToolError
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || !errors.As(err, &te) || te.Stderr == "" {
@@ -301,6 +304,9 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 		return nil
 	}
 	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, sc.Bytes)})
+	if sc.Gap == nil {
+		report(Check{OK, "objects", fmt.Sprintf("the schema dump holds all that %s sees of the database, and it sees all of it: %s", sc.Inventory.Account, sc.Dumped)})
+	}
 	if sc.Refused != nil {
 		report(Check{Fail, "restore", fmt.Sprintf("the restore would refuse line %d of the schema: %s: %s %s (%s against %s; see docs/statement-gate.md)",
 			sc.Refused.Line, sc.Refused.Kind, sc.Refused.Reason, sc.Refused.Prefix, sc.Pairing.Tool, dump.Source(srv))})
