@@ -280,7 +280,11 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 	sc, err := d.CheckSchema(ctx)
 	srv := sc.Pairing.Server
 	if srv.Version == "" {
-		report(Check{Fail, "database", fmt.Sprintf("%s: %v", st.Conn, DatabaseHint(p, st.Conn, err))})
+		detail := DatabaseHint(p, st.Conn, err).Error()
+		if !strings.Contains(detail, st.Conn.String()) {
+			detail = st.Conn.String() + ": " + detail
+		}
+		report(Check{Fail, "database", detail})
 		return nil
 	}
 	detail := fmt.Sprintf("%s: %s (version %s, %s), %s", st.Conn, dump.Source(srv), srv.Version, srv.Comment, dump.TLSState(st.Conn, srv))
