@@ -127,7 +127,11 @@ func (a *app) main(args []string) int {
 	prefix := "backupd"
 	if !strings.HasPrefix(args[0], "-") {
 		if !slices.Contains(parser.Commands(), args[0]) {
-			fmt.Fprintf(a.stderr, "backupd: unknown command %q (run \"backupd help\")\n", args[0])
+			hint := ""
+			if c := cli.Closest(args[0], parser.Commands()); c != "" {
+				hint = fmt.Sprintf(", did you mean %q?", c)
+			}
+			fmt.Fprintf(a.stderr, "backupd: unknown command %q%s (run \"backupd help\")\n", args[0], hint)
 			return cli.ExitUsage
 		}
 	}
