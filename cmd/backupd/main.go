@@ -149,6 +149,12 @@ func (a *app) main(args []string) int {
 	if err := grammar.Log.Apply(parser.Problems()); err != nil {
 		return cli.Exit(a.stderr, prefix, err)
 	}
+	// Every command but serve prints a report for a person.
+	if _, daemon := kctx.Selected().Target.Addr().Interface().(*serveCmd); !daemon {
+		cli.SetReport(a.stdout)
+	} else {
+		cli.SetReport(nil)
+	}
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
 	if !ok {
 		return cli.Exit(a.stderr, prefix, cli.Usagef("no command: run \"backupd help\""))

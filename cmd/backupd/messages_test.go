@@ -296,3 +296,32 @@ func TestDoctorNamesTheRoutineGrant(t *testing.T) {
 		})
 	}
 }
+
+// Log lines that share a file with the report (a run with "> file 2>&1")
+// are text, so that the file reads; serve, which prints no report, and a
+// run whose log lines go elsewhere log JSON.
+func TestLogLinesBesideTheReportAreText(t *testing.T) {
+	dumper := script(t, "#!/bin/sh\nprintf -- 'CREATE TABLE t (id int);\\n-- Dump completed on 2025-01-01 03:00:00\\n'\n")
+	// A folder others may read makes the store warn, and tighten it.
+	remote := filepath.Join(t.TempDir(), "backups")
+	if err := os.Mkdir(remote, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	env := withServer(t, map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "BACKUPD_LOCK_FILE": filepath.Join(t.TempDir(), "l")})
+	a := &app{stdout: out, stderr: out, getenv: func(k string) string { return env[k] }}
+	if code := a.main([]string{"now", "--mysqldump", dumper, "--remote", remote}); code != cli.ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `{"time"`) || !strings.Contains(string(b), "level=WARN") || !strings.Contains(string(b), "backup db-backup-") {
+		t.Errorf("the file holding both the report and the log lines:\n%s", b)
+	}
+}

@@ -127,6 +127,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if err := c.Log.Apply(p); err != nil {
 		return err
 	}
+	cli.SetReport(a.stdout)
 	now := c.Now
 	if now.IsZero() {
 		now = time.Now()
