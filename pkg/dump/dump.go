@@ -79,7 +79,7 @@ const (
 // DefaultLevel is the zstd level of a Dumper that names none: klauspost's
 // fastest, whose small tables stay in the CPU's caches while the dump tool
 // runs on the same core; klauspost's default level spends 1.6 to 1.8 times
-// its CPU there (see README, Performance).
+// its CPU there (see docs/performance.md).
 const DefaultLevel = zstd.SpeedFastest
 
 // Dumper runs one dump program against one database.
