@@ -15,19 +15,7 @@ import (
 // The README's table for backupd now lists every flag the command takes,
 // so that the quick start never hides one.
 func TestReadmeListsEveryNowFlag(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	i := strings.Index(readme, "### backupd now")
-	if i < 0 {
-		t.Fatal("README has no backupd now section")
-	}
-	section := readme[i:]
-	if j := strings.Index(section[1:], "\n## "); j >= 0 {
-		section = section[:j]
-	}
+	section := readmeSection(t, "### backupd now")
 	code, help, _ := runApp(t, nil, "help", "now")
 	if code != 0 {
 		t.Fatalf("help now: exit %d", code)
@@ -49,6 +37,21 @@ func readme(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// readmeSection returns the README from heading to the next "## ".
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	text := readme(t)
+	i := strings.Index(text, heading+"\n")
+	if i < 0 {
+		t.Fatalf("the README has no %q", heading)
+	}
+	section := text[i:]
+	if j := strings.Index(section[1:], "\n## "); j >= 0 {
+		section = section[:j]
+	}
+	return section
 }
 
 // exampleBlock returns the lines of the indented example that starts with
@@ -137,15 +140,7 @@ func TestReadmeExitStatuses(t *testing.T) {
 // The README is a quick start: its figures live in docs/performance.md,
 // which it links to, and it holds no table of them.
 func TestReadmeKeepsFiguresInPerformance(t *testing.T) {
-	text := readme(t)
-	i := strings.Index(text, "## Performance")
-	if i < 0 {
-		t.Fatal("no Performance section")
-	}
-	section := text[i:]
-	if j := strings.Index(section[1:], "\n## "); j >= 0 {
-		section = section[:j]
-	}
+	section := readmeSection(t, "## Performance")
 	if strings.Contains(section, "\n|") || !strings.Contains(section, "(docs/performance.md)") {
 		t.Errorf("the README's Performance section holds tables or does not link docs/performance.md:\n%s", section)
 	}
