@@ -159,3 +159,32 @@ func TestSwapKeepsAppReadsWorking(t *testing.T) {
 		t.Errorf("the target is not B after the refresh\n--- got\n%s\n--- want\n%s", got, fpB)
 	}
 }
+
+// TestSwapNamesChangeKind swaps in a snapshot where a view of the old one
+// became a table and a table became a view: the view in the way goes
+// before the RENAME, the table leaves with it, and the target ends up as
+// the new snapshot.
+func TestSwapNamesChangeKind(t *testing.T) {
+	srv := testdb.Get(t)
+	srcA := srv.NewDatabase(t, "srca")
+	srv.Exec(t, srcA, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);"+
+		" CREATE TABLE was_table (id INT PRIMARY KEY); CREATE VIEW was_view AS SELECT id FROM t")
+	srcB := srv.NewDatabase(t, "srcb")
+	srv.Exec(t, srcB, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (2);"+
+		" CREATE TABLE was_view (id INT PRIMARY KEY); CREATE VIEW was_table AS SELECT id FROM t")
+	storeA, storeB := t.TempDir(), t.TempDir()
+	backupdBackup(t, srv, srcA, storeA, at(2, 0))
+	backupdBackup(t, srv, srcB, storeB, at(3, 0))
+	target := srv.NewDatabase(t, "app")
+	r := &Restorer{Store: openStore(t, storeA, nil), Conn: limitedUser(t, srv, target), Log: testLog(t)}
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatalf("restore A: %v", err)
+	}
+	r.Store = openStore(t, storeB, nil)
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatalf("restore B over A: %v", err)
+	}
+	if got, want := srv.Fingerprint(t, target), srv.Fingerprint(t, srcB); got != want {
+		t.Errorf("the target is not B\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}
