@@ -1,0 +1,161 @@
+package restore
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/backupd/backupd/internal/testdb"
+	"github.com/backupd/backupd/pkg/catalog"
+)
+
+// readStatus parses the status file; ok is false when there is none.
+func readStatus(t *testing.T, path string) (st Status, raw string, ok bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("status file %q: %v", b, err)
+	}
+	return st, string(b), true
+}
+
+// fastPending writes the progress records every few milliseconds for the
+// test's length.
+func fastPending(t *testing.T) {
+	t.Helper()
+	old := pendingEvery
+	pendingEvery = 5 * time.Millisecond
+	t.Cleanup(func() { pendingEvery = old })
+}
+
+// TestStatusFileWhileRestoringWithoutSnapshot restores into a database
+// that holds nothing, as on a first boot or after the volume was lost:
+// while the backup loads, the status file says the restore is under way
+// and how far it has come, so that the app can say so instead of failing
+// on missing tables; then it holds the record of the restore.
+func TestStatusFileWhileRestoringWithoutSnapshot(t *testing.T) {
+	fastPending(t)
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	dir := t.TempDir()
+	e := backupdBackup(t, srv, src, dir, at(3, 0))
+	target := srv.NewDatabase(t, "app")
+	files := t.TempDir()
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
+		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+
+	var seen []Status
+	pause = func(point string) {
+		if point != "load" && point != "verified" {
+			return
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, raw, ok := readStatus(t, r.StatusFile)
+			if ok && st.Progress != nil && (point == "verified" || st.Progress.Phase == "loading") {
+				seen = append(seen, st)
+				if strings.Contains(raw, `"snapshot_time"`) || strings.Contains(raw, `"restored_at"`) {
+					t.Errorf("at %s the status file has the fields of a restored snapshot:\n%s", point, raw)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("at %s the status file says no restore is under way: %q", point, raw)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { pause = nil })
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("saw %d progress records, want 2", len(seen))
+	}
+	for _, st := range seen {
+		p := st.Progress
+		if st.State != StateRestoring || st.Database != target || p.Backup != e.Name || p.Snapshot != "2026-03-14 03:00:00 UTC" ||
+			p.StoredBytes != e.Size || p.Percent == nil || *p.Percent < 0 || *p.Percent > 100 || st.UpdatedAt.IsZero() {
+			t.Errorf("progress record %+v, progress %+v", st, *p)
+		}
+	}
+	if _, err := os.Stat(r.SnapshotFile); err != nil {
+		t.Errorf("no banner after the restore: %v", err)
+	}
+	st, raw, ok := readStatus(t, r.StatusFile)
+	if !ok || st.State != StateReady || st.Backup != e.Name || st.Progress != nil || st.Error != "" {
+		t.Errorf("status file after the restore:\n%s", raw)
+	}
+}
+
+// TestStatusFileSaysFailedWithoutSnapshot fails a restore into a database
+// that holds nothing: the status file says so, with the error, rather
+// than "restoring" for ever.
+func TestStatusFileSaysFailedWithoutSnapshot(t *testing.T) {
+	fastPending(t)
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	good := t.TempDir()
+	e := backupdBackup(t, srv, src, good, at(3, 0))
+	dir := t.TempDir()
+	put(t, dir, at(3, 0), catalog.Zstd, truncate(read(t, good, e.Name)))
+	target := srv.NewDatabase(t, "app")
+	files := t.TempDir()
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
+		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	_, err := restoreNow(t, r, r.Store)
+	if err == nil {
+		t.Fatal("a truncated backup was restored")
+	}
+	st, raw, ok := readStatus(t, r.StatusFile)
+	if !ok || st.State != StateFailed || st.Database != target || !strings.Contains(st.Error, "no usable backup") || st.UpdatedAt.IsZero() {
+		t.Errorf("status file after the failed restore:\n%s", raw)
+	}
+	if strings.Contains(raw, `"backup"`) || strings.Contains(raw, `"snapshot"`) {
+		t.Errorf("the failed record names a snapshot:\n%s", raw)
+	}
+	if _, err := os.Stat(r.SnapshotFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a banner after a failed first restore: %v", err)
+	}
+}
+
+// TestStatusFileUntouchedWhileRefreshing refreshes a database that holds
+// a snapshot: the app serves it meanwhile, and the status file keeps its
+// record until the swap.
+func TestStatusFileUntouchedWhileRefreshing(t *testing.T) {
+	fastPending(t)
+	_, r, _ := readsWorld(t)
+	_, before, ok := readStatus(t, r.StatusFile)
+	if !ok {
+		t.Fatal("no status file after the first restore")
+	}
+	pause = func(point string) {
+		if point != "load" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+		if _, raw, _ := readStatus(t, r.StatusFile); raw != before {
+			t.Errorf("the status file changed while the new snapshot loaded:\n%s\nwas:\n%s", raw, before)
+		}
+	}
+	t.Cleanup(func() { pause = nil })
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatal(err)
+	}
+	if st, raw, _ := readStatus(t, r.StatusFile); st.State != StateReady || raw == before {
+		t.Errorf("status file after the refresh:\n%s", raw)
+	}
+}
