@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backupd/backupd/pkg/catalog"
@@ -78,7 +79,7 @@ type pending struct {
 	done    chan struct{}
 	once    sync.Once
 	swapped bool
-	warned  bool
+	warned  atomic.Bool
 }
 
 // startPending starts the progress records when there is a status file
@@ -141,8 +142,7 @@ func (p *pending) record() Status {
 }
 
 func (p *pending) write(st Status) {
-	if err := writeStatus(p.r.StatusFile, st); err != nil && !p.warned {
-		p.warned = true
+	if err := writeStatus(p.r.StatusFile, st); err != nil && !p.warned.Swap(true) {
 		p.log.Warn("could not write the restore's progress to the status file", "err", err)
 	}
 }
@@ -153,6 +153,17 @@ func (p *pending) stop() {
 		close(p.quit)
 		<-p.done
 	})
+}
+
+// withdrawn writes the progress record again once the swap has withdrawn
+// the status file (err is that of withdrawing it, returned as it is):
+// the database holds no snapshot until the swap ends, and the app must
+// not query it half made.
+func (p *pending) withdrawn(err error) error {
+	if p != nil && err == nil {
+		p.write(p.record())
+	}
+	return err
 }
 
 // swapEnded stops the records once the swap has ended: the restore

@@ -159,3 +159,42 @@ func TestStatusFileUntouchedWhileRefreshing(t *testing.T) {
 		t.Errorf("status file after the refresh:\n%s", raw)
 	}
 }
+
+// TestStatusFileStaysThroughFirstSwap swaps a first snapshot into a
+// database that holds none: the status file must keep saying "restoring"
+// while the swap brings the tables in and creates the views and routines,
+// so that the app does not query them half made.
+func TestStatusFileStaysThroughFirstSwap(t *testing.T) {
+	old := pendingEvery
+	pendingEvery = time.Hour // only the writes the restore makes at its steps
+	t.Cleanup(func() { pendingEvery = old })
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	dir := t.TempDir()
+	backupdBackup(t, srv, src, dir, at(3, 0))
+	target := srv.NewDatabase(t, "app")
+	files := t.TempDir()
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
+		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	var points []string
+	pause = func(point string) {
+		switch point {
+		case "swap", "dropped", "renamed":
+			points = append(points, point)
+			if st, raw, ok := readStatus(t, r.StatusFile); !ok || st.State != StateRestoring || st.Progress == nil || st.Progress.Phase != "swapping" {
+				t.Errorf("at %s the status file is %q, want a restoring record in phase swapping", point, raw)
+			}
+		}
+	}
+	t.Cleanup(func() { pause = nil })
+	if _, err := restoreNow(t, r, r.Store); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(points, " "); got != "swap dropped renamed" {
+		t.Errorf("the swap passed %q", got)
+	}
+	if st, raw, _ := readStatus(t, r.StatusFile); st.State != StateReady {
+		t.Errorf("status file after the restore:\n%s", raw)
+	}
+}
