@@ -155,15 +155,22 @@ func (p *pending) stop() {
 	})
 }
 
-// withdrawn writes the progress record again once the swap has withdrawn
-// the status file (err is that of withdrawing it, returned as it is):
-// the database holds no snapshot until the swap ends, and the app must
-// not query it half made.
-func (p *pending) withdrawn(err error) error {
-	if p != nil && err == nil {
-		p.write(p.record())
+// withdraw withdraws the snapshot and status files before the swap's
+// first change to the target (Restorer.withdrawFiles). While the database
+// holds no snapshot, the status file is not removed but replaced by a
+// record of the swap, in one rename: the app must never find it missing
+// and query a database half made. A nil *pending withdraws both.
+func (p *pending) withdraw(r *Restorer, log *slog.Logger) error {
+	if p == nil {
+		return r.withdrawFiles(log)
 	}
-	return err
+	banner := *r
+	banner.StatusFile = ""
+	if err := banner.withdrawFiles(log); err != nil {
+		return err
+	}
+	p.write(p.record())
+	return nil
 }
 
 // swapEnded stops the records once the swap has ended: the restore

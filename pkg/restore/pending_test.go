@@ -198,3 +198,49 @@ func TestStatusFileStaysThroughFirstSwap(t *testing.T) {
 		t.Errorf("status file after the restore:\n%s", raw)
 	}
 }
+
+// TestStatusFileNeverMissingWithoutSnapshot watches the status file all
+// along a restore into a database that holds nothing: from its first
+// record to the restore's own, it must never be missing, not even for the
+// moment the swap withdraws it, or the app would query a database half
+// made.
+func TestStatusFileNeverMissingWithoutSnapshot(t *testing.T) {
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	dir := t.TempDir()
+	backupdBackup(t, srv, src, dir, at(3, 0))
+	target := srv.NewDatabase(t, "app")
+	files := t.TempDir()
+	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
+		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	stop := make(chan struct{})
+	missing := make(chan int, 1)
+	go func() {
+		seen, gaps := false, 0
+		for {
+			select {
+			case <-stop:
+				missing <- gaps
+				return
+			default:
+			}
+			_, err := os.Stat(r.StatusFile)
+			switch {
+			case err == nil:
+				seen = true
+			case seen && errors.Is(err, os.ErrNotExist):
+				gaps++
+			}
+		}
+	}()
+	_, err := restoreNow(t, r, r.Store)
+	close(stop)
+	gaps := <-missing
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gaps > 0 {
+		t.Errorf("the status file was missing %d times during the restore", gaps)
+	}
+}

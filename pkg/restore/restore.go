@@ -360,7 +360,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (_ 
 				if err := writeJournal(ctx, conn, staging, j); err != nil {
 					return err
 				}
-				return pend.withdrawn(r.withdrawFiles(blog))
+				return pend.withdraw(r, blog)
 			}}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
 		// that the server finishes after the client gave up would be
