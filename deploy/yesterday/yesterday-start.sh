@@ -6,11 +6,12 @@
 #   (the image: yesterday-start supervisord -n -c /etc/supervisor/supervisord.conf)
 #
 # 1. The data directory is on the volume. When it holds no database (the
-#    first boot, or the volume was lost) it says so in the log and in the
-#    status file, and creates an empty one.
+#    first boot, or the volume was lost) it creates an empty one.
 # 2. Starts MariaDB with yesterday.cnf and waits until it answers. A data
 #    directory the server cannot start on is thrown away and made again:
-#    the data is a copy that the restore brings back.
+#    the data is a copy that the restore brings back. When the database
+#    holds no snapshot, it says so in the log and in the status file
+#    ("state": "restoring"), and removes a banner that would name one.
 # 3. Creates the app's account and its grants, whatever already exists:
 #    all privileges on DB_DATABASE and on the restore's two workspaces,
 #    nothing else (docs/yesterday-restore.md#privileges).
@@ -42,7 +43,7 @@
 # For running outside the image (scripts/yesterday-boot-test.sh):
 #   YESTERDAY_MARIADB_CNF     the server's option file (/etc/mysql/yesterday.cnf)
 #   YESTERDAY_MARIADB_DATADIR (default $YESTERDAY_DATA/mysql)
-#   YESTERDAY_MARIADB_SOCKET  (default /run/mysqld/mysqld.sock)
+#   YESTERDAY_MARIADB_SOCKET  (default DB_SOCKET, else /run/mysqld/mysqld.sock)
 #   YESTERDAY_MARIADB_USER    the OS user the server runs as (mysql)
 #   YESTERDAY_MARIADB_OPTS    more server options (words)
 #   YESTERDAY_INSTALL_OPTS    more mariadb-install-db options (words)
@@ -70,7 +71,7 @@ fi
 
 data=${YESTERDAY_DATA:-/data}
 datadir=${YESTERDAY_MARIADB_DATADIR:-$data/mysql}
-socket=${YESTERDAY_MARIADB_SOCKET:-/run/mysqld/mysqld.sock}
+socket=${YESTERDAY_MARIADB_SOCKET:-${DB_SOCKET:-/run/mysqld/mysqld.sock}}
 cnf=${YESTERDAY_MARIADB_CNF:-/etc/mysql/yesterday.cnf}
 os_user=${YESTERDAY_MARIADB_USER:-mysql}
 snapshot_file=${YESTERDAY_SNAPSHOT_FILE:-$data/yesterday/snapshot.txt}
