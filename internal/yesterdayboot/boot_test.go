@@ -169,6 +169,7 @@ type machine struct {
 	env     []string
 	osUser  string
 	boots   int
+	results []result
 }
 
 func newMachine(t *testing.T, remote string) *machine {
@@ -197,8 +198,9 @@ func newMachine(t *testing.T, remote string) *machine {
 		"YESTERDAY_MARIADB_CNF=" + filepath.Join(testdb.Root(), "deploy", "yesterday", "yesterday.cnf"),
 		"YESTERDAY_MARIADB_SOCKET=" + m.socket,
 		"YESTERDAY_MARIADB_USER=" + u.Username,
-		fmt.Sprintf("YESTERDAY_MARIADB_OPTS=--basedir=%s --plugin-dir=%s --port=%d --pid-file=%s",
-			base, filepath.Join(base, "lib", "mysql", "plugin"), port, m.pidFile),
+		// Its own temporary folder: the machine's /tmp is its own too.
+		fmt.Sprintf("YESTERDAY_MARIADB_OPTS=--basedir=%s --plugin-dir=%s --port=%d --pid-file=%s --tmpdir=%s",
+			base, filepath.Join(base, "lib", "mysql", "plugin"), port, m.pidFile, filepath.Join(dir, "run")),
 		"YESTERDAY_INSTALL_OPTS=--basedir=" + base,
 		"YESTERDAY_RETRY=5",
 		fmt.Sprintf("BOOT_USERS=%d", rows()/20), fmt.Sprintf("BOOT_ORDERS=%d", rows()/4),
@@ -439,87 +441,75 @@ func TestYesterdayMachineLife(t *testing.T) {
 	var names [6]string
 	names[1] = src.backup(t, 1)
 	m := newMachine(t, store)
-	var results []result
 
 	// The first boot: no database on the volume.
-	b := m.boot("first boot, no data", 2)
-	b.restoreEnded()
-	time.Sleep(time.Second)
-	b.stop()
-	r := b.analyse()
-	results = append(results, r)
-	r.expect(t, expectation{restored: true, pages: true, lastBanner: banner(1), firstGen: "1/1", lastGen: "1/1"})
+	m.morning("first boot, no data", 2, nil,
+		expectation{restored: true, pages: true, lastBanner: banner(1), firstGen: "1/1", lastGen: "1/1"})
 
 	// A refresh: yesterday's backup is newer; the previous snapshot is
 	// served meanwhile.
 	src.generation(t, 2)
 	names[2] = src.backup(t, 2)
-	b = m.boot("refresh, newer backup", 3)
-	b.restoreEnded()
-	time.Sleep(time.Second)
-	b.stop()
-	r = b.analyse()
-	results = append(results, r)
-	r.expect(t, expectation{restored: true, firstBanner: banner(1), lastBanner: banner(2), firstGen: "1/1", lastGen: "2/2"})
+	m.morning("refresh, newer backup", 3, nil,
+		expectation{restored: true, firstBanner: banner(1), lastBanner: banner(2), firstGen: "1/1", lastGen: "2/2"})
 
 	// A refresh whose newest backup is corrupt: it is skipped, and the
 	// next candidate is the snapshot the database holds.
 	src.generation(t, 3)
 	names[3] = src.backup(t, 3)
 	src.corrupt(t, names[3])
-	b = m.boot("refresh, newest backup corrupt", 4)
-	b.restoreEnded()
-	time.Sleep(time.Second)
-	b.stop()
-	r = b.analyse()
-	results = append(results, r)
-	r.expect(t, expectation{restored: true, firstBanner: banner(2), lastBanner: banner(2), firstGen: "2/2", lastGen: "2/2"})
+	b := m.morning("refresh, newest backup corrupt", 4, nil,
+		expectation{restored: true, firstBanner: banner(2), lastBanner: banner(2), firstGen: "2/2", lastGen: "2/2"})
 	if out := b.output(); !strings.Contains(out, "backup is unusable; skipping it") || !strings.Contains(out, names[3]) {
-		t.Errorf("%s: the corrupt backup was not skipped:\n%s", r.name, tail(out))
+		t.Errorf("%s: the corrupt backup was not skipped:\n%s", b.name, tail(out))
 	}
 
 	// A refresh whose restore is killed in the middle of its swap: a
 	// reader holds a table, so that the RENAME waits; the restore is
 	// killed while it does, the reader lets go, and the server completes
 	// the RENAME of a client that is gone. The app goes on reading the
-	// new tables through the old views and routines.
+	// new tables (4) through the old views and routines (2).
 	src.generation(t, 4)
 	names[4] = src.backup(t, 4)
-	b = m.boot("refresh, restore killed during its swap", 5)
-	b.wait("yesterday-start: started the restore")
-	b.killDuringSwap()
-	time.Sleep(3 * time.Second)
-	b.stop()
-	r = b.analyse()
-	results = append(results, r)
-	// The old view's definition (2) reads the new tables (4).
-	r.expect(t, expectation{firstBanner: banner(2), firstGen: "2/2", lastGen: "2/4"})
+	m.morning("refresh, restore killed during its swap", 5, func(b *boot) {
+		b.wait("yesterday-start: started the restore")
+		b.killDuringSwap()
+		time.Sleep(3 * time.Second)
+	}, expectation{firstBanner: banner(2), firstGen: "2/2", lastGen: "2/4"})
 
 	// The boot after it: the restore finishes the interrupted swap first.
-	b = m.boot("the boot after the kill", 5)
-	b.restoreEnded()
-	time.Sleep(time.Second)
-	b.stop()
-	r = b.analyse()
-	results = append(results, r)
-	r.expect(t, expectation{restored: true, lastBanner: banner(4), lastGen: "4/4"})
+	b = m.morning("the boot after the kill", 5, nil, expectation{restored: true, lastBanner: banner(4), lastGen: "4/4"})
 	if out := b.output(); !strings.Contains(out, "recovered: finished the swap of "+names[4]) {
-		t.Errorf("%s: no recovery of the interrupted swap:\n%s", r.name, tail(out))
+		t.Errorf("%s: no recovery of the interrupted swap:\n%s", b.name, tail(out))
 	}
 
 	// The volume is lost: a new, empty one.
 	if err := os.RemoveAll(m.vol); err != nil {
 		t.Fatal(err)
 	}
-	b = m.boot("volume lost", 5)
-	b.restoreEnded()
-	time.Sleep(time.Second)
-	b.stop()
-	r = b.analyse()
-	results = append(results, r)
-	r.expect(t, expectation{restored: true, pages: true, lastBanner: banner(4), firstGen: "4/4", lastGen: "4/4"})
+	m.morning("volume lost", 5, nil,
+		expectation{restored: true, pages: true, lastBanner: banner(4), firstGen: "4/4", lastGen: "4/4"})
 
-	report(t, results)
+	report(t, m.results)
+}
+
+// morning boots the machine as day n's morning and lets during act on it
+// (nil: wait until the restore has ended, and a second more); then it
+// stops the machine and checks what the app saw against e.
+func (m *machine) morning(name string, n int, during func(*boot), e expectation) *boot {
+	m.t.Helper()
+	b := m.boot(name, n)
+	if during == nil {
+		b.restoreEnded()
+		time.Sleep(time.Second)
+	} else {
+		during(b)
+	}
+	b.stop()
+	r := b.analyse()
+	m.results = append(m.results, r)
+	r.expect(m.t, e)
+	return b
 }
 
 // killDuringSwap holds the table users as a reader would, from the

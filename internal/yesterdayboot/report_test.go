@@ -21,6 +21,7 @@ type result struct {
 	longest          time.Duration
 	longestKind      string
 	longestAt        time.Duration // since the boot
+	duringSwap       time.Duration // the longest read that overlapped the swap
 	usable           time.Duration // boot to the first round whose three reads succeeded
 	swapFrom, swapTo time.Duration // since the boot, from the restore's log
 	restored         time.Duration // boot to the restore's "restored"
@@ -48,6 +49,8 @@ func (b *boot) analyse() result {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	rounds := map[int]int{} // round -> successful reads
+	type span struct{ from, to time.Duration }
+	var reads []span
 	seenGen := map[string]bool{}
 	for sc.Scan() {
 		var e event
@@ -64,6 +67,7 @@ func (b *boot) analyse() result {
 		}
 		r.reads++
 		d := time.Duration(e.Millis * float64(time.Millisecond))
+		reads = append(reads, span{since, since + d})
 		if d > r.longest {
 			r.longest, r.longestKind, r.longestAt = d, e.Kind, since
 		}
@@ -130,6 +134,13 @@ func (b *boot) analyse() result {
 		case "restored":
 			r.swapTo = l.Time.Sub(b.start)
 			r.restored = r.swapTo
+		}
+	}
+	if r.swapFrom > 0 {
+		for _, sp := range reads {
+			if sp.from <= r.swapTo && sp.to >= r.swapFrom && sp.to-sp.from > r.duringSwap {
+				r.duringSwap = sp.to - sp.from
+			}
 		}
 	}
 	return r
@@ -200,9 +211,10 @@ func report(t *testing.T, results []result) {
 	default:
 		cpu = "CPU " + cpu
 	}
-	fmt.Fprintf(&b, "yesterday machine, bench data of %d rows, on %s; times since the machine's start\n", rows(), cpu)
-	fmt.Fprintf(&b, "%-40s %7s %6s %6s %6s %-22s %8s %9s %-22s %9s %9s %s\n",
-		"boot", "up/app", "reads", "failed", "pages", "longest read", "usable", "restored", "swap s", "no banner", "mariadbd", "datadir peak/end")
+	fmt.Fprintf(&b, "yesterday machine, bench data of %d rows, on %s; times since the machine's start;\n"+
+		"swap: from the restore's \"swapping in\" to its \"restored\", and the longest read that overlapped it\n", rows(), cpu)
+	fmt.Fprintf(&b, "%-40s %7s %6s %6s %6s %-22s %8s %9s %-26s %9s %9s %s\n",
+		"boot", "up/app", "reads", "failed", "pages", "longest read", "usable", "restored", "swap s (ms; read)", "no banner", "mariadbd", "datadir peak/end")
 	for _, r := range results {
 		longest, restored, swap := "-", "-", "-"
 		if r.reads > 0 {
@@ -212,9 +224,10 @@ func report(t *testing.T, results []result) {
 			restored = fmt.Sprintf("%.1f s", r.restored.Seconds())
 		}
 		if r.swapFrom > 0 && r.swapTo > r.swapFrom {
-			swap = fmt.Sprintf("%.1f-%.1f (%.0f ms)", r.swapFrom.Seconds(), r.swapTo.Seconds(), float64((r.swapTo-r.swapFrom).Microseconds())/1000)
+			swap = fmt.Sprintf("%.1f-%.1f (%.0f ms; %.0f)", r.swapFrom.Seconds(), r.swapTo.Seconds(),
+				float64((r.swapTo-r.swapFrom).Microseconds())/1000, float64(r.duringSwap.Microseconds())/1000)
 		}
-		fmt.Fprintf(&b, "%-40s %3.1f/%3.1f %6d %6d %6d %-22s %6.1f s %9s %-22s %9d %5d MiB %d/%d MiB\n",
+		fmt.Fprintf(&b, "%-40s %3.1f/%3.1f %6d %6d %6d %-22s %6.1f s %9s %-26s %9d %5d MiB %d/%d MiB\n",
 			r.name, r.serverUp.Seconds(), r.appStart.Seconds(), r.reads, r.failed, r.pages, longest, r.usable.Seconds(), restored, swap,
 			r.noBanner, r.rss/1024, r.diskPeak>>20, r.diskEnd>>20)
 	}
