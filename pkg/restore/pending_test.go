@@ -38,6 +38,27 @@ func fastPending(t *testing.T) {
 	t.Cleanup(func() { pendingEvery = old })
 }
 
+// emptyTarget returns a restorer, with snapshot and status files, of a
+// database that holds nothing, from a store with one backup of the
+// fixture, its bytes passed through spoil when that is not nil.
+func emptyTarget(t *testing.T, spoil func([]byte) []byte) (*Restorer, catalog.Entry) {
+	t.Helper()
+	srv := testdb.Get(t)
+	src := srv.NewDatabase(t, "src")
+	srv.LoadFile(t, src, fixturePath)
+	dir := t.TempDir()
+	e := backupdBackup(t, srv, src, dir, at(3, 0))
+	if spoil != nil {
+		bad := t.TempDir()
+		put(t, bad, at(3, 0), catalog.Zstd, spoil(read(t, dir, e.Name)))
+		dir = bad
+	}
+	target := srv.NewDatabase(t, "app")
+	files := t.TempDir()
+	return &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
+		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}, e
+}
+
 // TestStatusFileWhileRestoringWithoutSnapshot restores into a database
 // that holds nothing, as on a first boot or after the volume was lost:
 // while the backup loads, the status file says the restore is under way
@@ -45,15 +66,8 @@ func fastPending(t *testing.T) {
 // on missing tables; then it holds the record of the restore.
 func TestStatusFileWhileRestoringWithoutSnapshot(t *testing.T) {
 	fastPending(t)
-	srv := testdb.Get(t)
-	src := srv.NewDatabase(t, "src")
-	srv.LoadFile(t, src, fixturePath)
-	dir := t.TempDir()
-	e := backupdBackup(t, srv, src, dir, at(3, 0))
-	target := srv.NewDatabase(t, "app")
-	files := t.TempDir()
-	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
-		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	r, e := emptyTarget(t, nil)
+	target := r.Conn.Database
 
 	var seen []Status
 	pause = func(point string) {
@@ -105,17 +119,8 @@ func TestStatusFileWhileRestoringWithoutSnapshot(t *testing.T) {
 // than "restoring" for ever.
 func TestStatusFileSaysFailedWithoutSnapshot(t *testing.T) {
 	fastPending(t)
-	srv := testdb.Get(t)
-	src := srv.NewDatabase(t, "src")
-	srv.LoadFile(t, src, fixturePath)
-	good := t.TempDir()
-	e := backupdBackup(t, srv, src, good, at(3, 0))
-	dir := t.TempDir()
-	put(t, dir, at(3, 0), catalog.Zstd, truncate(read(t, good, e.Name)))
-	target := srv.NewDatabase(t, "app")
-	files := t.TempDir()
-	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
-		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	r, _ := emptyTarget(t, truncate)
+	target := r.Conn.Database
 	_, err := restoreNow(t, r, r.Store)
 	if err == nil {
 		t.Fatal("a truncated backup was restored")
@@ -168,15 +173,7 @@ func TestStatusFileStaysThroughFirstSwap(t *testing.T) {
 	old := pendingEvery
 	pendingEvery = time.Hour // only the writes the restore makes at its steps
 	t.Cleanup(func() { pendingEvery = old })
-	srv := testdb.Get(t)
-	src := srv.NewDatabase(t, "src")
-	srv.LoadFile(t, src, fixturePath)
-	dir := t.TempDir()
-	backupdBackup(t, srv, src, dir, at(3, 0))
-	target := srv.NewDatabase(t, "app")
-	files := t.TempDir()
-	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
-		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	r, _ := emptyTarget(t, nil)
 	var points []string
 	pause = func(point string) {
 		switch point {
@@ -205,15 +202,7 @@ func TestStatusFileStaysThroughFirstSwap(t *testing.T) {
 // moment the swap withdraws it, or the app would query a database half
 // made.
 func TestStatusFileNeverMissingWithoutSnapshot(t *testing.T) {
-	srv := testdb.Get(t)
-	src := srv.NewDatabase(t, "src")
-	srv.LoadFile(t, src, fixturePath)
-	dir := t.TempDir()
-	backupdBackup(t, srv, src, dir, at(3, 0))
-	target := srv.NewDatabase(t, "app")
-	files := t.TempDir()
-	r := &Restorer{Store: openStore(t, dir, nil), Conn: limitedUser(t, srv, target), Log: testLog(t),
-		SnapshotFile: filepath.Join(files, "snapshot.txt"), StatusFile: filepath.Join(files, "status.json")}
+	r, _ := emptyTarget(t, nil)
 	stop := make(chan struct{})
 	missing := make(chan int, 1)
 	go func() {
