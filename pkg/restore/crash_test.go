@@ -450,3 +450,61 @@ func TestEndSession(t *testing.T) {
 		t.Errorf("second endSession: %v", err)
 	}
 }
+
+// TestRecoveryAfterServerRestartKillsNoOne recovers a swap whose journal
+// is from an earlier run of the server (it restarted since, as the
+// machine does every morning): the session id it names is gone, and the
+// same id may now be an app's connection, or the recovering run's own.
+// The recovery must kill no session.
+func TestRecoveryAfterServerRestartKillsNoOne(t *testing.T) {
+	w := newCrashWorld(t)
+	cmd, lines, stderr := startCrashChild(t, w.srv, w.spec("renamed"))
+	waitLine(t, lines, stderr, "paused at renamed")
+	kill9(t, cmd)
+
+	app, err := w.conn.OpenDB(nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	ctx := context.Background()
+	idle, err := app.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	var id int64
+	if err := idle.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	// The journal as the server's previous run would have left it: the
+	// swap began before this run of the server started, on a session
+	// whose id is now the app's.
+	var uptime int64
+	if err := app.QueryRowContext(ctx, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'").Scan(&uptime); err != nil {
+		t.Fatal(err)
+	}
+	staging := w.target + StagingSuffix
+	j, ok, err := readJournal(ctx, app, staging)
+	if err != nil || !ok {
+		t.Fatalf("no journal after the kill: %v", err)
+	}
+	j.ConnID, j.Started = id, time.Now().Add(-time.Duration(uptime+3600)*time.Second).UTC()
+	b, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.ExecContext(ctx, "UPDATE "+sqltext.Qualified(staging, JournalTable)+" SET record = ? WHERE id = 1", b); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := w.restorer(t, w.storeB).restore(t); err != nil {
+		t.Fatalf("restore B after the recovery: %v", err)
+	}
+	if err := idle.PingContext(ctx); err != nil {
+		t.Errorf("the recovery killed the app's connection %d: %v", id, err)
+	}
+	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
+		t.Errorf("the database is not B after the recovery and restore")
+	}
+}

@@ -167,7 +167,7 @@ func (r *Restorer) recoverSwap(ctx context.Context, db *sql.DB, ws *workspace, l
 	// The killed run's session may still be running a statement, such as
 	// a RENAME waiting for a table lock: it must end before anything
 	// moves, or it could move the tables after the recovery decided.
-	if err := endSession(ctx, db, j.ConnID, log); err != nil {
+	if err := endSwapSession(ctx, db, j, log); err != nil {
 		ws.keep = true
 		return nil, err
 	}
