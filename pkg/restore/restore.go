@@ -260,7 +260,7 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 // the problem is the machine's (the server, disk, memory, the account) or
 // the swap's. The snapshot file is removed before the swap's first change
 // to the target and written once the target holds the new snapshot.
-func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Report, error) {
+func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (_ Report, err error) {
 	start := time.Now()
 	log := r.Log
 	if log == nil {
@@ -315,6 +315,10 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err != nil {
 		return Report{}, err
 	}
+	// With no snapshot in the target, the app has nothing to serve: the
+	// status file says how far the restore has come, or why it failed.
+	pend := r.startPending(ctx, db, target, prog, log)
+	defer func() { pend.end(err) }()
 
 	var skipped []Skipped
 	for i, b := range candidates {
@@ -388,13 +392,14 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 				if err := writeJournal(dir, j); err != nil {
 					return err
 				}
-				return r.withdrawFiles(blog)
+				return pend.withdraw(r, blog)
 			}}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
 		// that the server finishes after the client gave up would be
 		// mistaken for a failed one and "undone" over the new tables. It is
 		// bounded by the server's lock wait timeout.
 		tables, err := sw.swap(context.WithoutCancel(ctx), db)
+		pend.swapEnded(err)
 		if err != nil {
 			var se *swapError
 			switch {
