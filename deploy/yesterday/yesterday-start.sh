@@ -207,7 +207,10 @@ restore_loop() {
 	trap 'if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" || true; fi; exit 0' TERM
 	trap - INT
 	while :; do
-		yesterday-restore --db-socket "$socket" --snapshot-file "$snapshot_file" --status-file "$status_file" \
+		# JSON log lines for the log collector: its report and its log
+		# share the machine's output, where it would otherwise write text.
+		BACKUPD_LOG_FORMAT=${BACKUPD_LOG_FORMAT:-json} \
+			yesterday-restore --db-socket "$socket" --snapshot-file "$snapshot_file" --status-file "$status_file" \
 			"${restore_flags[@]}" &
 		child=$!
 		rc=0
