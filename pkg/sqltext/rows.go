@@ -424,6 +424,10 @@ func appendHex(dst, b []byte, i int) ([]byte, int, bool) {
 	var digits []byte
 	var end int
 	if b[i] == '0' {
+		if next := i + 1; next >= len(b) || (b[next] != 'x' && b[next] != 'X') {
+			// 0b101 after _binary is bits, 0123 a number.
+			return dst, i, false
+		}
 		j := i + 2
 		for j < len(b) && isHex(b[j]) {
 			j++
