@@ -39,6 +39,11 @@ type Splitter struct {
 	// must bound its memory can hand the old buffer back to the system
 	// there (debug.FreeOSMemory), before the next one is allocated.
 	Grew func()
+	// Keep hands every statement over with the buffer that holds it (see
+	// Owned), so that a caller that keeps statements needs no copies:
+	// the splitter reads on into a new buffer whenever the one it has is
+	// full, and never writes to a buffer it returned a statement from.
+	Keep bool
 
 	r       io.Reader
 	buf     []byte
@@ -84,6 +89,11 @@ const (
 	handOver = 1 << 20
 	// Beyond this the buffer grows by a quarter at a time, not twice.
 	slowGrowth = 16 << 20
+	// keepBuffers is how many times its initial buffer the buffers are
+	// that a Splitter that keeps every statement reads into (4 MiB): each
+	// new one takes over the start of the statement that did not fit in
+	// the last.
+	keepBuffers = 4
 )
 
 // NewSplitter returns a splitter reading SQL text from r. The delimiter
@@ -146,9 +156,10 @@ func (s *Splitter) header(line []byte) {
 }
 
 // Owned reports whether the statement Next returned last is the caller's
-// to keep: a statement of 1 MiB or more is handed over with the buffer
-// that holds it, which the splitter never writes again (it reads on into a
-// new one). A shorter statement is valid only until the next call.
+// to keep: a statement of 1 MiB or more, or any statement with Keep, is
+// handed over with the buffer that holds it, which the splitter never
+// writes again (it reads on into a new one). A shorter statement is valid
+// only until the next call.
 func (s *Splitter) Owned() bool { return s.owned }
 
 // Delimiter returns the delimiter in force.
@@ -198,6 +209,26 @@ func (s *Splitter) fill() error {
 		return fmt.Errorf("statement at line %d: %w (over %d bytes)", s.line, ErrStatementTooLong, limit)
 	}
 	chunk := min(splitReadSize, len(s.buf)/2)
+	if s.Keep && len(s.buf)-s.end < chunk && s.started {
+		// The statements returned keep this buffer: the one being read
+		// moves to a new one.
+		rest := s.end - s.start
+		size := max(keepBuffers*s.size, rest+splitReadSize)
+		if rest+chunk > len(s.buf) {
+			size = max(size, 2*len(s.buf))
+			if len(s.buf) >= slowGrowth {
+				size = max(rest+splitReadSize, len(s.buf)+len(s.buf)/4)
+			}
+		}
+		nb := make([]byte, size)
+		s.end = copy(nb, s.buf[s.start:s.end])
+		s.pos -= s.start
+		s.start = 0
+		s.buf = nb
+		if size > slowGrowth && s.Grew != nil {
+			s.Grew()
+		}
+	}
 	if len(s.buf)-s.end < chunk {
 		if s.start > 0 {
 			n := copy(s.buf, s.buf[s.start:s.end])
@@ -252,6 +283,10 @@ func (s *Splitter) emit(p, next int) []byte {
 	s.started = s.started || len(stmt) > 0
 	s.state = stStart
 	s.setStart(next)
+	if s.Keep {
+		s.owned = true
+		return stmt[:len(stmt):len(stmt)]
+	}
 	s.owned = len(stmt) >= handOver
 	if s.owned {
 		// The statement keeps the buffer; what follows it goes to a new
