@@ -38,6 +38,10 @@ type Statement struct {
 	// (large statements, see Splitter.Owned, and rewritten ones).
 	Owned bool
 	Line  int64 // where the statement starts in the dump
+	// Text is the rows of a data statement of the plain shape as LOAD
+	// DATA text, written in the pass that read it, with GateOptions.LoadText;
+	// nil otherwise.
+	Text *LoadText
 }
 
 // GateOptions tell the gate how the server reads statements and which
@@ -64,6 +68,14 @@ type GateOptions struct {
 	// the mapping of MySQL's (SHOW COLLATION). Nil assumes the server has
 	// the best candidate.
 	Collations map[string]bool
+	// LoadText writes the rows of each data statement of the plain shape
+	// the dump programs write as LOAD DATA text (Statement.Text) in the
+	// same pass that splits and gates it (datapass.go).
+	LoadText bool
+
+	// noPass reads data statements the usual way, for the tests that
+	// compare the pass with it.
+	noPass bool
 }
 
 // ErrRefused is wrapped by every RefusedError.
@@ -144,6 +156,9 @@ func NewGate(sp *Splitter, opts GateOptions) *Gate {
 	for _, d := range opts.Foreign {
 		g.foreign[strings.ToLower(d)] = true
 	}
+	if !opts.noPass {
+		sp.data = &dataPass{write: opts.LoadText}
+	}
 	return g
 }
 
@@ -182,6 +197,12 @@ func (g *Gate) Next() (Statement, error) {
 		if len(out) != len(stmt) || &out[0] != &stmt[0] {
 			stmt, owned = out, true
 		}
+	}
+	if d := g.sp.data; d != nil && d.done != nil && (!g.whole || g.tables[d.done.table]) {
+		// Read whole by the pass, as the parser would read it (insert);
+		// a table the dump does not create is for the parser to refuse.
+		return Statement{Class: ClassData, Kind: "insert into " + Ident(d.done.table), Table: d.done.table,
+			SQL: stmt, Owned: owned, Line: line, Text: d.done.text}, nil
 	}
 	return g.check(stmt, owned, line)
 }

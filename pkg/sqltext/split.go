@@ -59,10 +59,11 @@ type Splitter struct {
 	line    int64 // line number of buf[start]
 	stmtAt  int64 // line number where the statement last returned began
 
-	size    int    // the buffer's initial size
-	owned   bool   // the statement returned last is the caller's
-	started bool   // a statement has been returned
-	db      string // the database the header names
+	data    *dataPass // data statements read in one pass (datapass.go); nil for none
+	size    int       // the buffer's initial size
+	owned   bool      // the statement returned last is the caller's
+	started bool      // a statement has been returned
+	db      string    // the database the header names
 	dbKnown bool
 	source  Source // the server (or dump program) the header names
 }
@@ -74,6 +75,7 @@ const (
 	stString        // in a quoted string or identifier; quote is the quote
 	stBlock         // in a /* */ comment inside a statement
 	stLine          // in a -- or # comment inside a statement
+	stData          // in a data statement read in one pass (datapass.go)
 )
 
 // neverVersion is the version in a conditional comment that no server
@@ -176,6 +178,9 @@ var ErrStatementTooLong = errors.New("statement too long")
 // inside a quoted string or a comment is an error, since that is a
 // truncated dump.
 func (s *Splitter) Next() ([]byte, error) {
+	if s.data != nil {
+		s.data.done = nil
+	}
 	for {
 		stmt, ok, err := s.scan()
 		if err != nil {
@@ -253,16 +258,27 @@ func (s *Splitter) fill() error {
 		}
 	}
 	// Reading at most a few chunks at a time leaves little in the buffer
-	// behind a statement that is handed over.
-	n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+4*splitReadSize)])
-	s.end += n
-	if s.BytesRead != nil {
-		s.BytesRead.Add(int64(n))
+	// behind a statement that is handed over. A data statement read in one
+	// pass reads its last row again from its start after each read: it
+	// waits for a sixteenth of the initial buffer (64 KiB) at least.
+	at, want := s.end, 1
+	if s.state == stData {
+		want = max(1, s.size/16)
 	}
-	if err != nil {
-		s.eof = true
-		if !errors.Is(err, io.EOF) {
-			s.err = fmt.Errorf("read dump: %w", err)
+	for s.end-at < want && !s.eof {
+		n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+4*splitReadSize)])
+		s.end += n
+		if s.BytesRead != nil {
+			s.BytesRead.Add(int64(n))
+		}
+		if err != nil {
+			s.eof = true
+			if !errors.Is(err, io.EOF) {
+				s.err = fmt.Errorf("read dump: %w", err)
+			}
+		}
+		if s.end == len(s.buf) {
+			break
 		}
 	}
 	return nil
@@ -328,6 +344,18 @@ func (s *Splitter) scan() (stmt []byte, ok bool, err error) {
 			if err != nil || done {
 				return nil, false, err
 			}
+		case stData:
+			stmt, st := s.scanData()
+			switch {
+			case st == passDone:
+				return stmt, true, nil
+			case st == passMore && !s.eof:
+				return nil, false, nil
+			}
+			// Read the statement again the usual way.
+			s.data.reset()
+			s.state = stCode
+			s.pos = s.start
 		case stCode:
 			stmt, ok, more := s.scanCode()
 			if ok {
@@ -476,6 +504,9 @@ func (s *Splitter) scanStart() (done bool, err error) {
 			s.setStart(p + k)
 		default:
 			s.state = stCode
+			if s.data != nil && len(s.delim) == 1 && s.delim[0] == ';' && (c|0x20 == 'i' || c|0x20 == 'r') {
+				s.state = stData
+			}
 			return false, nil
 		}
 	}
