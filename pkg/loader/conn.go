@@ -20,7 +20,6 @@ type lconn struct {
 	c       *sql.Conn
 	applied int
 	sess    *session // what the settings applied mean for LOAD DATA
-	buf     []byte   // LOAD DATA text, kept for the next statement
 }
 
 func (c *lconn) close() { _ = c.c.Close() }

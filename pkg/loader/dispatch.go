@@ -32,8 +32,10 @@ type item struct {
 
 	// Data statements.
 	table  *tableState
-	def    *tableDef       // the table's definition in force
-	ready  <-chan struct{} // closed when the table's definition has run
+	name   string            // the table's
+	text   *sqltext.LoadText // the rows as LOAD DATA text, when the gate wrote them
+	def    *tableDef         // the table's definition in force
+	ready  <-chan struct{}   // closed when the table's definition has run
 	weight int64
 
 	// Control statements.
@@ -218,7 +220,8 @@ func (l *loader) sendRows(ctx context.Context, st sqltext.Statement, session []s
 // its own; big reports a statement that takes the whole queue.
 func (l *loader) sendData(ctx context.Context, st sqltext.Statement, session []sessionStmt) (big bool, err error) {
 	t := l.table(st.Table)
-	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: session, table: t, def: t.def, ready: t.ready}
+	it := &item{sql: sqlString(st), kind: st.Kind, line: st.Line, session: session, table: t, def: t.def, ready: t.ready,
+		name: st.Table, text: st.Text}
 	if t.empty {
 		// The first INSERT into an empty table, with unique and foreign
 		// key checks off, takes InnoDB's bulk path and locks the whole

@@ -201,7 +201,7 @@ func Load(ctx context.Context, r io.Reader, conn mariadb.Conn, opts Options) (St
 		read = new(atomic.Int64)
 	}
 	before := read.Load()
-	gate := srv.gate(r, read, opts.Rules)
+	gate := srv.gate(r, read, opts.Rules, true)
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, w := range workers {
