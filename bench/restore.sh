@@ -45,6 +45,11 @@
 #   REPEAT     rounds of every method (default 1); the medians are printed
 #   COMPARE    a git revision: also time yesterday-restore built from it (a
 #              refactor's check), in the same rounds
+#   SETTINGS   server settings to time yesterday-restore under as well, one
+#              at a time, separated by ";": each adds a method
+#              "yesterday-restore [options]" whose server starts with those
+#              options (after MARIADB_OPTS, which every start has); e.g.
+#              SETTINGS="--innodb-doublewrite=0;--innodb-file-per-table=0"
 #   ACCOUNT    "app" (default): every method loads as an account with the
 #              documented grants (ALL on the database and on the two
 #              workspaces, nothing global), as production's restore does;
@@ -280,25 +285,37 @@ old_client="'$mysql_client' --no-defaults --socket=\"\$DB_SOCKET\" ${login[*]} \
 
 # methods SET: fills names and cmds with the methods measured on SET.
 methods() {
-	local d=$work/$1 p yr
+	local d=$work/$1 p yr setting
 	names=("zstd -dc | mariadb")
 	cmds=("zstd -dc '$d/dump.zst' | $client")
+	opts=("")
 	if [[ $1 == big ]]; then
 		names+=("gunzip -c | mysql")
 		cmds+=("gunzip -c '$d/dump.gz' | $old_client")
+		opts+=("")
 	fi
 	for p in $PARALLEL; do
 		yr="--remote '$d/remote' --name $backup --db-socket \"\$DB_SOCKET\" --db-name \$DB --db-user ${login[*]#-u} --parallel $p --debug --log-format json"
 		names+=("yesterday-restore -p $p")
 		cmds+=("'$work/yesterday-restore' $yr >/dev/null 2>\"\$YR_LOG\"")
+		opts+=("")
 		if [[ -n ${COMPARE:-} ]]; then
 			names+=("yesterday-restore@$COMPARE -p $p")
 			cmds+=("'$work/yesterday-restore-compare' $yr >/dev/null 2>\"\$YR_LOG\"")
+			opts+=("")
 		fi
+	done
+	IFS=';' read -ra settings <<<"${SETTINGS:-}"
+	for setting in "${settings[@]}"; do
+		[[ -n ${setting// /} ]] || continue
+		names+=("yesterday-restore [${setting# }]")
+		cmds+=("'$work/yesterday-restore' $yr >/dev/null 2>\"\$YR_LOG\"")
+		opts+=("$setting")
 	done
 	if [[ $1 == big && -n $have_myloader ]]; then
 		names+=("myloader -t 2")
 		cmds+=("myloader --socket=\"\$DB_SOCKET\" --user=root --directory='$d/mydumper' --database=\$DB --threads=2 --verbose=1")
+		opts+=("")
 	fi
 }
 
@@ -335,7 +352,7 @@ phases() {
 run() {
 	local set=$1 shape=$2 i=$3 round=$4 t0 t1 got end ph=""
 	echo "== $set, shape $shape, round $round: ${names[$i]}" >&2
-	start_server
+	MARIADB_OPTS="${MARIADB_OPTS:-} ${opts[$i]}" start_server
 	pin "$shape"
 	sql -e "CREATE DATABASE $DB CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	YR_LOG=$work/yr.log
@@ -387,12 +404,12 @@ report() {
 		"dump.zst $(mb "$(stat -c %s "$work/$set/dump.zst")") MB; MariaDB $version; account $ACCOUNT;" \
 		"$REPEAT round(s), medians"
 	base=$(median "$f" 0 2)
-	printf '%-28s %8s %7s %17s %13s %9s %13s   %-25s %s\n' method "wall s" ratio "paired [min-max]" "client CPU s" "s/100 MB" "peak RSS MiB" "dl/load/swap/after s" "each round, wall s"
+	printf '%-44s %8s %7s %17s %13s %9s %13s   %-25s %s\n' method "wall s" ratio "paired [min-max]" "client CPU s" "s/100 MB" "peak RSS MiB" "dl/load/swap/after s" "each round, wall s"
 	for i in "${!names[@]}"; do
 		wall=$(median "$f" "$i" 2)
 		ph="$(median "$f" "$i" 5)/$(median "$f" "$i" 6)/$(median "$f" "$i" 7)/$(median "$f" "$i" 8)"
 		[[ $ph == "-/-/-/-" ]] && ph=-
-		printf '%-28s %8.1f %7.2f %17s %13s %9s %13s   %-25s %s\n' "${names[$i]}" "$wall" "$(echo "$wall / $base" | bc -l)" \
+		printf '%-44s %8.1f %7.2f %17s %13s %9s %13s   %-25s %s\n' "${names[$i]}" "$wall" "$(echo "$wall / $base" | bc -l)" \
 			"$(paired "$f" "$i")" "$(median "$f" "$i" 3)" "$(awk -v c="$(median "$f" "$i" 3)" -v r="$(cat "$work/$set/raw")" 'BEGIN {printf "%.3f", c / (r / 1e8)}')" \
 			"$(median "$f" "$i" 4)" "$ph" "$(awk -v i="$i" '$1 == i {printf "%.1f ", $2}' "$f")"
 	done
