@@ -49,7 +49,7 @@ type listItem struct {
 
 // restoredJSON is a restore record (catalog.Restored) in JSON.
 type restoredJSON struct {
-	At            string `json:"at"` // RFC 3339, UTC, to the minute
+	At            string `json:"at"` // RFC 3339, UTC, to the second (to the minute in old records)
 	Host          string `json:"host"`
 	Tables        int    `json:"tables"`
 	Rows          *int64 `json:"rows,omitempty"` // absent when unknown
@@ -91,7 +91,9 @@ func lastRestore(bs []catalog.Backup) (catalog.Backup, bool) {
 	var best catalog.Backup
 	found := false
 	for _, b := range bs {
-		if b.Restored != nil && (!found || b.Restored.At.After(best.Restored.At)) {
+		// Listed oldest first: of two records of the same time (records
+		// of old kept minutes only), the newer backup's wins.
+		if b.Restored != nil && (!found || !b.Restored.At.Before(best.Restored.At)) {
 			best, found = b, true
 		}
 	}

@@ -63,13 +63,20 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	var counters dump.Counters
 	// One listing serves the estimate and the shape check.
 	entries, listErr := store.List(ctx)
-	// Guessed when the first progress line is due, beside the dump: a
-	// backup done before then asks the server nothing for it.
+	// Guessed when the first progress line after the dump's first bytes
+	// is due: a backup done before then asks the server nothing for it.
 	estimate := sync.OnceValues(func() (int64, string) { return estimateRaw(ctx, entries, listErr, st, log) })
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
+		raw := counters.Raw.Load()
+		if raw == 0 {
+			// The server is still being asked what it is: the progress
+			// asks it nothing of its own, so that one that does not
+			// answer is met once.
+			return fmt.Sprintf("waiting for the database at %s (%s)", st.Conn.Where(), time.Since(start).Round(time.Second))
+		}
 		n, from := estimate()
-		return dumpProgress(counters.Raw.Load(), counters.Stored.Load(), time.Since(start), n, from)
+		return dumpProgress(raw, counters.Stored.Load(), time.Since(start), n, from)
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)

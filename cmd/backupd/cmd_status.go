@@ -104,14 +104,15 @@ type blockedJSON struct {
 }
 
 type serveJSON struct {
-	Listen      string `json:"listen"`
-	Reachable   bool   `json:"reachable"`
-	Error       string `json:"error,omitempty"` // why it could not be asked
-	Status      string `json:"status,omitempty"`
-	LastAttempt string `json:"last_attempt,omitempty"`
-	LastResult  string `json:"last_result,omitempty"`
-	LastError   string `json:"last_error,omitempty"`
-	NextBackup  string `json:"next_backup,omitempty"`
+	Listen       string `json:"listen"`
+	Reachable    bool   `json:"reachable"`
+	Error        string `json:"error,omitempty"` // why it could not be asked
+	Status       string `json:"status,omitempty"`
+	RunningSince string `json:"running_since,omitempty"` // a backup run is going on, started then
+	LastAttempt  string `json:"last_attempt,omitempty"`
+	LastResult   string `json:"last_result,omitempty"`
+	LastError    string `json:"last_error,omitempty"`
+	NextBackup   string `json:"next_backup,omitempty"`
 }
 
 // judge decides the status. Healthy means: the newest backup is younger
@@ -154,6 +155,7 @@ func judge(in statusInput) statusReport {
 		s := &serveJSON{Listen: in.Listen, Error: in.ServeErr}
 		if h := in.Serve; h != nil {
 			s.Reachable, s.Status, s.LastAttempt, s.LastResult, s.LastError, s.NextBackup = true, h.Status, h.LastAttempt, h.LastResult, h.LastError, h.NextBackup
+			s.RunningSince = h.RunningSince
 			if h.LastResult == daemon.ResultFailure || h.LastResult == daemon.ResultCancelled {
 				r.Problems = append(r.Problems, "serve's last run did not succeed: "+h.LastError)
 			}
@@ -237,6 +239,9 @@ func render(w io.Writer, r statusReport) {
 			if s.LastAttempt != "" {
 				t, _ := time.Parse(time.RFC3339, s.LastAttempt)
 				last = "last run " + t.Format("15:04") + " " + s.LastResult
+			}
+			if t, err := time.Parse(time.RFC3339, s.RunningSince); err == nil {
+				last = "running since " + t.Format("15:04") + ", " + last
 			}
 			next := ""
 			if t, err := time.Parse(time.RFC3339, s.NextBackup); err == nil {

@@ -132,7 +132,11 @@ func (a *app) run(ctx context.Context, args []string) int {
 	prefix := "backupd"
 	if !strings.HasPrefix(args[0], "-") {
 		if !slices.Contains(parser.Commands(), args[0]) {
-			fmt.Fprintf(a.stderr, "backupd: unknown command %q (run \"backupd help\")\n", args[0])
+			hint := ""
+			if c := cli.Closest(args[0], parser.Commands()); c != "" {
+				hint = fmt.Sprintf(", did you mean %q?", c)
+			}
+			fmt.Fprintf(a.stderr, "backupd: unknown command %q%s (run \"backupd help\")\n", args[0], hint)
 			return cli.ExitUsage
 		}
 	}
@@ -149,6 +153,12 @@ func (a *app) run(ctx context.Context, args []string) int {
 	}
 	if err := grammar.Log.Apply(parser.Problems()); err != nil {
 		return cli.Exit(a.stderr, prefix, err)
+	}
+	// Every command but serve prints a report for a person.
+	if _, daemon := kctx.Selected().Target.Addr().Interface().(*serveCmd); !daemon {
+		cli.SetReport(a.stdout)
+	} else {
+		cli.SetReport(nil)
 	}
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
 	if !ok {

@@ -293,3 +293,42 @@ func TestRetentionBlocked(t *testing.T) {
 		t.Errorf("alerts %q, want a third when retention is blocked again", got)
 	}
 }
+
+// A start-up check that could not reach the database is not a second
+// message beside the backup's own failure: it is noted, not warned, and
+// runs again beside the first backup that succeeds.
+func TestStartUpCheckThatCouldNotRunWaitsForABackup(t *testing.T) {
+	a := newAlerting(t)
+	log, buf := newLog()
+	a.d.log = log
+	ran := make(chan struct{}, 4)
+	calls := 0
+	a.d.cfg.CheckRestore = func(context.Context) (string, error) {
+		calls++
+		defer func() { ran <- struct{}{} }()
+		if calls == 1 {
+			return "", errors.New("dump: connect to u@10.0.0.1:3306/app: dial tcp 10.0.0.1:3306: i/o timeout")
+		}
+		return "", nil
+	}
+	a.d.checkRestore(context.Background())
+	<-ran
+	a.fail = errors.New("dump: connect to u@10.0.0.1:3306/app: dial tcp 10.0.0.1:3306: i/o timeout")
+	a.run()
+	if n := strings.Count(buf.String(), "i/o timeout"); n != 1 || strings.Contains(buf.String(), `"level":"WARN"`) {
+		t.Errorf("the unreachable database is reported %d times (want once, by the backup), or warned:\n%s", n, buf)
+	}
+	a.fail = nil
+	a.run()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the check did not run again after a backup succeeded")
+	}
+	a.run()
+	select {
+	case <-ran:
+		t.Error("the check ran again after it had run")
+	case <-time.After(100 * time.Millisecond):
+	}
+}

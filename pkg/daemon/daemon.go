@@ -86,8 +86,9 @@ type Config struct {
 	// first statement). A refusal is logged as an error, alerted
 	// (notify.RestoreWouldRefuse) and makes /healthz unhealthy until the
 	// daemon is restarted with a pairing the restore takes. An error
-	// (the database could not be reached) is only logged: the backups
-	// report that themselves.
+	// (the database could not be reached) is not reported a second time:
+	// the backups report it themselves; the check then runs again beside
+	// the first backup that succeeds.
 	CheckRestore func(ctx context.Context) (refused string, err error)
 
 	// Refresh, when set, runs on RefreshSchedule. A failure is logged and
@@ -134,6 +135,10 @@ type Daemon struct {
 	// runRequests is storage.Requests at the start of the running backup,
 	// so that its summary line says how many requests it made.
 	runRequests atomic.Int64
+
+	// checkAgain is set when the start-up check could not run: the first
+	// backup that succeeds runs it.
+	checkAgain atomic.Bool
 
 	// runCtx is the context of every run: it outlives the signal so that
 	// a backup can finish within the grace period.
@@ -340,7 +345,8 @@ func (d *Daemon) checkRestore(ctx context.Context) {
 	refused, err := d.cfg.CheckRestore(ctx)
 	switch {
 	case err != nil:
-		d.log.Warn("could not check at start-up what the restore would refuse of this dump tool's output", "err", err)
+		d.checkAgain.Store(true)
+		d.log.Info("could not check what the restore would refuse of this dump tool's output (the backup runs report why); the check runs again after the first backup that succeeds")
 	case refused != "":
 		d.log.Error("the restore would refuse what this dump tool writes; the backups it takes would not restore", "refused", refused)
 		d.state.mu.Lock()
@@ -502,6 +508,9 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	log.Info("backup run", attrs...)
 	d.metrics.suspect.Set(0)
 	d.succeeded(ctx, rep.Name)
+	if d.checkAgain.CompareAndSwap(true, false) {
+		go d.checkRestore(d.runCtx)
+	}
 	return result
 }
 

@@ -15,8 +15,9 @@ type state struct {
 	mu          sync.Mutex
 	started     time.Time // process start, the baseline before any backup is known
 	lastSuccess time.Time // snapshot time of the newest good backup; zero if none known
-	lastAttempt time.Time
-	lastResult  string // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
+	lastAttempt time.Time // start of the last run that ended
+	running     time.Time // start of the run going on; zero when none
+	lastResult  string    // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
 	lastError   string
 	lastRestore time.Time // newest restore recorded on a backup, at the last listing
 	refused     string    // what the restore would refuse of the dump tool's output, from the start-up check
@@ -36,7 +37,8 @@ type Health struct {
 	NewestBackup string `json:"newest_backup,omitempty"` // RFC 3339, UTC
 	Age          string `json:"age,omitempty"`           // of the newest backup
 	MaxAge       string `json:"max_age"`
-	LastAttempt  string `json:"last_attempt,omitempty"`
+	RunningSince string `json:"running_since,omitempty"` // RFC 3339, UTC: a backup run is going on, started then
+	LastAttempt  string `json:"last_attempt,omitempty"`  // start of the last run that ended
 	LastResult   string `json:"last_result,omitempty"`
 	LastError    string `json:"last_error,omitempty"`
 	NextBackup   string `json:"next_backup,omitempty"`  // RFC 3339, UTC: the next scheduled run
@@ -61,15 +63,19 @@ func (s *state) seed(newest time.Time) {
 	}
 }
 
+// attempt records that a run started at t; finish ends it.
 func (s *state) attempt(t time.Time) {
 	s.mu.Lock()
-	s.lastAttempt = t
+	s.running = t
 	s.mu.Unlock()
 }
 
 func (s *state) finish(result string, snapshot time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.running.IsZero() {
+		s.lastAttempt, s.running = s.running, time.Time{}
+	}
 	s.lastResult = result
 	s.lastError = ""
 	if err != nil {
@@ -104,6 +110,9 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 	h := Health{Status: "ok", MaxAge: maxAge.String(), LastResult: s.lastResult, LastError: s.lastError}
 	if !s.lastAttempt.IsZero() {
 		h.LastAttempt = s.lastAttempt.UTC().Format(time.RFC3339)
+	}
+	if !s.running.IsZero() {
+		h.RunningSince = s.running.UTC().Format(time.RFC3339)
 	}
 	newest := s.newest(now)
 	if !newest.IsZero() {

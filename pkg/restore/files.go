@@ -14,6 +14,12 @@ import (
 // Status is the JSON record written to Restorer.StatusFile after a
 // successful restore.
 type Status struct {
+	// State is StateReady in the record of a restore. While the database
+	// holds no snapshot (a first boot, or its data was lost), a restore
+	// writes StateRestoring records, with Progress, and StateFailed ones,
+	// with Error: they have none of the fields that describe a snapshot
+	// (see MarshalJSON).
+	State           string    `json:"state"`
 	Backup          string    `json:"backup"`
 	Snapshot        string    `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
 	SnapshotTime    time.Time `json:"snapshot_time"` // the same, RFC 3339
@@ -41,6 +47,11 @@ type Status struct {
 	// Signature is "valid", "unchecked" (signed, no verify key given) or
 	// "none" (unsigned).
 	Signature string `json:"signature"`
+	// Progress, Error and UpdatedAt belong to the records written while
+	// the database holds no snapshot.
+	Progress  *LoadProgress `json:"progress,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at,omitzero"`
 }
 
 // SkippedStatus is a candidate that was found unusable before the restored
@@ -53,6 +64,7 @@ type SkippedStatus struct {
 // Status returns the record of a restore for the status file.
 func (rep Report) Status() Status {
 	st := Status{
+		State:           StateReady,
 		Backup:          rep.Backup.Name,
 		Snapshot:        rep.Backup.TimeString(),
 		SnapshotTime:    rep.Backup.Time.UTC(),

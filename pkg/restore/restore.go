@@ -76,7 +76,8 @@ type Loader = loader.Loader
 // Choose lists the store and decides what to restore: the backup named
 // name when it is a backup at now (catalog.Backup.Problem), else
 // selector.Pick's choice at now. An error
-// wraps selector.ErrNoBackup when there is nothing to restore.
+// wraps selector.ErrNoBackup when there is nothing to restore, and says
+// what the folder holds instead.
 func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Time, p selector.Policy, name string) (selector.Choice, error) {
 	entries, err := store.List(ctx)
 	if err != nil {
@@ -84,6 +85,9 @@ func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Tim
 	}
 	l := codec.Scan(entries, now)
 	if name == "" {
+		if len(l.Backups) == 0 {
+			return selector.Choice{}, fmt.Errorf("%w: %s", selector.ErrNoBackup, noBackups(l, codec))
+		}
 		return selector.Pick(l.Backups, now, p)
 	}
 	for _, b := range l.Backups {
@@ -97,6 +101,24 @@ func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Tim
 		}
 	}
 	return selector.Choice{}, fmt.Errorf("%w: no complete backup named %q", selector.ErrNoBackup, name)
+}
+
+// noBackups says what a listing without a backup holds: nothing named
+// like one, or only unfinished uploads and files that are not backups.
+func noBackups(l catalog.Listing, codec catalog.Codec) string {
+	prefix := codec.Prefix
+	if prefix == "" {
+		prefix = catalog.DefaultPrefix
+	}
+	if len(l.Partials) == 0 && len(l.Ignored) == 0 {
+		return fmt.Sprintf("the folder holds no backups (no file named %sYYYYMMDD-HHMMSS.sql.zst; %d other files)", prefix, len(l.Foreign))
+	}
+	msg := fmt.Sprintf("the folder holds no complete backup: %d unfinished uploads (.partial)", len(l.Partials))
+	if len(l.Ignored) > 0 {
+		i := l.Ignored[len(l.Ignored)-1]
+		msg += fmt.Sprintf(", %d files named like backups that are not (the newest, %s: %s)", len(l.Ignored), i.Backup.Name, i.Reason)
+	}
+	return msg
 }
 
 // Restorer restores backups into one database.
@@ -229,14 +251,16 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 // candidate that turns out corrupt, truncated, unverified when
 // RequireChecksum is set, or whose statements the server refuses, is
 // logged and skipped; nothing outside staging is written until one has
-// loaded and checked out. A candidate refused for its signature or for
-// want of an age identity (Restorer.refuse) is skipped before it is read;
-// when every candidate was refused so, the error wraps
+// loaded and checked out. A candidate refused by Screen (no checksum when
+// one is required, its signature, no age identity) is skipped before it
+// is read. When every candidate was refused by the keys given (no identity
+// opens them, no verify key checks their signatures) the error is a
+// *KeyError; when every one was refused before loading otherwise, it wraps
 // selector.ErrNoBackup. It fails without trying further candidates when
 // the problem is the machine's (the server, disk, memory, the account) or
 // the swap's. The snapshot file is removed before the swap's first change
 // to the target and written once the target holds the new snapshot.
-func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Report, error) {
+func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (_ Report, err error) {
 	start := time.Now()
 	log := r.Log
 	if log == nil {
@@ -291,6 +315,10 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 	if err != nil {
 		return Report{}, err
 	}
+	// With no snapshot in the target, the app has nothing to serve: the
+	// status file says how far the restore has come, or why it failed.
+	pend := r.startPending(ctx, db, target, prog, log)
+	defer func() { pend.end(err) }()
 
 	var skipped []Skipped
 	for i, b := range candidates {
@@ -298,12 +326,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if i > 0 {
 			blog.Warn("falling back to the next candidate", "rank", i+1, "of", len(candidates))
 		}
-		if r.RequireChecksum && b.SHA256 == "" {
-			blog.Error("backup refused: it has no recorded checksum, and one is required")
-			skipped = append(skipped, Skipped{Backup: b.Name, Err: ErrUnverified})
-			continue
-		}
-		if err := r.refuse(b); err != nil {
+		if err := r.Screen(b); err != nil {
 			blog.Error("backup refused before reading it", "err", err)
 			skipped = append(skipped, Skipped{Backup: b.Name, Err: err})
 			continue
@@ -369,13 +392,14 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 				if err := writeJournal(dir, j); err != nil {
 					return err
 				}
-				return r.withdrawFiles(blog)
+				return pend.withdraw(r, blog)
 			}}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
 		// that the server finishes after the client gave up would be
 		// mistaken for a failed one and "undone" over the new tables. It is
 		// bounded by the server's lock wait timeout.
 		tables, err := sw.swap(context.WithoutCancel(ctx), db)
+		pend.swapEnded(err)
 		if err != nil {
 			var se *swapError
 			switch {
@@ -424,21 +448,11 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		}
 		return rep, nil
 	}
-	errs := make([]error, len(skipped))
-	allRefused := true
-	for i, s := range skipped {
-		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
-		allRefused = allRefused && refused(s.Err)
-	}
-	if allRefused {
-		// Nothing was tried: there is no backup to restore.
-		errs = append(errs, selector.ErrNoBackup)
-	}
 	state := target + " was left as it was"
 	if rec != nil {
 		state = "before trying them, this run " + rec.Note
 	}
-	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s: %w", len(candidates), state, errors.Join(errs...))
+	return Report{}, noUsable(len(candidates), skipped, state)
 }
 
 type loadResult struct {

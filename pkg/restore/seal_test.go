@@ -98,12 +98,13 @@ func TestRestoreSealed(t *testing.T) {
 			conn := limitedUser(t, srv, target)
 
 			// Without the keys: an encrypted backup is refused, and with
-			// nothing else to restore that is "no backup".
+			// nothing else to restore that is a setting to fix.
 			r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
 			rep, err := restoreNow(t, r, r.Store)
 			if tt.encrypted {
-				if !errors.Is(err, seal.ErrNoIdentity) || !errors.Is(err, selector.ErrNoBackup) {
-					t.Fatalf("restore without an identity: err = %v, want ErrNoIdentity and ErrNoBackup", err)
+				var ke *KeyError
+				if !errors.Is(err, seal.ErrNoIdentity) || !errors.As(err, &ke) || !ke.Identity || errors.Is(err, selector.ErrNoBackup) {
+					t.Fatalf("restore without an identity: err = %v, want a KeyError for the identity wrapping ErrNoIdentity", err)
 				}
 				if got := srv.Fingerprint(t, target); got != before {
 					t.Fatal("the target changed")
