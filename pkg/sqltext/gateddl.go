@@ -177,6 +177,11 @@ func (p *parser) table(verb, what string) (Statement, *refusal) {
 	s := p.lx.save()
 	if w := p.lx.upper(p.lx.next()); w == "DISABLE" || w == "ENABLE" {
 		if p.lx.is(p.lx.next(), "KEYS") && p.lx.next().kind == tEOF {
+			if p.g.whole && !p.g.tables[name] {
+				// A data-only dump's, before its rows: refused as they
+				// would be, before the server runs it on a missing table.
+				return Statement{}, p.refuse("the keys of %s, which the dump does not create: a data-only dump (--no-create-info) needs its tables from elsewhere", Ident(name))
+			}
 			st := p.tableStatement("alter", noun, name, false)
 			if st.Class == ClassTable {
 				st.Class = ClassEnableKeys
