@@ -8,8 +8,10 @@
 # (Debian's MariaDB, the default), "mariadb-11.8" or "mysql-9.7"
 # (scripts/versions.sh). bench_start sets BENCH_SOCKET, BENCH_PORT,
 # BENCH_BIN (the server's own client tools, empty for the system's) and
-# BENCH_CLIENT (the server's own command-line client).
-bench_root() { "$BENCH_CLIENT" --no-defaults --socket="$BENCH_SOCKET" -uroot --default-character-set=utf8mb4 "$@"; }
+# BENCH_CLIENT (the server's own command-line client). A caller that starts
+# its own server sets BENCH_SOCKET, and BENCH_CLIENT when the mariadb on PATH
+# is not that server's.
+bench_root() { "${BENCH_CLIENT:-mariadb}" --no-defaults --socket="$BENCH_SOCKET" -uroot --default-character-set=utf8mb4 "$@"; }
 
 # The buffer pool holds the whole benchmark database, so that timings are of
 # the tools and not of the disk.
