@@ -29,9 +29,14 @@
 #   SIZE_ROWS=950000 bench/restore.sh                  # 1 GB of SQL: about 15 minutes
 #   SIZE_ROWS=0 MANY=2000 REPEAT=3 bench/restore.sh    # the many-tables set only: about 10 minutes
 #   COMPARE=HEAD~3 bench/restore.sh                    # also yesterday-restore built from HEAD~3
+#   SERVER=mariadb-11.8 bench/restore.sh               # into production's restore server, with its client
 # (times on a 2-core machine shared with other work.)
 #
 # Settings (environment):
+#   SERVER     the server restored into and whose client tools (mariadb-dump,
+#              mariadb, mysql) every method uses: system (Debian's MariaDB, the
+#              default) or mariadb-11.8 (scripts/mariadb-private.sh,
+#              scripts/versions.sh)
 #   SIZE_ROWS  rows in each of the big set's 5 tables (default 200000: 217 MB of
 #              SQL; 950000 makes about 1 GB); 0 leaves the big set out
 #   MANY       tables in the many set (default 2000); 0 leaves it out
@@ -40,6 +45,11 @@
 #   REPEAT     rounds of every method (default 1); the medians are printed
 #   COMPARE    a git revision: also time yesterday-restore built from it (a
 #              refactor's check), in the same rounds
+#   SETTINGS   server settings to time yesterday-restore under as well, one
+#              at a time, separated by ";": each adds a method
+#              "yesterday-restore [options]" whose server starts with those
+#              options (after MARIADB_OPTS, which every start has); e.g.
+#              SETTINGS="--innodb-doublewrite=0;--innodb-file-per-table=0"
 #   ACCOUNT    "app" (default): every method loads as an account with the
 #              documented grants (ALL on the database and on the two
 #              workspaces, nothing global), as production's restore does;
@@ -75,7 +85,6 @@ script=$root/scripts/mariadb-private.sh
 for tool in mariadb mariadb-dump zstd gzip /usr/bin/time taskset bc go python3; do
 	command -v "$tool" >/dev/null || { echo "restore.sh: $tool not found" >&2; exit 3; }
 done
-mysql_client=$(command -v mysql || command -v mariadb)
 case $ACCOUNT in
 app | root) ;;
 *) echo "restore.sh: ACCOUNT is app or root, not $ACCOUNT" >&2; exit 2 ;;
@@ -109,6 +118,8 @@ start_server() {
 	out=$("$script" start "$work/db")
 	eval "$out"
 	export DB_SOCKET
+	# The server's own client tools first.
+	if [[ -n $DB_BIN && :$PATH: != *:$DB_BIN:* ]]; then PATH=$DB_BIN:$PATH; fi
 }
 stop_server() { "$script" stop "$work/db"; }
 sql() { mariadb --no-defaults --socket="$DB_SOCKET" -uroot -N -B "$@"; }
@@ -137,7 +148,9 @@ if command -v mydumper >/dev/null && command -v myloader >/dev/null; then
 fi
 
 echo "== starting the server, creating the account ($ACCOUNT)" >&2
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start_server
+mysql_client=$(command -v mysql || command -v mariadb)
 version=$(sql -e "SELECT VERSION()")
 if [[ $ACCOUNT == app ]]; then
 	sql <<-'SQL'
@@ -272,25 +285,37 @@ old_client="'$mysql_client' --no-defaults --socket=\"\$DB_SOCKET\" ${login[*]} \
 
 # methods SET: fills names and cmds with the methods measured on SET.
 methods() {
-	local d=$work/$1 p yr
+	local d=$work/$1 p yr setting
 	names=("zstd -dc | mariadb")
 	cmds=("zstd -dc '$d/dump.zst' | $client")
+	opts=("")
 	if [[ $1 == big ]]; then
 		names+=("gunzip -c | mysql")
 		cmds+=("gunzip -c '$d/dump.gz' | $old_client")
+		opts+=("")
 	fi
 	for p in $PARALLEL; do
 		yr="--remote '$d/remote' --name $backup --db-socket \"\$DB_SOCKET\" --db-name \$DB --db-user ${login[*]#-u} --parallel $p --debug --log-format json"
 		names+=("yesterday-restore -p $p")
 		cmds+=("'$work/yesterday-restore' $yr >/dev/null 2>\"\$YR_LOG\"")
+		opts+=("")
 		if [[ -n ${COMPARE:-} ]]; then
 			names+=("yesterday-restore@$COMPARE -p $p")
 			cmds+=("'$work/yesterday-restore-compare' $yr >/dev/null 2>\"\$YR_LOG\"")
+			opts+=("")
 		fi
+	done
+	IFS=';' read -ra settings <<<"${SETTINGS:-}"
+	for setting in "${settings[@]}"; do
+		[[ -n ${setting// /} ]] || continue
+		names+=("yesterday-restore [${setting# }]")
+		cmds+=("'$work/yesterday-restore' $yr >/dev/null 2>\"\$YR_LOG\"")
+		opts+=("$setting")
 	done
 	if [[ $1 == big && -n $have_myloader ]]; then
 		names+=("myloader -t 2")
 		cmds+=("myloader --socket=\"\$DB_SOCKET\" --user=root --directory='$d/mydumper' --database=\$DB --threads=2 --verbose=1")
+		opts+=("")
 	fi
 }
 
@@ -327,7 +352,7 @@ phases() {
 run() {
 	local set=$1 shape=$2 i=$3 round=$4 t0 t1 got end ph=""
 	echo "== $set, shape $shape, round $round: ${names[$i]}" >&2
-	start_server
+	MARIADB_OPTS="${MARIADB_OPTS:-} ${opts[$i]}" start_server
 	pin "$shape"
 	sql -e "CREATE DATABASE $DB CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	YR_LOG=$work/yr.log
@@ -350,7 +375,7 @@ run() {
 	fi
 	sql -e "DROP DATABASE $DB"
 	stop_server
-	echo "$i $(echo "$t1 - $t0" | bc) $(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.1f", u+s}' "$work/time.txt")" \
+	echo "$i $(echo "$t1 - $t0" | bc) $(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$work/time.txt")" \
 		"$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2/1024}' "$work/time.txt") $ph" >>"$work/results-$set-$shape"
 }
 
@@ -379,15 +404,28 @@ report() {
 		"dump.zst $(mb "$(stat -c %s "$work/$set/dump.zst")") MB; MariaDB $version; account $ACCOUNT;" \
 		"$REPEAT round(s), medians"
 	base=$(median "$f" 0 2)
-	printf '%-28s %8s %7s %13s %13s   %-25s %s\n' method "wall s" ratio "client CPU s" "peak RSS MiB" "dl/load/swap/after s" "each round, wall s"
+	printf '%-44s %8s %7s %17s %13s %9s %13s   %-25s %s\n' method "wall s" ratio "paired [min-max]" "client CPU s" "s/100 MB" "peak RSS MiB" "dl/load/swap/after s" "each round, wall s"
 	for i in "${!names[@]}"; do
 		wall=$(median "$f" "$i" 2)
 		ph="$(median "$f" "$i" 5)/$(median "$f" "$i" 6)/$(median "$f" "$i" 7)/$(median "$f" "$i" 8)"
 		[[ $ph == "-/-/-/-" ]] && ph=-
-		printf '%-28s %8.1f %7.2f %13s %13s   %-25s %s\n' "${names[$i]}" "$wall" "$(echo "$wall / $base" | bc -l)" \
-			"$(median "$f" "$i" 3)" "$(median "$f" "$i" 4)" "$ph" \
-			"$(awk -v i="$i" '$1 == i {printf "%.1f ", $2}' "$f")"
+		printf '%-44s %8.1f %7.2f %17s %13s %9s %13s   %-25s %s\n' "${names[$i]}" "$wall" "$(echo "$wall / $base" | bc -l)" \
+			"$(paired "$f" "$i")" "$(median "$f" "$i" 3)" "$(awk -v c="$(median "$f" "$i" 3)" -v r="$(cat "$work/$set/raw")" 'BEGIN {printf "%.3f", c / (r / 1e8)}')" \
+			"$(median "$f" "$i" 4)" "$ph" "$(awk -v i="$i" '$1 == i {printf "%.1f ", $2}' "$f")"
 	done
+}
+
+# paired FILE I: the median and range of method I's wall time over the
+# baseline's in the same round.
+paired() {
+	awk -v i="$2" '$1 == 0 {b[++nb] = $2} $1 == i {w[++nw] = $2}
+	END {
+		for (k = 1; k <= nw && k <= nb; k++) r[k] = w[k] / b[k]
+		n = (nw < nb) ? nw : nb
+		for (x = 2; x <= n; x++) for (y = x; y > 1 && r[y - 1] > r[y]; y--) { t = r[y]; r[y] = r[y - 1]; r[y - 1] = t }
+		m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+		printf "%.2f [%.2f-%.2f]", m, r[1], r[n]
+	}' "$1"
 }
 
 # Rounds go through every method in turn, so that a slow spell of a
@@ -405,7 +443,8 @@ for set in "${sets[@]}"; do
 done
 
 echo
-echo "$(nproc) CPUs; yesterday-restore at $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- || echo '+changes')"
+echo "$(nproc) CPUs; load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+	"yesterday-restore at $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- || echo '+changes')"
 for set in "${sets[@]}"; do
 	methods "$set"
 	for shape in $SHAPES; do
@@ -413,7 +452,9 @@ for set in "${sets[@]}"; do
 	done
 done
 echo
-echo "(ratio: wall time over zstd -dc | mariadb; client CPU: user+sys of the command and its children;"
+echo "(ratio: median wall time over zstd -dc | mariadb's; paired: each round's wall time over the baseline's"
+echo " in the same round, median [min-max]; client CPU: user+sys of the command and its children, and per"
+echo " 100 MB of SQL;"
 echo " peak RSS: the largest client process; dl/load/swap/after: yesterday-restore's download and check"
 echo " into its work directory (- when it streams), its load into staging, its checks and swap, and what"
 echo " follows until it exits; every load checked with CHECKSUM TABLE)"

@@ -47,6 +47,7 @@ var testOnly = map[string]bool{
 	"internal/testreport":    true,
 	"internal/pairing":       true,
 	"bench/loadmem":          true,
+	"bench/loadcpu":          true,
 	"bench/fakedrive":        true,
 	"internal/yesterdayboot": true,
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -44,7 +45,10 @@ func NewReader(r io.Reader) (io.ReadCloser, Compression, error) {
 	}
 	switch {
 	case bytes.HasPrefix(head, zstdMagic):
-		d, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(128<<20))
+		// On one core, decoding in the reader's own calls costs less CPU
+		// than handing blocks between two goroutines; with more, the
+		// second decodes beside the reader's consumer.
+		d, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(min(2, runtime.GOMAXPROCS(0))), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
 			return nil, "", fmt.Errorf("zstd decoder: %w", err)
 		}

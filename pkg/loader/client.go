@@ -111,7 +111,7 @@ func (l Client) LoadWith(ctx context.Context, r io.Reader, conn mariadb.Conn, ru
 		return err
 	}
 	src := &readErrReader{r: r}
-	gateErr, copyErr := feed(stdin, srv.gate(src, nil, rules))
+	gateErr, copyErr := feed(stdin, srv.gate(src, nil, rules, false))
 	if gateErr != nil {
 		// The dump is bad: make sure the client runs nothing more, and
 		// does not take a cut-off stream for the whole dump.

@@ -137,15 +137,18 @@ func (g statements) Next() (sqltext.Statement, error) {
 	return st, err
 }
 
-// gate puts the statement gate in front of r.
-func (s server) gate(r io.Reader, read *atomic.Int64, rules Rules) statements {
+// gate puts the statement gate in front of r. With keep, every statement
+// is the caller's to keep (sqltext.Splitter.Keep), and data statements
+// come with their rows as LOAD DATA text (sqltext.GateOptions.LoadText).
+func (s server) gate(r io.Reader, read *atomic.Int64, rules Rules, keep bool) statements {
 	sp := sqltext.NewSplitter(r)
 	sp.MaxStatement = s.maxPacket
 	sp.BytesRead = read
+	sp.Keep = keep
 	// A statement of tens of MiB grows the buffer in steps: each old
 	// buffer goes back to the system at once, so that the memory held is
 	// never much more than twice the statement.
 	sp.Grew = debug.FreeOSMemory
 	return statements{sqltext.NewGate(sp, sqltext.GateOptions{Server: s.version, Foreign: slices.Concat(s.foreign, rules.Reserved),
-		Dialect: rules.Dialect, Collations: s.collations, Whole: rules.Whole}), s.maxPacket}
+		Dialect: rules.Dialect, Collations: s.collations, Whole: rules.Whole, LoadText: keep}), s.maxPacket}
 }

@@ -206,7 +206,10 @@ func (l *loader) sessionCharset(ctx context.Context, c *lconn) (string, error) {
 }
 
 // loadText runs the data statement it as LOAD DATA where it can; done is
-// false when the statement is still to run as it is.
+// false when the statement is still to run as it is. The text is the one
+// the gate wrote in the pass that read the statement (it.text); a
+// statement without one (too large for the pass) has its text written
+// here.
 func (l *loader) loadText(ctx context.Context, c *lconn, it *item) (done bool, err error) {
 	if l.noText.Load() || it.def == nil || len(it.sql) < l.textMin {
 		return false, nil
@@ -215,9 +218,14 @@ func (l *loader) loadText(ctx context.Context, c *lconn, it *item) (done bool, e
 	if err := l.exec(ctx, c, &item{session: it.session}); err != nil {
 		return false, err
 	}
-	in, ok := sqltext.ReadInsert(unsafeBytes(it.sql))
-	if !ok {
-		return false, nil
+	in := sqltext.Insert{Table: it.name}
+	if it.text != nil {
+		in.Replace, in.Columns = it.text.Replace, it.text.Columns
+	} else {
+		var ok bool
+		if in, ok = sqltext.ReadInsert(unsafeBytes(it.sql)); !ok {
+			return false, nil
+		}
 	}
 	charset, err := l.sessionCharset(ctx, c)
 	if err != nil {
@@ -232,24 +240,26 @@ func (l *loader) loadText(ctx context.Context, c *lconn, it *item) (done bool, e
 	if !ok {
 		return false, nil
 	}
-	// The text is about as long as the rows: a buffer of that size up
-	// front leaves no outgrown copies behind for a large statement.
-	buf := c.buf[:0]
-	if need := len(in.Values) + len(in.Values)/8 + 64; cap(buf) < need {
-		buf = make([]byte, 0, need)
-	}
-	text, rows, ok := sqltext.AppendLoadText(buf, in.Values, kinds)
-	if cap(text) <= maxKeptBuffer {
-		c.buf = text[:0]
+	var text []byte
+	if it.text != nil {
+		if !it.text.Fits(kinds) {
+			return false, nil
+		}
+		text = it.text.Text
 	} else {
-		c.buf = nil
-	}
-	if !ok || rows == 0 {
-		return false, nil
+		// The text is about as long as the rows: a buffer of that size
+		// up front leaves no outgrown copies behind for a large
+		// statement.
+		var rows int
+		text, rows, ok = sqltext.AppendLoadText(make([]byte, 0, len(in.Values)+len(in.Values)/8+64), in.Values, kinds)
+		if !ok || rows == 0 {
+			return false, nil
+		}
 	}
 	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(text) })
 	done, err = l.runText(ctx, c, it, stmt)
 	mysql.DeregisterReaderHandler(name)
+	it.text = nil
 	if !done && cap(text) > maxKeptBuffer {
 		// The dump's statement runs next, and the driver copies it: the
 		// text goes back to the system first.
@@ -307,8 +317,9 @@ const rollbackTimeout = 30 * time.Second
 // unsafeBytes returns the bytes of s without a copy, for reading only.
 func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// maxKeptBuffer is the largest text buffer a connection keeps for the
-// next statement.
+// maxKeptBuffer is the largest text that waits for the garbage collector
+// when the dump's statement runs after it: a larger one is handed back to
+// the system first.
 const maxKeptBuffer = 4 << 20
 
 // loadOnce runs one LOAD DATA in a transaction of its own and commits it

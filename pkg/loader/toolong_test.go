@@ -16,13 +16,15 @@ func TestStatementOverMaxPacketNamesTheSetting(t *testing.T) {
 		srv.version = v
 	}
 	dump := "-- MariaDB dump 10.19\nINSERT INTO `t` VALUES ('" + strings.Repeat("x", 1<<20) + "');\n"
-	_, err := srv.gate(strings.NewReader(dump), nil, Rules{}).Next()
-	if !errors.Is(err, sqltext.ErrStatementTooLong) {
-		t.Fatalf("err = %v, want ErrStatementTooLong", err)
-	}
-	for _, want := range []string{"max_allowed_packet is 1024 bytes", "max_allowed_packet = 1G"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
+	for _, keep := range []bool{false, true} {
+		_, err := srv.gate(strings.NewReader(dump), nil, Rules{}, keep).Next()
+		if !errors.Is(err, sqltext.ErrStatementTooLong) {
+			t.Fatalf("keep %v: err = %v, want ErrStatementTooLong", keep, err)
+		}
+		for _, want := range []string{"max_allowed_packet is 1024 bytes", "max_allowed_packet = 1G"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("keep %v: error %q does not say %q", keep, err, want)
+			}
 		}
 	}
 }

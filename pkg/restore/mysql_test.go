@@ -250,7 +250,7 @@ func TestRestoreRefusesPartialDumps(t *testing.T) {
 		{"all-databases.sql", "the dump's header names no database of its own"},
 		{"system-schema.sql", "a dump of the system database `mysql`"},
 		{"stderr-inside.sql", "mysqldump: ...), which belong to its stderr"},
-		{"data-only.sql", "rows for `notes`, which the dump does not create"},
+		{"data-only.sql", "the keys of `notes`, which the dump does not create"},
 		{"view-only.sql", "it defines views but no table"},
 		{"replace-ignore.sql", "REPLACE IGNORE"},
 		{"not-enforced.sql", "ran /*!80016 NOT ENFORCED */, which MariaDB skips"},

@@ -519,3 +519,35 @@ func checkPassed(t *testing.T, sql []byte, own string, ownOK bool) {
 		t.Fatalf("the client would read more than the statement %q: %v", sql, err)
 	}
 }
+
+// A whole dump's statements about a table's rows are refused until the
+// dump has created the table: the DISABLE KEYS a data-only dump writes
+// before its rows is refused as its rows are, so the load stops at the
+// gate before the server runs anything for the table.
+func TestGateWholeRefusesRowsOfTablesItDoesNotCreate(t *testing.T) {
+	for _, tt := range []struct{ name, sql, kind string }{
+		{"rows", "INSERT INTO `notes` VALUES (1,'x');", "INSERT INTO"},
+		{"disable keys", "/*!40000 ALTER TABLE `notes` DISABLE KEYS */;", "ALTER TABLE"},
+		{"enable keys", "/*!40000 ALTER TABLE `notes` ENABLE KEYS */;", "ALTER TABLE"},
+		{"setval", "SELECT SETVAL(`notes`, 1, 0);", "SELECT"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dump := header + "/*!40101 SET NAMES utf8mb4 */;\nLOCK TABLES `notes` WRITE;\n" + tt.sql + "\nUNLOCK TABLES;\n"
+			sts, err := gateAll(t, dump, GateOptions{Whole: true})
+			var re *RefusedError
+			if !errors.As(err, &re) {
+				t.Fatalf("err = %v, want a refusal; passed %d statements", err, len(sts))
+			}
+			if re.Kind != tt.kind || re.Line != 8 || !strings.Contains(err.Error(), "`notes`, which the dump does not create") {
+				t.Errorf("refused %s at line %d: %v; want %s at line 8, naming `notes`", re.Kind, re.Line, err, tt.kind)
+			}
+			if len(sts) != 2 {
+				t.Errorf("%d statements passed before the refusal, want 2", len(sts))
+			}
+			created := strings.Replace(dump, "LOCK TABLES", "CREATE TABLE `notes` (a INT, b TEXT);\nLOCK TABLES", 1)
+			if _, err := gateAll(t, created, GateOptions{Whole: true}); err != nil && tt.name != "setval" {
+				t.Errorf("with the table created: %v", err)
+			}
+		})
+	}
+}

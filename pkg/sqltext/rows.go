@@ -249,11 +249,43 @@ func AppendLoadText(dst, values []byte, kinds []FieldKind) (out []byte, rows int
 	}
 }
 
+// The kinds of literal a LOAD DATA field is written from, as bits: which
+// of them a column takes decides whether the text gives it the value the
+// literal gives it (see takes).
+const (
+	litNull   uint8 = 1 << iota // NULL
+	litString                   // a quoted string without an introducer
+	litNumber                   // a decimal number
+	litBinary                   // a _binary string or a hexadecimal literal
+)
+
+// takes are the kinds of literal a column of each FieldKind takes from
+// LOAD DATA text exactly as from the INSERT.
+var takes = [...]uint8{
+	FieldOther:  litNull,
+	FieldNumber: litNull | litString | litNumber,
+	FieldText:   litNull | litString,
+	FieldBinary: litNull | litString | litBinary,
+}
+
 // appendValue writes the literal at b[i] as a LOAD DATA field for a column
 // of kind k, and returns the index after it.
 func appendValue(dst, b []byte, i int, k FieldKind) ([]byte, int, bool) {
-	if i >= len(b) {
+	dst, e, lit, ok := appendLiteral(dst, b, i)
+	if !ok || takes[k]&lit == 0 {
 		return dst, i, false
+	}
+	return dst, e, true
+}
+
+// appendLiteral writes the literal at b[i] as a LOAD DATA field, and
+// returns the index after it and its kind; ok is false for a literal the
+// text cannot hold exactly whatever the column (N'...', b'...', an
+// introducer other than _binary, ...). The text does not depend on the
+// column: only whether the column takes it does.
+func appendLiteral(dst, b []byte, i int) (out []byte, end int, lit uint8, ok bool) {
+	if i >= len(b) {
+		return dst, i, 0, false
 	}
 	c := b[i]
 	next := func(j int) byte {
@@ -264,49 +296,42 @@ func appendValue(dst, b []byte, i int, k FieldKind) ([]byte, int, bool) {
 	}
 	switch {
 	case c == '\'' || c == '"':
-		if k == FieldOther {
-			return dst, i, false
-		}
-		return appendString(dst, b, i)
+		dst, end, ok = appendString(dst, b, i)
+		return dst, end, litString, ok
 	case c == 'N' || c == 'n':
 		if len(b)-i >= 4 && bytes.EqualFold(b[i:i+4], []byte("NULL")) && !isWordByte(next(i+4)) {
-			return append(dst, '\\', 'N'), i + 4, true
+			return append(dst, '\\', 'N'), i + 4, litNull, true
 		}
-		return dst, i, false
+		return dst, i, 0, false
 	case c == '_':
-		if k != FieldBinary || len(b)-i < 7 || !bytes.EqualFold(b[i:i+7], []byte("_binary")) {
-			return dst, i, false
+		if len(b)-i < 7 || !bytes.EqualFold(b[i:i+7], []byte("_binary")) {
+			return dst, i, 0, false
 		}
 		j := i + 7
 		for j < len(b) && b[j] == ' ' {
 			j++
 		}
 		if j == i+7 && next(j) != '\'' && next(j) != '"' {
-			return dst, i, false
+			return dst, i, 0, false
 		}
 		switch next(j) {
 		case '\'', '"':
-			return appendString(dst, b, j)
+			dst, end, ok = appendString(dst, b, j)
 		case '0', 'x', 'X':
-			return appendHex(dst, b, j)
+			dst, end, ok = appendHex(dst, b, j)
 		}
-		return dst, i, false
+		return dst, end, litBinary, ok
 	case c == '0' && (next(i+1) == 'x' || next(i+1) == 'X'), (c == 'x' || c == 'X') && next(i+1) == '\'':
-		if k != FieldBinary {
-			return dst, i, false
-		}
-		return appendHex(dst, b, i)
+		dst, end, ok = appendHex(dst, b, i)
+		return dst, end, litBinary, ok
 	case c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'):
-		if k != FieldNumber {
-			return dst, i, false
-		}
 		e := numberEnd(b, i)
 		if e < 0 {
-			return dst, i, false
+			return dst, i, 0, false
 		}
-		return append(dst, b[i:e]...), e, true
+		return append(dst, b[i:e]...), e, litNumber, true
 	}
-	return dst, i, false
+	return dst, i, 0, false
 }
 
 // numberEnd returns the end of the decimal number at b[i] (an optional
@@ -354,16 +379,33 @@ func numberEnd(b []byte, i int) int {
 // none, else the letter after the backslash.
 var loadEscape = [256]byte{'\\': '\\', '\t': 't', '\n': 'n', 0: '0'}
 
+// stopSingle and stopDouble are the bytes that end a run of plain bytes
+// in a string quoted with ' or ": its quote, a backslash, and the bytes
+// LOAD DATA text escapes.
+var stopSingle, stopDouble = stops('\''), stops('"')
+
+func stops(q byte) (t [256]bool) {
+	for c, e := range loadEscape {
+		t[c] = e != 0
+	}
+	t[q], t['\\'] = true, true
+	return t
+}
+
 // appendString writes the value of the string literal at b[i] (quoted
 // with ' or ", backslash escapes and doubled quotes read as the server
 // reads them) as a LOAD DATA field.
 func appendString(dst, b []byte, i int) ([]byte, int, bool) {
 	q := b[i]
+	stop := &stopSingle
+	if q == '"' {
+		stop = &stopDouble
+	}
 	j := i + 1
 	for {
 		// Copy the run of plain bytes.
 		k := j
-		for k < len(b) && b[k] != q && b[k] != '\\' && loadEscape[b[k]] == 0 {
+		for k < len(b) && !stop[b[k]] {
 			k++
 		}
 		dst = append(dst, b[j:k]...)
@@ -424,6 +466,10 @@ func appendHex(dst, b []byte, i int) ([]byte, int, bool) {
 	var digits []byte
 	var end int
 	if b[i] == '0' {
+		if next := i + 1; next >= len(b) || (b[next] != 'x' && b[next] != 'X') {
+			// 0b101 after _binary is bits, 0123 a number.
+			return dst, i, false
+		}
 		j := i + 2
 		for j < len(b) && isHex(b[j]) {
 			j++

@@ -91,6 +91,8 @@ func TestAppendLoadText(t *testing.T) {
 		{`(_binary 'a')`, []FieldKind{T}, ""},
 		{`(_utf8mb4 'a')`, []FieldKind{T}, ""},
 		{`(_binary0x41)`, []FieldKind{B}, ""},
+		{`(_binary 0b101)`, []FieldKind{B}, ""},
+		{`(_binary 0123)`, []FieldKind{B}, ""},
 		{`(N'a')`, []FieldKind{T}, ""},
 		{`(b'101')`, []FieldKind{O}, ""},
 		{`('a')`, []FieldKind{O}, ""},
@@ -261,7 +263,7 @@ func FuzzAppendLoadText(f *testing.F) {
 	for _, s := range []string{
 		`(1,'a'),(2,'b')`, `('a\%b\_c','\\%',NULL,'NULL')`, `('t\tn\nr\rz\Zb\b0\0q\'d\"x\y')`,
 		"('raw\ttab\nnl\x00nul')", `('it''s',"d""q",'mix"''')`, `(_binary 'a\0b',0x00ff5c,X'0a09',0xabc)`,
-		`(-1.5e-3,+2,.5,'7')`, "(1 , 'a' )\n,\n( 2,NULL)", `('\N','\\N')`,
+		`(-1.5e-3,+2,.5,'7')`, "(1 , 'a' )\n,\n( 2,NULL)", `('\N','\\N')`, `(_binary 0b101,_binary 0123)`,
 	} {
 		f.Add([]byte(s), []byte{1, 2, 3})
 	}

@@ -39,6 +39,11 @@ type Splitter struct {
 	// must bound its memory can hand the old buffer back to the system
 	// there (debug.FreeOSMemory), before the next one is allocated.
 	Grew func()
+	// Keep hands every statement over with the buffer that holds it (see
+	// Owned), so that a caller that keeps statements needs no copies:
+	// the splitter reads on into a new buffer whenever the one it has is
+	// full, and never writes to a buffer it returned a statement from.
+	Keep bool
 
 	r       io.Reader
 	buf     []byte
@@ -54,10 +59,11 @@ type Splitter struct {
 	line    int64 // line number of buf[start]
 	stmtAt  int64 // line number where the statement last returned began
 
-	size    int    // the buffer's initial size
-	owned   bool   // the statement returned last is the caller's
-	started bool   // a statement has been returned
-	db      string // the database the header names
+	data    *dataPass // data statements read in one pass (datapass.go); nil for none
+	size    int       // the buffer's initial size
+	owned   bool      // the statement returned last is the caller's
+	started bool      // a statement has been returned
+	db      string    // the database the header names
 	dbKnown bool
 	source  Source // the server (or dump program) the header names
 }
@@ -69,6 +75,7 @@ const (
 	stString        // in a quoted string or identifier; quote is the quote
 	stBlock         // in a /* */ comment inside a statement
 	stLine          // in a -- or # comment inside a statement
+	stData          // in a data statement read in one pass (datapass.go)
 )
 
 // neverVersion is the version in a conditional comment that no server
@@ -84,6 +91,11 @@ const (
 	handOver = 1 << 20
 	// Beyond this the buffer grows by a quarter at a time, not twice.
 	slowGrowth = 16 << 20
+	// keepBuffers is how many times its initial buffer the buffers are
+	// that a Splitter that keeps every statement reads into (4 MiB): each
+	// new one takes over the start of the statement that did not fit in
+	// the last.
+	keepBuffers = 4
 )
 
 // NewSplitter returns a splitter reading SQL text from r. The delimiter
@@ -146,9 +158,10 @@ func (s *Splitter) header(line []byte) {
 }
 
 // Owned reports whether the statement Next returned last is the caller's
-// to keep: a statement of 1 MiB or more is handed over with the buffer
-// that holds it, which the splitter never writes again (it reads on into a
-// new one). A shorter statement is valid only until the next call.
+// to keep: a statement of 1 MiB or more, or any statement with Keep, is
+// handed over with the buffer that holds it, which the splitter never
+// writes again (it reads on into a new one). A shorter statement is valid
+// only until the next call.
 func (s *Splitter) Owned() bool { return s.owned }
 
 // Delimiter returns the delimiter in force.
@@ -165,6 +178,9 @@ var ErrStatementTooLong = errors.New("statement too long")
 // inside a quoted string or a comment is an error, since that is a
 // truncated dump.
 func (s *Splitter) Next() ([]byte, error) {
+	if s.data != nil {
+		s.data.done = nil
+	}
 	for {
 		stmt, ok, err := s.scan()
 		if err != nil {
@@ -198,6 +214,26 @@ func (s *Splitter) fill() error {
 		return fmt.Errorf("statement at line %d: %w (over %d bytes)", s.line, ErrStatementTooLong, limit)
 	}
 	chunk := min(splitReadSize, len(s.buf)/2)
+	if s.Keep && len(s.buf)-s.end < chunk && s.started {
+		// The statements returned keep this buffer: the one being read
+		// moves to a new one.
+		rest := s.end - s.start
+		size := max(keepBuffers*s.size, rest+splitReadSize)
+		if rest+chunk > len(s.buf) {
+			size = max(size, 2*len(s.buf))
+			if len(s.buf) >= slowGrowth {
+				size = max(rest+splitReadSize, len(s.buf)+len(s.buf)/4)
+			}
+		}
+		nb := make([]byte, size)
+		s.end = copy(nb, s.buf[s.start:s.end])
+		s.pos -= s.start
+		s.start = 0
+		s.buf = nb
+		if size > slowGrowth && s.Grew != nil {
+			s.Grew()
+		}
+	}
 	if len(s.buf)-s.end < chunk {
 		if s.start > 0 {
 			n := copy(s.buf, s.buf[s.start:s.end])
@@ -222,16 +258,27 @@ func (s *Splitter) fill() error {
 		}
 	}
 	// Reading at most a few chunks at a time leaves little in the buffer
-	// behind a statement that is handed over.
-	n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+4*splitReadSize)])
-	s.end += n
-	if s.BytesRead != nil {
-		s.BytesRead.Add(int64(n))
+	// behind a statement that is handed over. A data statement read in one
+	// pass reads its last row again from its start after each read: it
+	// waits for a sixteenth of the initial buffer (64 KiB) at least.
+	at, want := s.end, 1
+	if s.state == stData {
+		want = max(1, s.size/16)
 	}
-	if err != nil {
-		s.eof = true
-		if !errors.Is(err, io.EOF) {
-			s.err = fmt.Errorf("read dump: %w", err)
+	for s.end-at < want && !s.eof {
+		n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+4*splitReadSize)])
+		s.end += n
+		if s.BytesRead != nil {
+			s.BytesRead.Add(int64(n))
+		}
+		if err != nil {
+			s.eof = true
+			if !errors.Is(err, io.EOF) {
+				s.err = fmt.Errorf("read dump: %w", err)
+			}
+		}
+		if s.end == len(s.buf) {
+			break
 		}
 	}
 	return nil
@@ -252,6 +299,10 @@ func (s *Splitter) emit(p, next int) []byte {
 	s.started = s.started || len(stmt) > 0
 	s.state = stStart
 	s.setStart(next)
+	if s.Keep {
+		s.owned = true
+		return stmt[:len(stmt):len(stmt)]
+	}
 	s.owned = len(stmt) >= handOver
 	if s.owned {
 		// The statement keeps the buffer; what follows it goes to a new
@@ -293,6 +344,18 @@ func (s *Splitter) scan() (stmt []byte, ok bool, err error) {
 			if err != nil || done {
 				return nil, false, err
 			}
+		case stData:
+			stmt, st := s.scanData()
+			switch {
+			case st == passDone:
+				return stmt, true, nil
+			case st == passMore && !s.eof:
+				return nil, false, nil
+			}
+			// Read the statement again the usual way.
+			s.data.reset()
+			s.state = stCode
+			s.pos = s.start
 		case stCode:
 			stmt, ok, more := s.scanCode()
 			if ok {
@@ -441,6 +504,9 @@ func (s *Splitter) scanStart() (done bool, err error) {
 			s.setStart(p + k)
 		default:
 			s.state = stCode
+			if s.data != nil && len(s.delim) == 1 && s.delim[0] == ';' && (c|0x20 == 'i' || c|0x20 == 'r') {
+				s.state = stData
+			}
 			return false, nil
 		}
 	}

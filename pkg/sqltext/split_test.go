@@ -341,3 +341,45 @@ func TestSplitHandsOverLargeStatements(t *testing.T) {
 		t.Errorf("Grew called %d times for buffers under 16 MiB", grew)
 	}
 }
+
+// With Keep, every statement is handed over: each stays as it was while
+// the splitter reads on, through buffers of every size, and the
+// statements are the ones it cuts without Keep.
+func TestSplitKeep(t *testing.T) {
+	var sb strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&sb, "INSERT INTO t VALUES (%d,'%s');\n-- c\nSELECT %d;\n", i, strings.Repeat("v", i*37%2000), i)
+	}
+	sb.WriteString("INSERT INTO t VALUES ('" + strings.Repeat("x", 3<<20) + "');\nSELECT 'end'")
+	in := sb.String()
+	want, _, err := splitAll(strings.NewReader(in), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{4, 1000, splitMinBuf} {
+		sp := newSplitterSize(iotest.HalfReader(strings.NewReader(in)), size)
+		sp.Keep = true
+		var kept [][]byte
+		for {
+			stmt, err := sp.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sp.Owned() {
+				t.Fatalf("size %d: statement %d not handed over", size, len(kept))
+			}
+			kept = append(kept, stmt)
+		}
+		if len(kept) != len(want) {
+			t.Fatalf("size %d: %d statements, want %d", size, len(kept), len(want))
+		}
+		for i, stmt := range kept {
+			if string(stmt) != want[i] {
+				t.Fatalf("size %d: statement %d changed after it was returned: %.60q, want %.60q", size, i, stmt, want[i])
+			}
+		}
+	}
+}
