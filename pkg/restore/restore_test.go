@@ -577,3 +577,39 @@ func TestRestoreDumpThatAltersItsDatabase(t *testing.T) {
 		t.Errorf("restored database differs from the source\n--- got\n%s\n--- want\n%s", got, want)
 	}
 }
+
+// TestRestoreLockOfAnEndingSession: the lock is held by a session that
+// ends a moment after the restore asks for it, as a killed restore's
+// session ends on the server a moment after its process died. The restore
+// waits that moment instead of reporting another restore running.
+func TestRestoreLockOfAnEndingSession(t *testing.T) {
+	srv := testdb.Get(t)
+	target := srv.NewDatabase(t, "app")
+	db, err := openDB(srv.Root(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ending, err := openDB(srv.Root(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := ending.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	if err := holder.QueryRowContext(t.Context(), "SELECT GET_LOCK(?, 0)", "yesterday-restore "+target).Scan(&got); err != nil || got != 1 {
+		t.Fatalf("take the lock: %d, %v", got, err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		holder.Close()
+		ending.Close() // the session ends with its connection
+	}()
+	unlock, err := namedLock(t.Context(), db, target)
+	if err != nil {
+		t.Fatalf("lock after its holder ended: %v", err)
+	}
+	unlock()
+}

@@ -16,7 +16,12 @@ import (
 // namedLock takes a server-wide named lock (GET_LOCK) for restores of target, so that a
 // restore at boot and a scheduled one never share a staging database. The
 // lock lives as long as the connection that holds it: a crashed restore
-// cannot leave it behind.
+// cannot leave it behind, though the server may end a killed run's session
+// a moment after its process died, so a lock held is waited for a few
+// seconds (lockWait) before the run reports another restore running.
+// lockWait is how long a restore waits for the lock of its database.
+const lockWait = 5 * time.Second
+
 func namedLock(ctx context.Context, db *sql.DB, target string) (unlock func(), err error) {
 	name := "yesterday-restore " + target
 	if len(name) > 64 {
@@ -28,7 +33,7 @@ func namedLock(ctx context.Context, db *sql.DB, target string) (unlock func(), e
 		return nil, fmt.Errorf("lock %s: %w", target, err)
 	}
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, lockWait.Seconds()).Scan(&got); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("lock %s: %w", target, err)
 	}
