@@ -33,6 +33,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/backupd/backupd/internal/cli"
+	"github.com/backupd/backupd/internal/initgc"
 	"github.com/backupd/backupd/pkg/daemon"
 	"github.com/backupd/backupd/pkg/fly"
 	"github.com/backupd/backupd/pkg/retention"
@@ -99,6 +100,7 @@ var vars = kong.Vars{
 }
 
 func main() {
+	initgc.Restore()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	os.Exit(a.main(os.Args[1:]))
 }

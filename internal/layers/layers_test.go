@@ -33,6 +33,7 @@ var level = map[string]int{
 	"internal/count":        2,
 	"pkg/notify":            2,
 	"pkg/catalog":           1,
+	"internal/initgc":       1,
 }
 
 // testOnly packages are test doubles and helpers: no program imports them.

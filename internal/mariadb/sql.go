@@ -156,36 +156,71 @@ func (s Server) Name() string {
 	return "MySQL " + v
 }
 
+// Session is a pool of at most one connection to the server, opened once
+// for the questions a run asks around a dump: the server's version (Ask)
+// and what the database holds, before the dump and after it. Its
+// connection stays open between them, so that a run makes one connection
+// (and one TLS handshake) of its own, not one per question; one the server
+// closed while it was idle is replaced at the next question, with the same
+// settings. The caller closes it.
+type Session struct {
+	// DB is the pool; it never holds more than one connection.
+	DB   *sql.DB
+	conn Conn
+	peer *peer
+}
+
+// Session opens a Session for c (no database selected, TLS as c.TLS says).
+// It connects at the first question.
+func (c Conn) Session(log *slog.Logger) (*Session, error) {
+	db, p, err := c.openDB(log, false)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	return &Session{DB: db, conn: c, peer: p}, nil
+}
+
+// Close closes the session's connection.
+func (s *Session) Close() error { return s.DB.Close() }
+
 // Ask connects to the server once and asks its flavour and version, and
 // how the connection was encrypted. The certificate's fingerprint is what
 // the client tools then pin (Conn.TLSPin).
 func (c Conn) Ask(ctx context.Context, log *slog.Logger) (Server, error) {
-	var s Server
-	db, p, err := c.openDB(log, false)
+	s, err := c.Session(log)
 	if err != nil {
-		return s, err
+		return Server{}, err
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
+	defer s.Close()
+	return s.Ask(ctx)
+}
+
+// Ask asks the server its flavour and version, and how the session's
+// connection was encrypted (see Conn.Ask).
+func (s *Session) Ask(ctx context.Context) (Server, error) {
+	var srv Server
+	c := s.conn
+	conn, err := s.DB.Conn(ctx)
 	if err != nil {
-		return s, fmt.Errorf("connect to %s: %w", c, err)
+		return srv, fmt.Errorf("connect to %s: %w", c, err)
 	}
 	defer conn.Close()
-	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment").Scan(&s.Version, &s.Comment); err != nil {
-		return s, fmt.Errorf("ask %s its version: %w", c, err)
+	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment").Scan(&srv.Version, &srv.Comment); err != nil {
+		return srv, fmt.Errorf("ask %s its version: %w", c, err)
 	}
 	var name string
-	if err := conn.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &s.Cipher); err != nil {
-		return s, fmt.Errorf("ask %s how the connection is encrypted: %w", c, err)
+	if err := conn.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &srv.Cipher); err != nil {
+		return srv, fmt.Errorf("ask %s how the connection is encrypted: %w", c, err)
 	}
-	if s.Cipher != "" {
-		s.Fingerprint = p.get()
+	if srv.Cipher != "" {
+		srv.Fingerprint = s.peer.get()
 	}
-	if !s.MariaDB() {
-		if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_mode").Scan(&s.GTIDMode); err != nil {
-			return s, fmt.Errorf("ask %s its gtid_mode: %w", c, err)
+	if !srv.MariaDB() {
+		if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_mode").Scan(&srv.GTIDMode); err != nil {
+			return srv, fmt.Errorf("ask %s its gtid_mode: %w", c, err)
 		}
 	}
-	return s, nil
+	return srv, nil
 }

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -134,7 +135,14 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	packet := d.packet()
 	// What the tool and the server need of each other (Oracle's
 	// mysqldump against MariaDB, or against a MySQL server with GTIDs).
-	pair, conn, err := Pair(ctx, d.Conn, prog, log)
+	// One connection of its own asks the server before the dump and
+	// after it (see mariadb.Session).
+	sess, err := d.Conn.Session(log)
+	if err != nil {
+		return Result{}, fmt.Errorf("dump: %w", err)
+	}
+	defer sess.Close()
+	pair, conn, err := pairOn(ctx, sess, d.Conn, prog, log)
 	if ctx.Err() != nil {
 		return Result{}, fmt.Errorf("dump cancelled: %w", context.Cause(ctx))
 	}
@@ -143,7 +151,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	}
 	// What the database holds, as the account sees it: a dump that would
 	// leave something out for want of a grant is not begun.
-	before, err := TakeInventory(ctx, conn, pair.Server, log)
+	before, err := takeInventory(ctx, sess.DB, conn, pair.Server)
 	if err != nil {
 		return Result{}, fmt.Errorf("dump: %w", err)
 	}
@@ -205,7 +213,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	case !HasTrailer(tail.Bytes()):
 		return Result{}, ErrNoTrailer
 	}
-	if err := d.compare(ctx, conn, pair.Server, objects.Objects, before.Objects, log); err != nil {
+	if err := d.compare(ctx, sess.DB, conn, pair.Server, objects.Objects, before.Objects, log); err != nil {
 		return Result{}, err
 	}
 	return Result{
@@ -222,9 +230,9 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 // showed the account before it and shows it now (an object created or
 // dropped while the dump ran is in one of the two only). A second
 // inventory that fails is logged, and the first stands alone.
-func (d *Dumper) compare(ctx context.Context, conn mariadb.Conn, srv mariadb.Server, dumped, before Objects, log *slog.Logger) error {
+func (d *Dumper) compare(ctx context.Context, db *sql.DB, conn mariadb.Conn, srv mariadb.Server, dumped, before Objects, log *slog.Logger) error {
 	seen := []Objects{before}
-	after, err := TakeInventory(ctx, conn, srv, log)
+	after, err := takeInventory(ctx, db, conn, srv)
 	if err != nil {
 		log.Warn("could not count the database's objects after the dump; comparing with the count before it", "err", err)
 	} else {

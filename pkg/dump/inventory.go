@@ -2,6 +2,7 @@ package dump
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -68,15 +69,19 @@ type Inventory struct {
 // TakeInventory asks the server, as conn's account, what conn's database
 // holds and what the account may see of it.
 func TakeInventory(ctx context.Context, conn mariadb.Conn, srv mariadb.Server, log *slog.Logger) (Inventory, error) {
+	sess, err := conn.Session(log)
+	if err != nil {
+		return Inventory{}, err
+	}
+	defer sess.Close()
+	return takeInventory(ctx, sess.DB, conn, srv)
+}
+
+// takeInventory is TakeInventory asking on db's connection.
+func takeInventory(ctx context.Context, db *sql.DB, conn mariadb.Conn, srv mariadb.Server) (Inventory, error) {
 	var inv Inventory
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	db, err := conn.OpenDB(log, false)
-	if err != nil {
-		return inv, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return inv, fmt.Errorf("connect to %s: %w", conn, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -144,5 +145,31 @@ EOF
 	var ie *IncompleteError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "1 of the 2 tables") || !strings.Contains(err.Error(), "1 of the 2 routines") {
 		t.Errorf("err = %v, want an IncompleteError for 1 of 2 tables and 1 of 2 routines", err)
+	}
+}
+
+// TestDumpConnectsOnceOfItsOwn: a dump asks the server its version and
+// what the database holds, before the dump and after it, on one connection
+// of its own beside the dump tool's (each connection over TLS is a
+// handshake of its own). An account the server allows two connections an
+// hour dumps, with its count after the dump taken.
+func TestDumpConnectsOnceOfItsOwn(t *testing.T) {
+	for _, product := range testdb.Products {
+		t.Run(product, func(t *testing.T) {
+			srv := testdb.For(t, product)
+			db := objectsDB(t, srv)
+			conn := account(t, srv, db, baseGrant, readGrant(product))
+			srv.Exec(t, "", fmt.Sprintf("ALTER USER '%s'@'localhost' WITH MAX_CONNECTIONS_PER_HOUR 2", conn.User))
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			var buf bytes.Buffer
+			_, err := (&Dumper{Program: toolFor(t, product), Conn: conn, Log: log}).Dump(context.Background(), &buf, nil)
+			if err != nil {
+				t.Fatalf("dump as an account allowed two connections: %v\n%s", err, logs.String())
+			}
+			if strings.Contains(logs.String(), "could not count") {
+				t.Errorf("the count after the dump was not taken:\n%s", logs.String())
+			}
+		})
 	}
 }

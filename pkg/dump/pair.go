@@ -70,16 +70,37 @@ var pairTimeout = 15 * time.Second
 // log; a server that does not answer is an error, which the dump would
 // only meet again.
 func Pair(ctx context.Context, conn mariadb.Conn, prog string, log *slog.Logger) (Pairing, mariadb.Conn, error) {
+	sess, err := conn.Session(log)
+	if err != nil {
+		return Pairing{}, conn, fmt.Errorf("dump: %w", err)
+	}
+	defer sess.Close()
+	return pairOn(ctx, sess, conn, prog, log)
+}
+
+// pairOn is Pair asking the server on sess. The tool's --version runs
+// while the server is asked: neither waits for the other.
+func pairOn(ctx context.Context, sess *mariadb.Session, conn mariadb.Conn, prog string, log *slog.Logger) (Pairing, mariadb.Conn, error) {
 	var p Pairing
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, pairTimeout)
 	defer cancel()
-	tool, err := mariadb.ToolVersion(ctx, prog)
-	if err != nil {
-		log.Warn("could not tell the dump tool's version; dumping with the default options", "err", err)
+	type answer struct {
+		tool mariadb.Tool
+		err  error
 	}
-	p.Tool = tool
-	p.Server, err = conn.Ask(ctx, log)
+	toolc := make(chan answer, 1)
+	go func() {
+		t, err := mariadb.ToolVersion(ctx, prog)
+		toolc <- answer{t, err}
+	}()
+	var err error
+	p.Server, err = sess.Ask(ctx)
+	tool := <-toolc
+	if tool.err != nil {
+		log.Warn("could not tell the dump tool's version; dumping with the default options", "err", tool.err)
+	}
+	p.Tool = tool.tool
 	if err != nil && ctx.Err() != nil && parent.Err() == nil {
 		return p, conn, fmt.Errorf("dump: %w (the server did not answer within %s)", err, pairTimeout)
 	}

@@ -50,12 +50,17 @@ func (d *Dumper) CheckSchema(ctx context.Context) (SchemaCheck, error) {
 	if err != nil {
 		return sc, err
 	}
-	pair, conn, err := Pair(ctx, d.Conn, prog, log)
+	sess, err := d.Conn.Session(log)
+	if err != nil {
+		return sc, fmt.Errorf("schema dump: %w", err)
+	}
+	defer sess.Close()
+	pair, conn, err := pairOn(ctx, sess, d.Conn, prog, log)
 	sc.Pairing, sc.Conn = pair, conn
 	if err != nil {
 		return sc, err
 	}
-	sc.Inventory, err = TakeInventory(ctx, conn, pair.Server, log)
+	sc.Inventory, err = takeInventory(ctx, sess.DB, conn, pair.Server)
 	if err != nil {
 		return sc, fmt.Errorf("schema dump: %w", err)
 	}
