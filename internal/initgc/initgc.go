@@ -6,9 +6,11 @@
 // collector twice before main on every start: 8 to 12 ms of a `backupd
 // now` on a loaded 2-core machine, a fixed cost that `mariadb-dump | zstd`
 // does not pay (docs/performance.md). A program imports this package from
-// main, which gets it initialised before those: Go initialises packages
-// in the order of their import paths, each once all it imports is, and
-// this one imports only the runtime's own.
+// main. Go initialises, of the packages whose imports are initialised, the
+// one whose import path sorts first, and this one imports only the
+// runtime's own: so it runs before every dependency whose path sorts after
+// github.com/backupd (rclone, gRPC, google.golang.org's), while those that
+// sort before it (the AWS SDK, cloud.google.com's) may still run first.
 package initgc
 
 import "runtime/debug"
