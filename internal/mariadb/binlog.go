@@ -1,0 +1,125 @@
+package mariadb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// BinlogSource is what a server says of its binary log.
+type BinlogSource struct {
+	// Enabled is @@log_bin.
+	Enabled bool
+	// Identity names the server in segment names and backup metadata:
+	// MySQL's @@server_uuid, "id<@@server_id>" on MariaDB (which has no
+	// server UUID).
+	Identity string
+	// ServerID is @@server_id.
+	ServerID uint32
+	MariaDB  bool
+	Version  string
+	// Format is @@binlog_format ("ROW", "MIXED", "STATEMENT").
+	Format string
+	// Compressed: the server compresses what it logs (MySQL's
+	// binlog_transaction_compression, MariaDB's log_bin_compress).
+	Compressed bool
+	// File and Offset are where the log ends now (SHOW BINARY LOG STATUS,
+	// SHOW MASTER STATUS); "" when the account may not ask (it needs
+	// REPLICATION CLIENT, MariaDB's BINLOG MONITOR).
+	File   string
+	Offset uint64
+	// GTIDExecuted is MySQL's @@gtid_executed, MariaDB's
+	// @@gtid_binlog_pos.
+	GTIDExecuted string
+}
+
+// Binlog asks the server about its binary log.
+func (c Conn) Binlog(ctx context.Context, log *slog.Logger) (BinlogSource, error) {
+	var s BinlogSource
+	db, err := c.OpenDB(log, false)
+	if err != nil {
+		return s, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return s, fmt.Errorf("connect to %s: %w", c, err)
+	}
+	defer conn.Close()
+	var logBin int
+	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@log_bin, @@server_id").Scan(&s.Version, &logBin, &s.ServerID); err != nil {
+		return s, fmt.Errorf("ask %s about its binary log: %w", c, err)
+	}
+	s.Enabled, s.MariaDB = logBin == 1, strings.Contains(s.Version, "MariaDB")
+	if s.MariaDB {
+		s.Identity = "id" + strconv.FormatUint(uint64(s.ServerID), 10)
+		var zip int
+		err = conn.QueryRowContext(ctx, "SELECT @@binlog_format, @@log_bin_compress, @@gtid_binlog_pos").Scan(&s.Format, &zip, &s.GTIDExecuted)
+		s.Compressed = zip == 1
+	} else {
+		var zip int
+		err = conn.QueryRowContext(ctx, "SELECT @@server_uuid, @@binlog_format, @@gtid_executed").Scan(&s.Identity, &s.Format, &s.GTIDExecuted)
+		if err == nil {
+			// MySQL 8.0.20 on.
+			if qerr := conn.QueryRowContext(ctx, "SELECT @@binlog_transaction_compression").Scan(&zip); qerr == nil {
+				s.Compressed = zip == 1
+			}
+		}
+	}
+	if err != nil {
+		return s, fmt.Errorf("ask %s about its binary log: %w", c, err)
+	}
+	if !s.Enabled {
+		return s, nil
+	}
+	file, off, err := logStatus(ctx, conn)
+	switch {
+	case Code(err) == ErSpecificAccess:
+		// Without REPLICATION CLIENT the position is not known here.
+	case err != nil:
+		return s, fmt.Errorf("ask %s where its binary log ends: %w", c, err)
+	default:
+		s.File, s.Offset = file, off
+	}
+	return s, nil
+}
+
+// logStatus runs SHOW BINARY LOG STATUS (MySQL 8.2 on), else SHOW MASTER
+// STATUS (MariaDB, older MySQL).
+func logStatus(ctx context.Context, conn *sql.Conn) (string, uint64, error) {
+	rows, err := conn.QueryContext(ctx, "SHOW BINARY LOG STATUS")
+	if Code(err) == 1064 { // syntax: not this server's statement
+		rows, err = conn.QueryContext(ctx, "SHOW MASTER STATUS")
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", 0, err
+	}
+	if !rows.Next() {
+		return "", 0, fmt.Errorf("no binary log status: %w", rows.Err())
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return "", 0, err
+	}
+	if len(vals) < 2 {
+		return "", 0, fmt.Errorf("binary log status has %d columns", len(vals))
+	}
+	off, err := strconv.ParseUint(vals[1].String, 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("binary log status position %q: %w", vals[1].String, err)
+	}
+	return vals[0].String, off, rows.Err()
+}
