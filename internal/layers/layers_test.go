@@ -25,6 +25,7 @@ var level = map[string]int{
 	"pkg/lock":              4,
 	"pkg/slot":              4,
 	"pkg/fly":               4,
+	"pkg/stream":            4,
 	"pkg/dump":              3,
 	"pkg/binlog":            3,
 	"pkg/loader":            3,

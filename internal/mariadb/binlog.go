@@ -2,6 +2,7 @@ package mariadb
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"log/slog"
@@ -122,4 +123,12 @@ func logStatus(ctx context.Context, conn *sql.Conn) (string, uint64, error) {
 		return "", 0, fmt.Errorf("binary log status position %q: %w", vals[1].String, err)
 	}
 	return vals[0].String, off, rows.Err()
+}
+
+// ReplicaTLS is the TLS configuration of a replication connection to c,
+// as c.TLS says and as the driver's connections have it (nil over a
+// socket or with TLSOff); fallback says that a server offering no TLS is
+// reached without (TLSPrefer).
+func (c Conn) ReplicaTLS() (cfg *tls.Config, fallback bool, err error) {
+	return c.driverTLS(&peer{})
 }

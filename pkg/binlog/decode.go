@@ -371,3 +371,29 @@ func (f *Format) decodeUserVar(e Event) (string, error) {
 	}
 	return name, nil
 }
+
+// Rotation reads where a ROTATE event says the log goes on. The event
+// may end in a checksum or not (the server sends the first one of a
+// connection without): a last four bytes that are the CRC32 of the rest
+// are taken for one.
+func Rotation(raw []byte) (Pos, error) {
+	e, err := ParseEvent(raw)
+	if err != nil {
+		return Pos{}, err
+	}
+	if e.Type != typeRotate {
+		return Pos{}, malformed(e, "not a ROTATE")
+	}
+	b := raw[HeaderSize:]
+	if crcOK(raw) {
+		b = b[:len(b)-4]
+	}
+	if len(b) < 8+1 {
+		return Pos{}, malformed(e, "%d bytes", len(b))
+	}
+	p := Pos{File: string(b[8:]), Offset: binary.LittleEndian.Uint64(b)}
+	if err := CheckFile(p.File); err != nil {
+		return Pos{}, malformed(e, "%v", err)
+	}
+	return p, nil
+}
