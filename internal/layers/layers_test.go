@@ -26,6 +26,7 @@ var level = map[string]int{
 	"pkg/slot":              4,
 	"pkg/fly":               4,
 	"pkg/stream":            4,
+	"pkg/recovery":          4,
 	"pkg/dump":              3,
 	"pkg/binlog":            3,
 	"pkg/loader":            3,
