@@ -18,6 +18,7 @@ var level = map[string]int{
 	"internal/cli":          6,
 	"pkg/daemon":            5,
 	"pkg/restore":           5,
+	"pkg/replay":            5,
 	"pkg/backup":            4,
 	"pkg/storage":           4,
 	"pkg/selector":          3,

@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // BinlogSource is what a server says of its binary log.
@@ -131,4 +133,69 @@ func logStatus(ctx context.Context, conn *sql.Conn) (string, uint64, error) {
 // reached without (TLSPrefer).
 func (c Conn) ReplicaTLS() (cfg *tls.Config, fallback bool, err error) {
 	return c.driverTLS(&peer{})
+}
+
+// FindBinlogTool finds the program that turns the binary log of a server
+// family into statements: for MySQL, Oracle's mysqlbinlog 8.0 or later;
+// for MariaDB, mariadb-binlog (or MariaDB's mysqlbinlog). One family's
+// tool cannot read the other's log, so a tool of the other family is an
+// error naming what was found. program, when not "", is the tool to check
+// instead of PATH's.
+func FindBinlogTool(ctx context.Context, mariaDB bool, program string) (string, error) {
+	names := []string{"mysqlbinlog"}
+	want := "MySQL's mysqlbinlog 8.0 or later"
+	if mariaDB {
+		names, want = []string{"mariadb-binlog", "mysqlbinlog"}, "MariaDB's mariadb-binlog"
+	}
+	if program != "" {
+		names = []string{program}
+	}
+	var found []string
+	for _, n := range names {
+		p, err := FindTool(n)
+		if err != nil {
+			continue
+		}
+		t, _ := ToolVersion(ctx, p)
+		// MariaDB 10's tools print "Ver 3.5" without their product.
+		maria := t.MariaDB || strings.Contains(t.Line, "mariadb-binlog")
+		if mariaDB == maria && (mariaDB || t.Major >= 8) {
+			return p, nil
+		}
+		found = append(found, fmt.Sprintf("%s (%s)", p, strings.TrimSpace(t.Line)))
+	}
+	if len(found) > 0 {
+		return "", fmt.Errorf("the binary log needs %s; found only %s", want, strings.Join(found, ", "))
+	}
+	return "", fmt.Errorf("the binary log needs %s: none on PATH", want)
+}
+
+// FindClient finds the command-line client for a server family: its own
+// (mysql for MySQL, mariadb for MariaDB) first, else the other's.
+// program, when not "", is used as it is.
+func FindClient(ctx context.Context, mariaDB bool, program string) (string, error) {
+	if program != "" {
+		return program, nil
+	}
+	if !mariaDB {
+		if p, err := FindTool("mysql"); err == nil {
+			if t, _ := ToolVersion(ctx, p); !t.MariaDB && t.Major >= 8 {
+				return p, nil
+			}
+		}
+	}
+	return FindTool("mariadb", "mysql")
+}
+
+// LocalCommand prepares program to run with args on local input only,
+// without connection settings: --no-defaults first, so that no option
+// file is read; ChildEnv; a process group of its own. For a client tool
+// that connects to a server, use Conn.Command.
+func LocalCommand(ctx context.Context, program string, args ...string) *Cmd {
+	cmd := exec.CommandContext(ctx, program, append([]string{"--no-defaults"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = ChildEnv()
+	tail := &Tail{Max: 8192}
+	cmd.Stderr = tail
+	return &Cmd{Cmd: cmd, Name: programName(program), Stderr: tail}
 }

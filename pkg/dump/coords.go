@@ -117,3 +117,35 @@ func coordDenied(err error) bool {
 	}
 	return te.Code == mariadb.ErSpecificAccess || strings.Contains(te.Stderr, fmt.Sprintf("(%d)", mariadb.ErSpecificAccess))
 }
+
+// hostLine is the header line that names the dumped database.
+var hostLine = regexp.MustCompile(`(?m)^-- Host: \S*\s+Database: ([^\r\n]+?)\r?$`)
+
+// HeadMax is how much of a dump's text ReadHead needs: the header and the
+// coordinates come first.
+const HeadMax = headMax
+
+// Head is what the start of a dump's text says: the database dumped and
+// the binary log coordinates the tool printed ("" when none).
+type Head struct {
+	Database string
+	Binlog   string
+}
+
+// ReadHead reads the start of a dump's SQL text (HeadMax bytes, or the
+// whole of a shorter dump).
+func ReadHead(text []byte) Head {
+	var h Head
+	// The header ends where the first table begins: nothing after it is
+	// the tool's to say.
+	if i := bytes.Index(text, []byte("\n-- Table structure for table ")); i >= 0 {
+		text = text[:i+1]
+	}
+	if m := hostLine.FindSubmatch(text); m != nil {
+		h.Database = string(m[1])
+	}
+	if m := coordLine.FindSubmatch(text); m != nil {
+		h.Binlog = string(m[1]) + ":" + string(m[2])
+	}
+	return h
+}

@@ -181,3 +181,18 @@ func TestDumpServerWithoutBinlog(t *testing.T) {
 		t.Errorf("coordinates %+v, problem %q", res.Binlog, res.BinlogProblem)
 	}
 }
+
+func TestReadHeadOfText(t *testing.T) {
+	text := "-- MySQL dump 10.13\n--\n-- Host: 10.0.0.1    Database: app db\n-- ---\n" +
+		"-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000001', SOURCE_LOG_POS=2180;\n" +
+		"-- Table structure for table `t`\n"
+	if h := ReadHead([]byte(text)); h.Database != "app db" || h.Binlog != "binlog.000001:2180" {
+		t.Errorf("head %+v", h)
+	}
+	// What comes after the first table is the data's, not the tool's.
+	late := "-- MySQL dump 10.13\n-- Host: localhost    Database: app\n-- Table structure for table `t`\n" +
+		"INSERT INTO t VALUES ('\n-- CHANGE MASTER TO MASTER_LOG_FILE='x.000001', MASTER_LOG_POS=4;\n');\n"
+	if h := ReadHead([]byte(late)); h.Database != "app" || h.Binlog != "" {
+		t.Errorf("head %+v", h)
+	}
+}
