@@ -240,6 +240,10 @@ func (w *writer) run(ctx context.Context) {
 		}
 		if err != nil {
 			w.health.disconnected(err)
+			// What came whole before the connection broke goes out now: the
+			// server may be gone for good.
+			w.rewind()
+			w.closeSegment(ctx)
 			log.Warn("binary log stream interrupted; connecting again", "pos", w.pos.String(), "retry_in", backoff.String(), "err", err)
 			w.sleep(ctx, backoff)
 			backoff = min(backoff*2, 30*time.Second)
