@@ -88,7 +88,7 @@ func newWorld(t *testing.T, f *family) *world {
 		"CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(40), n INT NOT NULL DEFAULT 0, ts DATETIME(6) NOT NULL);"+
 		"CREATE TABLE app.u (k VARCHAR(10) PRIMARY KEY, c INT);"+
 		"CREATE TABLE other.secret (id INT PRIMARY KEY)")
-	s := &stream.Streamer{Source: stream.ServerSource{Conn: f.source.Root(""), ReplicaID: stream.ReplicaID(t.Name()), Heartbeat: stream.Heartbeat(time.Second)},
+	s := &stream.Streamer{Source: stream.ServerSource{Conn: account(t, f.source, binlogAccount, ""), ReplicaID: stream.ReplicaID(t.Name()), Heartbeat: stream.Heartbeat(time.Second)},
 		Store: w.segments, Flush: 300 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -225,7 +225,7 @@ func (w *world) listBackups() []catalog.Backup {
 // backup takes a backup with coordinates, as serve --binlog does.
 func (w *world) backup() backup.Report {
 	w.t.Helper()
-	job := backup.Job{Dumper: &dump.Dumper{Program: w.f.dumpBin, Conn: w.f.source.Root("app"), Coordinates: true},
+	job := backup.Job{Dumper: &dump.Dumper{Program: w.f.dumpBin, Conn: account(w.t, w.f.source, backupAccount, "app"), Coordinates: true},
 		Store: w.backups, Time: time.Now()}
 	rep, err := job.Run(context.Background())
 	if err != nil {
@@ -238,7 +238,7 @@ func (w *world) backup() backup.Report {
 }
 
 func (w *world) recoverer(db string) *Recoverer {
-	conn := w.f.target.Root(db)
+	conn := account(w.t, w.f.target, recoverAccount, db)
 	return &Recoverer{Backups: w.backups, Segments: w.segments, Target: conn, Log: slog.New(slog.DiscardHandler), Progress: &Progress{}}
 }
 

@@ -1,0 +1,55 @@
+package replay
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/backupd/backupd/internal/mariadb"
+	"github.com/backupd/backupd/internal/testdb"
+)
+
+// The accounts of point-in-time recovery, with the grants docs/recovery.md
+// gives, word for word: the tests recover as them.
+const (
+	accountPassword = "pitr-pw-1"
+	binlogAccount   = "pitr_binlog"
+	backupAccount   = "pitr_backup"
+	recoverAccount  = "pitr_recover"
+)
+
+// grants are the GRANT statements of each account, by family; APP is the
+// database.
+var grants = map[string]map[string][]string{
+	"mysql": {
+		binlogAccount: {"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO {account}"},
+		backupAccount: {"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{db}`.* TO {account}",
+			"GRANT SHOW_ROUTINE ON *.* TO {account}",
+			"GRANT FLUSH_TABLES, REPLICATION CLIENT ON *.* TO {account}"},
+		recoverAccount: {"GRANT ALL ON `{db}`.* TO {account}",
+			"GRANT REPLICATION_APPLIER, SESSION_VARIABLES_ADMIN ON *.* TO {account}"},
+	},
+	"mariadb": {
+		binlogAccount: {"GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO {account}"},
+		backupAccount: {"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{db}`.* TO {account}",
+			"GRANT SHOW CREATE ROUTINE ON `{db}`.* TO {account}"},
+		recoverAccount: {"GRANT ALL ON `{db}`.* TO {account}",
+			"GRANT BINLOG REPLAY ON *.* TO {account}"},
+	},
+}
+
+// account makes user@localhost on srv with the family's grants for it on
+// database db, and returns a connection as it.
+func account(t *testing.T, srv *testdb.Server, user, db string) mariadb.Conn {
+	t.Helper()
+	fam := "mariadb"
+	if testdb.MySQL(srv.Product) {
+		fam = "mysql"
+	}
+	stmts := []string{"CREATE USER IF NOT EXISTS '" + user + "'@'localhost' IDENTIFIED BY '" + accountPassword + "'"}
+	for _, g := range grants[fam][user] {
+		g = strings.ReplaceAll(g, "{db}", db)
+		stmts = append(stmts, strings.ReplaceAll(g, "{account}", "'"+user+"'@'localhost'"))
+	}
+	srv.Exec(t, "", strings.Join(stmts, ";\n"))
+	return mariadb.Conn{Socket: srv.Socket, User: user, Password: accountPassword, Database: db}
+}
