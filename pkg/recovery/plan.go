@@ -99,9 +99,14 @@ func before(target time.Time) string {
 func chain(b catalog.Backup, segs []binlog.Segment, target time.Time) Plan {
 	from, _ := binlog.ParsePos(b.Binlog)
 	p := Plan{Target: target, Backup: b, From: from, Reach: b.BinlogAt}
+	// A segment that ends before the backup was taken is of no use to it,
+	// and may be of another life of the server (a MariaDB rebuilt with the
+	// same server id numbers its files from 1 again): only segments whose
+	// last event is no older than the backup, give or take the clocks'
+	// difference, are followed.
 	var own []binlog.Segment
 	for _, s := range segs {
-		if s.Server == b.BinlogServer {
+		if s.Server == b.BinlogServer && !s.Last.Before(b.Time.Add(-catalog.FutureTolerance)) {
 			own = append(own, s)
 		}
 	}
@@ -137,7 +142,7 @@ func chain(b catalog.Backup, segs []binlog.Segment, target time.Time) Plan {
 	case !target.IsZero() && (past || !p.Reach.Before(target)):
 		p.Complete, p.Reach = true, target
 	case len(own) == 0:
-		p.Missing = append(p.Missing, fmt.Sprintf("no segment of server %s in the remote: the binary log after the backup was not copied", b.BinlogServer))
+		p.Missing = append(p.Missing, fmt.Sprintf("no segment of server %s from after the backup in the remote: the binary log after it was not copied", b.BinlogServer))
 	case len(p.Segments) == 0 && beyond(own, from):
 		p.Missing = append(p.Missing, fmt.Sprintf("no segment holds the backup's coordinates %s: the binary log after it was not copied whole", from))
 	case beyond(own, end):

@@ -77,7 +77,7 @@ func TestMake(t *testing.T) {
 			"bin.000002:500-bin.000002:800 bin.000002:800-bin.000002:1000", at(100), false, "ends at bin.000002:1000"},
 		{"a gap", []catalog.Backup{b1}, []binlog.Segment{segs[1], segs[4], segs[5]}, time.Time{}, b1.Name,
 			"bin.000001:150-bin.000001:400", at(30), false, "gap after bin.000001:400"},
-		{"nothing copied", []catalog.Backup{b1}, nil, time.Time{}, b1.Name, "", b1.BinlogAt, false, "no segment of server id1"},
+		{"nothing copied", []catalog.Backup{b1}, nil, time.Time{}, b1.Name, "", b1.BinlogAt, false, "no segment of server id1 from after the backup"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Make(tc.backups, tc.segs, tc.target)
@@ -166,4 +166,21 @@ func sameSet(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// Segments of an earlier life of the server, at the same positions as the
+// new life's (a MariaDB rebuilt with the same server id), are not
+// followed from a backup of the new one.
+func TestMakeIgnoresAnEarlierLife(t *testing.T) {
+	b := backup(600, "bin.000001", 150)
+	old := seg("bin.000001", 4, 900, 0, 30, false)
+	now := seg("bin.000001", 100, 400, 595, 620, false)
+	p := Make([]catalog.Backup{b}, []binlog.Segment{old, now}, time.Time{})
+	if got := names(p.Segments); got != "bin.000001:100-bin.000001:400" || !p.Complete {
+		t.Errorf("segments %s, complete %v, missing %v", got, p.Complete, p.Missing)
+	}
+	p = Make([]catalog.Backup{b}, []binlog.Segment{old}, time.Time{})
+	if len(p.Segments) != 0 || p.Complete {
+		t.Errorf("an earlier life's segment followed: %s", names(p.Segments))
+	}
 }
