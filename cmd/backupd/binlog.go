@@ -48,19 +48,10 @@ func (b *binlogFlags) resolve(p *cli.Problems, host string) binlogSettings {
 	if b.Flush < time.Second || b.Flush > time.Hour {
 		p.Invalid("binlog-flush", b.Flush, "want 1s to 1h")
 	}
-	value := p.Getenv("BACKUPD_BINLOG_PASSWORD")
-	switch {
-	case value != "" && b.PasswordFile != "" && !p.FromFlag("binlog-password-file"):
-		p.Addf("contradictory binary log password settings: set BACKUPD_BINLOG_PASSWORD or BACKUPD_BINLOG_PASSWORD_FILE, not both")
-	case b.PasswordFile != "":
-		s.password = readSecretFile(p, b.PasswordFile, "binlog-password-file")
-	default:
-		s.password = value
-	}
+	s.password = passwordSetting(p, "BACKUPD_BINLOG_PASSWORD", "binlog-password-file", b.PasswordFile)
 	if (s.password != "" || b.PasswordFile != "") && b.User == "" {
 		p.Addf("a binary log password is set but no %s: set the account too, or neither to use the database's", p.Name("binlog-user"))
 	}
-	cli.AddSecret(s.password)
 	if s.replicaID == 0 {
 		s.replicaID = stream.ReplicaID(host)
 	}
@@ -148,13 +139,26 @@ func pruneSegments(ctx context.Context, st cli.Settings, backups, segments *stor
 	return n, errors.Join(errs...)
 }
 
-// readSecretFile reads a password file named by flag, recording in p when
-// it cannot be read.
-func readSecretFile(p *cli.Problems, path, flag string) string {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		p.Addf("cannot read the password file named by %s: %v", p.Source(flag), err)
-		return ""
+// passwordSetting reads a password given in the variable env or in the
+// file named by the flag fileFlag (file, which its own variable may set
+// too): the flag wins over the variable, and the two variables together
+// are contradictory. It records in p what is wrong, and registers the
+// password as a secret.
+func passwordSetting(p *cli.Problems, env, fileFlag, file string) string {
+	value := p.Getenv(env)
+	var pw string
+	switch {
+	case value != "" && file != "" && !p.FromFlag(fileFlag):
+		p.Addf("contradictory password settings: set %s or %s, not both", env, p.Name(fileFlag))
+	case file != "":
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			p.Addf("cannot read the password file named by %s: %v", p.Source(fileFlag), err)
+		}
+		pw = strings.TrimRight(string(raw), "\r\n")
+	default:
+		pw = value
 	}
-	return strings.TrimRight(string(raw), "\r\n")
+	cli.AddSecret(pw)
+	return pw
 }

@@ -59,16 +59,7 @@ func (f *intoFlags) conn(p *cli.Problems) mariadb.Conn {
 		p.Invalid("into-tls", f.TLS, "want prefer, require, verify or off")
 	}
 	c.TLS = mode
-	value := p.Getenv("RECOVER_DB_PASSWORD")
-	switch {
-	case value != "" && f.PasswordFile != "" && !p.FromFlag("into-password-file"):
-		p.Addf("contradictory password settings: set RECOVER_DB_PASSWORD or RECOVER_DB_PASSWORD_FILE, not both")
-	case f.PasswordFile != "":
-		c.Password = readSecretFile(p, f.PasswordFile, "into-password-file")
-	default:
-		c.Password = value
-	}
-	cli.AddSecret(c.Password)
+	c.Password = passwordSetting(p, "RECOVER_DB_PASSWORD", "into-password-file", f.PasswordFile)
 	return c
 }
 

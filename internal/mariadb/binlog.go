@@ -42,17 +42,11 @@ type BinlogSource struct {
 // Binlog asks the server about its binary log.
 func (c Conn) Binlog(ctx context.Context, log *slog.Logger) (BinlogSource, error) {
 	var s BinlogSource
-	db, err := c.OpenDB(log, false)
+	conn, _, done, err := c.one(ctx, log)
 	if err != nil {
 		return s, err
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return s, fmt.Errorf("connect to %s: %w", c, err)
-	}
-	defer conn.Close()
+	defer done()
 	var logBin int
 	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@log_bin, @@server_id").Scan(&s.Version, &logBin, &s.ServerID); err != nil {
 		return s, fmt.Errorf("ask %s about its binary log: %w", c, err)

@@ -119,6 +119,22 @@ func (c Conn) openDB(log *slog.Logger, useDatabase bool) (*sql.DB, *peer, error)
 	return sql.OpenDB(conn), p, nil
 }
 
+// one opens a single connection to the server for a few questions; done
+// closes it.
+func (c Conn) one(ctx context.Context, log *slog.Logger) (conn *sql.Conn, p *peer, done func(), err error) {
+	db, p, err := c.openDB(log, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	conn, err = db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, fmt.Errorf("connect to %s: %w", c, err)
+	}
+	return conn, p, func() { conn.Close(); db.Close() }, nil
+}
+
 // driverLogger sends the driver's own messages (dropped connections and
 // the like) to a log at debug level.
 type driverLogger struct{ log *slog.Logger }
@@ -161,17 +177,11 @@ func (s Server) Name() string {
 // the client tools then pin (Conn.TLSPin).
 func (c Conn) Ask(ctx context.Context, log *slog.Logger) (Server, error) {
 	var s Server
-	db, p, err := c.openDB(log, false)
+	conn, p, done, err := c.one(ctx, log)
 	if err != nil {
 		return s, err
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return s, fmt.Errorf("connect to %s: %w", c, err)
-	}
-	defer conn.Close()
+	defer done()
 	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@version_comment").Scan(&s.Version, &s.Comment); err != nil {
 		return s, fmt.Errorf("ask %s its version: %w", c, err)
 	}

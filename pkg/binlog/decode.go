@@ -343,8 +343,10 @@ func (f *Format) decodeRows(e Event) (id uint64, flags uint16, err error) {
 func dummyTable(id uint64, idLen int) bool { return id == 1<<(8*idLen)-1 }
 
 // decodeRotate reads where a ROTATE event says the log goes on.
-func (f *Format) decodeRotate(e Event) (Pos, error) {
-	b := f.data(e)
+func (f *Format) decodeRotate(e Event) (Pos, error) { return rotation(e, f.data(e)) }
+
+// rotation reads b, a ROTATE event's data: the offset, then the file.
+func rotation(e Event, b []byte) (Pos, error) {
 	if len(b) < 8+1 {
 		return Pos{}, malformed(e, "%d bytes", len(b))
 	}
@@ -388,12 +390,5 @@ func Rotation(raw []byte) (Pos, error) {
 	if crcOK(raw) {
 		b = b[:len(b)-4]
 	}
-	if len(b) < 8+1 {
-		return Pos{}, malformed(e, "%d bytes", len(b))
-	}
-	p := Pos{File: string(b[8:]), Offset: binary.LittleEndian.Uint64(b)}
-	if err := CheckFile(p.File); err != nil {
-		return Pos{}, malformed(e, "%v", err)
-	}
-	return p, nil
+	return rotation(e, b)
 }

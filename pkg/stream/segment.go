@@ -127,7 +127,9 @@ func (o *open) close(server string, c binlog.Codec, s sealing) (closed, error) {
 		}
 		w = env
 	}
-	enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	// The dumps' window (2 MiB): a decoder keeps no more history.
+	enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(2<<20), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return closed{}, err
 	}

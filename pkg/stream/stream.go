@@ -31,7 +31,7 @@ import (
 // Defaults of a Streamer.
 const (
 	DefaultFlush      = 60 * time.Second
-	DefaultMaxSegment = 32 << 20 // raw bytes of a segment
+	DefaultMaxSegment = 16 << 20 // raw bytes of a segment
 	// maxQueued bounds the raw bytes of closed segments waiting to be
 	// published; past it the stream stops reading, and the server keeps
 	// the log.
