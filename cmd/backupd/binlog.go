@@ -82,6 +82,7 @@ func newStreamer(st cli.Settings, bs binlogSettings, backups, segments *storage.
 		Source:     stream.ServerSource{Conn: conn, ReplicaID: bs.replicaID, Heartbeat: stream.Heartbeat(bs.flush), Log: log},
 		Store:      segments,
 		Codec:      binlog.Codec{Prefix: st.Prefix},
+		Writer:     bs.replicaID,
 		Flush:      bs.flush,
 		Recipients: sl.Recipients,
 		SignKey:    sl.SignKey,

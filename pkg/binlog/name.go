@@ -17,12 +17,14 @@ const Folder = "binlog"
 // A segment's name says where it comes from and what it holds, so that a
 // listing alone shows a gap:
 //
-//	<prefix>binlog-<first>~<last>_<server>_<file>_<start>-<end>[r]_g[<gtid>~<gtid>].zst[.age]
+//	<prefix>binlog-<first>~<last>_<server>_w<writer>_<file>_<start>-<end>[r]_g[<gtid>~<gtid>].zst[.age]
 //
 // first and last are the commit times of its first and last transaction
 // (YYYYMMDD-HHMMSS, UTC, the server's clock), server the server's identity
-// (MySQL's server_uuid, "id<server_id>" for MariaDB), file the binary log
-// file, start and end the byte offsets of the events it holds, "r" that
+// (MySQL's server_uuid, "id<server_id>" for MariaDB), writer the replica
+// server id of the stream that wrote it (two machines streaming the same
+// log cut it at the same places, and must not write the same name), file
+// the binary log file, start and end the byte offsets of the events it holds, "r" that
 // the file ends there (the server went on to the next file), and the GTIDs
 // those of its first and last transaction. Segments of the same server
 // sort by time.
@@ -37,6 +39,7 @@ const stampLayout = "20060102-150405"
 type Segment struct {
 	Name      string
 	Server    string // "3e11fa47-71ca-11e1-9e33-c80aa9429562", "id1"
+	Writer    uint32 // the replica server id of the stream that wrote it
 	File      string // "binlog.000003"
 	Start     uint64 // offset of its first event (4: the file's start)
 	End       uint64 // offset after its last event
@@ -96,7 +99,7 @@ func (c Codec) Name(s Segment) string {
 	b.WriteString(s.First.UTC().Format(stampLayout))
 	b.WriteByte('~')
 	b.WriteString(s.Last.UTC().Format(stampLayout))
-	fmt.Fprintf(&b, "_%s_%s_%d-%d", s.Server, s.File, s.Start, s.End)
+	fmt.Fprintf(&b, "_%s_w%d_%s_%d-%d", s.Server, s.Writer, s.File, s.Start, s.End)
 	if s.Rotated {
 		b.WriteByte('r')
 	}
@@ -128,8 +131,9 @@ func (c Codec) Parse(name string) (Segment, bool) {
 	} else if rest, ok = strings.CutSuffix(rest, ".zst"); !ok {
 		return Segment{}, false
 	}
-	// From the left: the times and the server; from the right: the GTIDs
-	// and the offsets; the file, which may hold '_', is what is left.
+	// From the left: the times, the server and the writer; from the right:
+	// the GTIDs and the offsets; the file, which may hold '_', is what is
+	// left.
 	times, rest, ok := strings.Cut(rest, "_")
 	if !ok {
 		return Segment{}, false
@@ -138,6 +142,18 @@ func (c Codec) Parse(name string) (Segment, bool) {
 	if !ok {
 		return Segment{}, false
 	}
+	writer, rest, ok := strings.Cut(rest, "_")
+	if !ok {
+		return Segment{}, false
+	}
+	if writer, ok = strings.CutPrefix(writer, "w"); !ok {
+		return Segment{}, false
+	}
+	w, ok := decimal(writer)
+	if !ok || w > 1<<32-1 {
+		return Segment{}, false
+	}
+	s.Writer = uint32(w)
 	i := strings.LastIndexByte(rest, '_')
 	if i < 0 {
 		return Segment{}, false

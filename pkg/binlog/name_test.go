@@ -79,14 +79,14 @@ func TestSegmentNames(t *testing.T) {
 		seg  Segment
 		want string
 	}{
-		{"mysql", Segment{Server: "72e53b50-f287-11f1-8d2c-02fc00000001", File: "binlog.000001", Start: 1288, End: 2180,
+		{"mysql", Segment{Server: "72e53b50-f287-11f1-8d2c-02fc00000001", Writer: 1234567, File: "binlog.000001", Start: 1288, End: 2180,
 			First: t0, Last: t1, FirstGTID: "6", LastGTID: "8"},
-			"db-backup-binlog-20261207-214525~20261207-214624_72e53b50-f287-11f1-8d2c-02fc00000001_binlog.000001_1288-2180_g6~8.zst"},
+			"db-backup-binlog-20261207-214525~20261207-214624_72e53b50-f287-11f1-8d2c-02fc00000001_w1234567_binlog.000001_1288-2180_g6~8.zst"},
 		{"mariadb rotated encrypted", Segment{Server: "id1", File: "my_host-bin.000012", Start: 4, End: 330, Rotated: true,
 			First: t0, Last: t0, FirstGTID: "0-1-13", LastGTID: "0-1-14", Encrypted: true},
-			"db-backup-binlog-20261207-214525~20261207-214525_id1_my_host-bin.000012_4-330r_g0-1-13~0-1-14.zst.age"},
-		{"no gtids", Segment{Server: "id7", File: "binlog.000001", Start: 4, End: 5, First: t0, Last: t1},
-			"db-backup-binlog-20261207-214525~20261207-214624_id7_binlog.000001_4-5_g.zst"},
+			"db-backup-binlog-20261207-214525~20261207-214525_id1_w0_my_host-bin.000012_4-330r_g0-1-13~0-1-14.zst.age"},
+		{"no gtids", Segment{Server: "id7", Writer: 4294967295, File: "binlog.000001", Start: 4, End: 5, First: t0, Last: t1},
+			"db-backup-binlog-20261207-214525~20261207-214624_id7_w4294967295_binlog.000001_4-5_g.zst"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := CheckSegment(tc.seg); err != nil {
@@ -114,7 +114,7 @@ func TestSegmentNames(t *testing.T) {
 
 func TestParseRefusesForeignNames(t *testing.T) {
 	c := Codec{}
-	good := "db-backup-binlog-20261207-214525~20261207-214624_id1_binlog.000001_1288-2180_g6~8.zst"
+	good := "db-backup-binlog-20261207-214525~20261207-214624_id1_w5_binlog.000001_1288-2180_g6~8.zst"
 	if _, ok := c.Parse(good); !ok {
 		t.Fatalf("the good name does not parse")
 	}
@@ -129,6 +129,10 @@ func TestParseRefusesForeignNames(t *testing.T) {
 		strings.Replace(good, "~20261207-214624", "~20261207-214524", 1),
 		strings.Replace(good, "_id1_", "_id/1_", 1),
 		strings.Replace(good, "_id1_", "__", 1),
+		strings.Replace(good, "_w5_", "_5_", 1),
+		strings.Replace(good, "_w5_", "_w05_", 1),
+		strings.Replace(good, "_w5_", "_w4294967296_", 1),
+		strings.Replace(good, "_w5_", "_", 1),
 		strings.Replace(good, "binlog.000001", "../binlog.000001", 1),
 		strings.Replace(good, "binlog.000001", "binlog", 1),
 		strings.Replace(good, "_g6~8", "_6~8", 1),
@@ -177,8 +181,8 @@ func TestScan(t *testing.T) {
 }
 
 func FuzzSegmentName(f *testing.F) {
-	f.Add("db-backup-binlog-20261207-214525~20261207-214624_id1_binlog.000001_1288-2180_g6~8.zst")
-	f.Add("db-backup-binlog-20261207-214525~20261207-214525_id1_my_host-bin.000012_4-330r_g0-1-13~0-1-14.zst.age.partial")
+	f.Add("db-backup-binlog-20261207-214525~20261207-214624_id1_w5_binlog.000001_1288-2180_g6~8.zst")
+	f.Add("db-backup-binlog-20261207-214525~20261207-214525_id1_w7_my_host-bin.000012_4-330r_g0-1-13~0-1-14.zst.age.partial")
 	f.Fuzz(func(t *testing.T, name string) {
 		c := Codec{}
 		s, ok := c.Parse(name)

@@ -89,7 +89,7 @@ func newWorld(t *testing.T, f *family) *world {
 		"CREATE TABLE app.u (k VARCHAR(10) PRIMARY KEY, c INT);"+
 		"CREATE TABLE other.secret (id INT PRIMARY KEY)")
 	s := &stream.Streamer{Source: stream.ServerSource{Conn: account(t, f.source, binlogAccount, ""), ReplicaID: stream.ReplicaID(t.Name()), Heartbeat: stream.Heartbeat(time.Second)},
-		Store: w.segments, Flush: 300 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+		Store: w.segments, Flush: 300 * time.Millisecond, Writer: stream.ReplicaID(t.Name()), Log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

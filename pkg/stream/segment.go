@@ -95,8 +95,8 @@ type sealing struct {
 }
 
 // close names the segment and compresses (and maybe encrypts) its data.
-func (o *open) close(server string, c binlog.Codec, s sealing) (closed, error) {
-	seg := binlog.Segment{Server: server, File: o.file, Start: o.start, End: o.end, Rotated: o.rotated,
+func (o *open) close(server string, writer uint32, c binlog.Codec, s sealing) (closed, error) {
+	seg := binlog.Segment{Server: server, Writer: writer, File: o.file, Start: o.start, End: o.end, Rotated: o.rotated,
 		Encrypted: len(s.recipients) > 0}
 	switch {
 	case o.hasTxn:

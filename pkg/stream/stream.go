@@ -100,6 +100,10 @@ type Streamer struct {
 	Source Source
 	Store  Store
 	Codec  binlog.Codec
+	// Writer names this stream in its segments' names: the replica server
+	// id it registers with, so that two machines streaming the same log
+	// never write the same name.
+	Writer uint32
 	// Flush is the longest a segment stays open after its first event;
 	// DefaultFlush when zero.
 	Flush time.Duration
@@ -585,7 +589,7 @@ func (w *writer) closeSegment(ctx context.Context) {
 	if o.empty() {
 		return
 	}
-	c, err := o.close(w.server, w.s.Codec, w.seal)
+	c, err := o.close(w.server, w.s.Writer, w.s.Codec, w.seal)
 	if err != nil {
 		w.s.log().Error("cannot close a binary log segment", "file", o.file, "start", o.start, "err", err)
 		return

@@ -485,3 +485,52 @@ func TestStreamSplitsLargeTransactions(t *testing.T) {
 		}
 	}
 }
+
+// Two machines stream the same log into one remote: each writes names of
+// its own, and either's segments follow on.
+func TestTwoStreams(t *testing.T) {
+	srv := binlogServer(t, testdb.MariaDB118)
+	srv.Exec(t, "", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10))")
+	store, _ := localSegments(t)
+	var rs []*running
+	for _, w := range []uint32{1001, 1002} {
+		src := source(srv)
+		src.ReplicaID = w
+		rs = append(rs, startStreamer(t, &Streamer{Source: src, Store: store, Flush: 300 * time.Millisecond, Writer: w}))
+	}
+	for _, r := range rs {
+		r.rep.wait(t, "the start", 20*time.Second, func(rs []Report) bool { return count(rs, Started) > 0 })
+	}
+	for i := range 10 {
+		srv.Exec(t, "app", fmt.Sprintf("INSERT INTO t (v) VALUES ('r%d')", i))
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, r := range rs {
+		r.rep.wait(t, "the rows", 20*time.Second, func(reps []Report) bool { return count(reps, Published) >= 2 })
+		r.stop()
+	}
+	entries, err := store.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := binlog.Codec{}.Scan(entries, time.Now().Add(time.Hour))
+	names := map[string]bool{}
+	by := map[uint32][]binlog.Segment{}
+	for _, s := range l.Segments {
+		if names[s.Name] {
+			t.Errorf("name %s written twice", s.Name)
+		}
+		names[s.Name] = true
+		by[s.Writer] = append(by[s.Writer], s)
+	}
+	for w, segs := range by {
+		for i := 1; i < len(segs); i++ {
+			if segs[i].Start != segs[i-1].End {
+				t.Errorf("writer %d: %s does not follow on from %s", w, segs[i].Name, segs[i-1].Name)
+			}
+		}
+	}
+	if len(by[1001]) == 0 || len(by[1002]) == 0 {
+		t.Errorf("segments by writer: %d and %d", len(by[1001]), len(by[1002]))
+	}
+}
