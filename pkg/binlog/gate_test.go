@@ -69,6 +69,11 @@ func TestGateJudges(t *testing.T) {
 		{"app", "INSERT INTO t VALUES ('x", 0, refuse, "statement", ""},
 		{"app", "INSERT INTO t VALUES (1) /* x", 0, refuse, "statement", ""},
 		{"app", "CREATE FUNCTION f RETURNS STRING SONAME 'x.so'", 0, refuse, "create function", ""},
+		{"app", "ALTER ALGORITHM=MERGE DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT 1", 0, refuse, "alter view", ""},
+		{"app", "ALTER DEFINER = root@localhost EVENT e ON SCHEDULE EVERY 1 DAY DO DELETE FROM t", 0, refuse, "alter event", ""},
+		// A form StripDefiner does not know keeps its DEFINER: refused.
+		{"app", "CREATE /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1 */", 0, refuse, "create trigger", ""},
+		{"app", "CREATE PROCEDURE p() SELECT 'DEFINER=x'", 0, run, "create procedure", ""},
 		{"app", "XA START 'x'", 0, refuse, "xa", ""},
 		{"app", "/* nothing */", 0, skip, "comment", ""},
 		{"app", "INSERT INTO t VALUES (1)", 0, run, "insert", ""},
