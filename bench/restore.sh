@@ -3,10 +3,12 @@
 # of the machines it runs on:
 #   - zstd -dc dump.zst | mariadb      the plain client on a backupd dump (the baseline)
 #   - gunzip -c dump.gz | mysql        what the old boot script did (big set only)
-#   - yesterday-restore                the whole restore, end to end: parallel loader
+#   - yesterday-restore                the whole restore, end to end: download into its
+#                                      work directory and checksum, parallel loader
 #                                      into staging, checks, swap, dropping the
 #                                      workspaces and recording the restore on the
 #                                      backup, from a local-folder remote holding dump.zst
+#                                      and its recorded sha256
 #   - myloader -t 2                    the reference, from mydumper's own files, when
 #                                      Debian's mydumper package is installed (big set only)
 #
@@ -70,7 +72,7 @@ TABLES=5
 root=$(cd "$(dirname "$0")/.." && pwd)
 script=$root/scripts/mariadb-private.sh
 
-for tool in mariadb mariadb-dump zstd gzip /usr/bin/time taskset bc go; do
+for tool in mariadb mariadb-dump zstd gzip /usr/bin/time taskset bc go python3; do
 	command -v "$tool" >/dev/null || { echo "restore.sh: $tool not found" >&2; exit 3; }
 done
 mysql_client=$(command -v mysql || command -v mariadb)
@@ -221,6 +223,16 @@ dump_set() {
 		--lock-tables=false --routines --triggers --events --default-character-set=utf8mb4 "$set" |
 		zstd -3 -q -o "$d/dump.zst"
 	ln "$d/dump.zst" "$d/remote/$backup"
+	# Its recorded checksum, kept as a local-folder remote keeps it (an
+	# extended attribute), so that yesterday-restore checks it: before it
+	# loads anything since it spools the backup first, after the load
+	# before that.
+	python3 -c 'import hashlib, os, sys
+h = hashlib.sha256()
+with open(sys.argv[1], "rb") as f:
+    for b in iter(lambda: f.read(1 << 20), b""):
+        h.update(b)
+os.setxattr(sys.argv[1], "user.backupd-sha256", h.hexdigest().encode())' "$d/remote/$backup"
 	if [[ $set == big ]]; then
 		zstd -dc "$d/dump.zst" | gzip >"$d/dump.gz"
 		if [[ -n $have_myloader ]]; then
@@ -282,10 +294,13 @@ methods() {
 	fi
 }
 
-# phases LOG END: "load swap after" seconds from a yesterday-restore
-# log: "restoring" to "dump loaded" (the load into staging), "dump loaded"
-# to "restored" (the checks and the swap), "restored" to the end of the
-# process (dropping the workspaces, recording the restore).
+# phases LOG END: "download load swap after" seconds from a
+# yesterday-restore log: "restoring" to "spooled and checked the backup"
+# (the download into the work directory and its checksum; "-" for a
+# yesterday-restore that streams), from there (or "restoring") to "dump
+# loaded" (the load into staging), "dump loaded" to "restored" (the checks
+# and the swap), "restored" to the end of the process (dropping the
+# workspaces, recording the restore).
 phases() {
 	awk -v end="$2" '
 	function secs(line,   t) {
@@ -295,18 +310,20 @@ phases() {
 		return h[1] * 3600 + h[2] * 60 + h[3]
 	}
 	/"msg":"restoring"/ { r = secs($0) }
+	/"msg":"spooled and checked the backup"/ { d = secs($0) }
 	/"msg":"dump loaded"/ { l = secs($0) }
 	/"msg":"restored"/ { s = secs($0) }
 	END {
 		# the log is in UTC; end is the time of day in UTC when the process ended
-		if (r && l && s) printf "%.1f %.1f %.1f\n", l - r, s - l, end - s
-		else print "- - -"
+		if (r && l && s && d) printf "%.1f %.1f %.1f %.1f\n", d - r, l - d, s - l, end - s
+		else if (r && l && s) printf "- %.1f %.1f %.1f\n", l - r, s - l, end - s
+		else print "- - - -"
 	}' "$1"
 }
 
 # run SET SHAPE I ROUND: one timed load of method I into a fresh database on
-# a freshly started server; appends "I wall cpu rss [load swap after]" to
-# the results of SET and SHAPE.
+# a freshly started server; appends "I wall cpu rss [download load swap
+# after]" to the results of SET and SHAPE.
 run() {
 	local set=$1 shape=$2 i=$3 round=$4 t0 t1 got end ph=""
 	echo "== $set, shape $shape, round $round: ${names[$i]}" >&2
@@ -314,7 +331,8 @@ run() {
 	pin "$shape"
 	sql -e "CREATE DATABASE $DB CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	YR_LOG=$work/yr.log
-	export YR_LOG
+	RESTORE_WORK_DIR=$work/yr-work
+	export YR_LOG RESTORE_WORK_DIR
 	: >"$YR_LOG"
 	t0=$(date +%s.%N)
 	# shellcheck disable=SC2086 # client_prefix is a command and its arguments
@@ -361,12 +379,12 @@ report() {
 		"dump.zst $(mb "$(stat -c %s "$work/$set/dump.zst")") MB; MariaDB $version; account $ACCOUNT;" \
 		"$REPEAT round(s), medians"
 	base=$(median "$f" 0 2)
-	printf '%-28s %8s %7s %13s %13s   %-21s %s\n' method "wall s" ratio "client CPU s" "peak RSS MiB" "load/swap/after s" "each round, wall s"
+	printf '%-28s %8s %7s %13s %13s   %-25s %s\n' method "wall s" ratio "client CPU s" "peak RSS MiB" "dl/load/swap/after s" "each round, wall s"
 	for i in "${!names[@]}"; do
 		wall=$(median "$f" "$i" 2)
-		ph="$(median "$f" "$i" 5)/$(median "$f" "$i" 6)/$(median "$f" "$i" 7)"
-		[[ $ph == "-/-/-" ]] && ph=-
-		printf '%-28s %8.1f %7.2f %13s %13s   %-21s %s\n' "${names[$i]}" "$wall" "$(echo "$wall / $base" | bc -l)" \
+		ph="$(median "$f" "$i" 5)/$(median "$f" "$i" 6)/$(median "$f" "$i" 7)/$(median "$f" "$i" 8)"
+		[[ $ph == "-/-/-/-" ]] && ph=-
+		printf '%-28s %8.1f %7.2f %13s %13s   %-25s %s\n' "${names[$i]}" "$wall" "$(echo "$wall / $base" | bc -l)" \
 			"$(median "$f" "$i" 3)" "$(median "$f" "$i" 4)" "$ph" \
 			"$(awk -v i="$i" '$1 == i {printf "%.1f ", $2}' "$f")"
 	done
@@ -396,5 +414,6 @@ for set in "${sets[@]}"; do
 done
 echo
 echo "(ratio: wall time over zstd -dc | mariadb; client CPU: user+sys of the command and its children;"
-echo " peak RSS: the largest client process; load/swap/after: yesterday-restore's load into staging,"
-echo " its checks and swap, and what follows until it exits; every load checked with CHECKSUM TABLE)"
+echo " peak RSS: the largest client process; dl/load/swap/after: yesterday-restore's download and check"
+echo " into its work directory (- when it streams), its load into staging, its checks and swap, and what"
+echo " follows until it exits; every load checked with CHECKSUM TABLE)"

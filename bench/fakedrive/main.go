@@ -11,24 +11,36 @@
 // Everything listens on 127.0.0.1. Drive's chunk size is production's
 // default (8 MiB); only the pause between API calls is cut to 1 ms, so that
 // the bench measures backupd rather than rclone's pacer.
+//
+// -old N puts N backups of the hours before this one in the folder (and a
+// claim of the last hour's slot, as serve leaves it), so that a run finds
+// the folder as an hourly schedule keeps it; -role writer makes the
+// service account a Contributor, who may upload but not delete. Each line
+// read from standard input makes it print "requests N", the requests it
+// has served so far (bench/requests.sh).
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backupd/backupd/internal/fakedrive"
+	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 func main() {
 	envFile := flag.String("env", "", "write the shell settings for backupd here (0600)")
+	old := flag.Int("old", 0, "backups of the hours before this one to put in the folder")
+	role := flag.String("role", fakedrive.RoleFileOrganizer, "the service account's role on the Shared Drive")
 	flag.Parse()
 	if *envFile == "" {
 		log.Fatal("-env is required")
@@ -40,6 +52,16 @@ func main() {
 	tb := &tb{dir: dir}
 	defer tb.cleanup()
 	p := fakedrive.NewProduction(tb)
+	p.AddMember(p.DriveID, p.Account.Email, *role)
+	hour := time.Now().UTC().Truncate(time.Hour)
+	for i := 1; i <= *old; i++ {
+		name := catalog.Codec{}.Name(hour.Add(-time.Duration(i)*time.Hour), catalog.Zstd)
+		p.PutFile(p.FolderID, name, []byte("an old backup "+name), nil)
+	}
+	if *old > 0 {
+		last := hour.Add(-time.Hour)
+		p.PutFile(p.FolderID, (slot.Names{}).Name(last, last, "1a2b3c4d", "machine-b"), []byte("host=machine-b\n"), nil)
+	}
 
 	env := p.Env()
 	env["HTTPS_PROXY"] = p.ProxyURL()
@@ -58,7 +80,10 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		fmt.Printf("requests %d\n", len(p.Requests()))
+	}
 }
 
 // tb is the part of testing.TB the fake uses, for a program: failures end

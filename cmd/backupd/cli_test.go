@@ -131,6 +131,9 @@ func TestBadCommandLineExitStatus(t *testing.T) {
 		want string // on stderr, the whole of it
 	}{
 		{"unknown command", nil, []string{"bogus"}, `backupd: unknown command "bogus" (run "backupd help")`},
+		{"misspelt command", nil, []string{"lsit"}, `backupd: unknown command "lsit", did you mean "list"? (run "backupd help")`},
+		{"misspelt command, two close", nil, []string{"prun"}, `backupd: unknown command "prun", did you mean "prune"? (run "backupd help")`},
+		{"command with a typo", nil, []string{"stauts", "--remote", remote}, `backupd: unknown command "stauts", did you mean "status"? (run "backupd help")`},
 		{"unknown flag", nil, []string{"list", "--bogus"}, "backupd list: unknown flag --bogus"},
 		{"single-dash unknown flag", nil, []string{"prune", "-bogus"}, "backupd prune: unknown flag --bogus"},
 		{"flag before the command", nil, []string{"--bogus"}, "backupd: unknown flag --bogus"},

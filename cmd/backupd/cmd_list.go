@@ -55,7 +55,7 @@ type listItem struct {
 
 // restoredJSON is a restore record (catalog.Restored) in JSON.
 type restoredJSON struct {
-	At            string `json:"at"` // RFC 3339, UTC, to the minute
+	At            string `json:"at"` // RFC 3339, UTC, to the second (to the minute in old records)
 	Host          string `json:"host"`
 	Tables        int    `json:"tables"`
 	Rows          *int64 `json:"rows,omitempty"` // absent when unknown
@@ -97,7 +97,9 @@ func lastRestore(bs []catalog.Backup) (catalog.Backup, bool) {
 	var best catalog.Backup
 	found := false
 	for _, b := range bs {
-		if b.Restored != nil && (!found || b.Restored.At.After(best.Restored.At)) {
+		// Listed oldest first: of two records of the same time (records
+		// of old kept minutes only), the newer backup's wins.
+		if b.Restored != nil && (!found || !b.Restored.At.Before(best.Restored.At)) {
 			best, found = b, true
 		}
 	}
@@ -215,8 +217,11 @@ func (c *listCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			fmt.Fprintf(a.stdout, "%s\t%s\n", i.Backup.Name, i.Reason)
 		}
 	}
-	if n := len(l.Foreign); n > 0 {
-		fmt.Fprintf(a.stdout, "%d other %s in the folder not shown\n", n, plural(n, "file"))
+	if b := l.Blocked; b != nil {
+		fmt.Fprintf(a.stdout, "\n%s\n", blockedText(b, store.DeleteFix()))
+	}
+	if len(l.Foreign) > 0 {
+		fmt.Fprintf(a.stdout, "%s in the folder not shown\n", otherFiles(st.Codec(), l.Foreign))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/storage"
 )
 
 // nowCmd takes one backup in the foreground.
@@ -43,6 +44,9 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	lockPath := c.Lock.path(st)
 	log := cli.NewLogger(a.stderr, c.Debug)
+	// One run: a remote that refuses a delete is not asked again.
+	ctx = storage.WithDeleteGate(ctx)
+	requests := storage.Requests()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(dumpProcs(a.getenv)))
 	held, err := acquire(ctx, log, lockPath, "backupd now", c.Wait)
 	if err != nil {
@@ -60,13 +64,20 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	var counters dump.Counters
 	// One listing serves the estimate and the shape check.
 	entries, listErr := store.List(ctx)
-	// Guessed when the first progress line is due, beside the dump: a
-	// backup done before then asks the server nothing for it.
+	// Guessed when the first progress line after the dump's first bytes
+	// is due: a backup done before then asks the server nothing for it.
 	estimate := sync.OnceValues(func() (int64, string) { return estimateRaw(ctx, entries, listErr, st, log) })
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string {
+		raw := counters.Raw.Load()
+		if raw == 0 {
+			// The server is still being asked what it is: the progress
+			// asks it nothing of its own, so that one that does not
+			// answer is met once.
+			return fmt.Sprintf("waiting for the database at %s (%s)", st.Conn.Where(), time.Since(start).Round(time.Second))
+		}
 		n, from := estimate()
-		return dumpProgress(counters.Raw.Load(), counters.Stored.Load(), time.Since(start), n, from)
+		return dumpProgress(raw, counters.Stored.Load(), time.Since(start), n, from)
 	})
 	// Old backups are pruned only after this one is published.
 	job := newJob(st, store, shape, &counters, log)
@@ -94,8 +105,10 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		fmt.Fprintf(a.stdout, "  retention  paused until \"backupd accept %s\" or %d backups of the usual shape\n", rep.Name, shape.HoldRuns)
 	case prep.Paused != nil:
 		fmt.Fprintf(a.stdout, "  retention  %v\n", prep.Paused)
+	case prep.Blocked != nil:
+		fmt.Fprintf(a.stdout, "  retention  BLOCKED: %v\n", prep.Blocked.Err)
 	case len(prep.Plan.Keep) > 0:
-		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep))
+		fmt.Fprintf(a.stdout, "  retention  %s\n", pruneSummary(prep, st.Codec()))
 	default:
 		fmt.Fprintln(a.stdout, "  retention  not applied")
 	}
@@ -110,6 +123,7 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 			log.Warn("copies", "err", merr)
 		}
 	}
+	fmt.Fprintf(a.stdout, "  requests   %d to the remotes\n", storage.Requests()-requests)
 	return err
 }
 

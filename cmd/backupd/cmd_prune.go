@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/retention"
+	"github.com/backupd/backupd/pkg/slot"
 )
 
 // pruneCmd applies the retention policy now.
@@ -50,7 +53,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	printPrune(a.stdout, rep, c.Verbose)
 	switch {
 	case len(rep.Plan.Keep)+len(rep.Plan.Delete)+len(rep.Plan.Foreign) > 0:
-		fmt.Fprintln(a.stdout, pruneSummary(rep))
+		fmt.Fprintln(a.stdout, pruneSummary(rep, st.Codec()))
 	case err == nil:
 		fmt.Fprintln(a.stdout, "no backups: nothing to do")
 	}
@@ -61,7 +64,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 }
 
 // pruneSummary is one line about a prune: what stays and what went.
-func pruneSummary(rep backup.PruneReport) string {
+func pruneSummary(rep backup.PruneReport, codec catalog.Codec) string {
 	kept, verb := "kept", "deleted"
 	if rep.DryRun {
 		kept, verb = "would keep", "would delete"
@@ -73,10 +76,29 @@ func pruneSummary(rep backup.PruneReport) string {
 	if n := len(rep.Plan.Keep) - rep.Plan.Complete(); n > 0 {
 		s += fmt.Sprintf(", %d unfinished %s left alone", n, plural(n, "upload"))
 	}
-	if n := len(rep.Plan.Foreign); n > 0 {
-		s += fmt.Sprintf(", %d other %s not touched", n, plural(n, "file"))
+	if len(rep.Plan.Foreign) > 0 {
+		s += ", " + otherFiles(codec, rep.Plan.Foreign) + " not touched"
 	}
 	return s
+}
+
+// otherFiles counts the files of a listing that are neither backups nor
+// uploads: serve's slot claims (see pkg/slot), then the rest.
+func otherFiles(codec catalog.Codec, foreign []catalog.Entry) string {
+	claims := 0
+	for _, e := range foreign {
+		if _, ok := (slot.Names{Codec: codec}).Parse(e.Name); ok {
+			claims++
+		}
+	}
+	var parts []string
+	if claims > 0 {
+		parts = append(parts, fmt.Sprintf("%d slot %s of serve", claims, plural(claims, "claim")))
+	}
+	if n := len(foreign) - claims; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d other %s", n, plural(n, "file")))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // printPrune writes a prune's decisions: what went (or would go) and why,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/backup"
+	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/daemon"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/lock"
@@ -198,6 +199,9 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		if b, ok := lastRestore(l.Backups); ok {
 			inv.LastRestore = b.Restored.At
 		}
+		if l.Blocked != nil {
+			inv.Blocked = blockedText(l.Blocked, store.DeleteFix())
+		}
 		return inv, nil
 	}
 	if client != nil {
@@ -222,4 +226,10 @@ func parseSchedule(p *cli.Problems, flag, value string, now time.Time) daemon.Sc
 		p.Addf("invalid %s from %s: %v", flag, p.Source(flag), err)
 	}
 	return sched
+}
+
+// blockedText says why retention is blocked, from the record of it in the
+// remote and the store's DeleteFix.
+func blockedText(record *catalog.Entry, fix string) string {
+	return fmt.Sprintf("retention is blocked since %s: %s", record.ModTime.UTC().Format("2006-01-02 15:04 UTC"), fix)
 }

@@ -21,9 +21,10 @@ import (
 
 // statusCmd says in one screen whether backups work: the remote, its
 // backups, the newest and its age, the newest proven restore, a suspect
-// backup holding retention, Drive's trash, and what a local serve says.
-// It fails (exit 1) when the backups are not healthy, so that it can serve
-// as a health check of its own.
+// backup holding retention or a blocked retention, Drive's trash, and what
+// a local serve says. It fails (exit 1) when the backups are not healthy,
+// so that it can serve as a health check of its own; degraded (retention
+// blocked) exits 0.
 type statusCmd struct {
 	Remote   cli.RemoteFlags `embed:""`
 	Shape    shapeFlags      `embed:""`
@@ -51,13 +52,21 @@ type statusInput struct {
 	Listen   string
 	Serve    *daemon.Health
 	ServeErr string
+	// DeleteFix says what lets the account delete in the remote, for a
+	// listing that holds the record of a blocked retention.
+	DeleteFix string
 }
 
 // statusReport is the output of "status --json".
 type statusReport struct {
-	Time         string        `json:"time"`
-	Healthy      bool          `json:"healthy"`
-	Problems     []string      `json:"problems,omitempty"`
+	Time     string   `json:"time"`
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems,omitempty"`
+	// Degraded is a healthy status with warnings: backups are made, but
+	// something needs an operator (retention is blocked).
+	Degraded     bool          `json:"degraded,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	Blocked      *blockedJSON  `json:"retention_blocked,omitempty"`
 	Remote       string        `json:"remote"`
 	Backups      int           `json:"backups"`
 	TotalBytes   int64         `json:"total_bytes"`
@@ -89,20 +98,28 @@ type suspectJSON struct {
 	RetentionPaused bool   `json:"retention_paused"`
 }
 
+type blockedJSON struct {
+	Since string `json:"since"` // RFC 3339, UTC: when the remote recorded it
+	Fix   string `json:"fix"`
+}
+
 type serveJSON struct {
-	Listen      string `json:"listen"`
-	Reachable   bool   `json:"reachable"`
-	Error       string `json:"error,omitempty"` // why it could not be asked
-	Status      string `json:"status,omitempty"`
-	LastAttempt string `json:"last_attempt,omitempty"`
-	LastResult  string `json:"last_result,omitempty"`
-	LastError   string `json:"last_error,omitempty"`
-	NextBackup  string `json:"next_backup,omitempty"`
+	Listen       string `json:"listen"`
+	Reachable    bool   `json:"reachable"`
+	Error        string `json:"error,omitempty"` // why it could not be asked
+	Status       string `json:"status,omitempty"`
+	RunningSince string `json:"running_since,omitempty"` // a backup run is going on, started then
+	LastAttempt  string `json:"last_attempt,omitempty"`
+	LastResult   string `json:"last_result,omitempty"`
+	LastError    string `json:"last_error,omitempty"`
+	NextBackup   string `json:"next_backup,omitempty"`
 }
 
 // judge decides the status. Healthy means: the newest backup is younger
 // than the health limit, no suspect backup that no one accepted holds
 // retention, and serve's last run (when a serve answers) did not fail.
+// Degraded is healthy with a warning: retention is blocked (the remote
+// refuses deletes), so backups are made but old ones are not deleted.
 func judge(in statusInput) statusReport {
 	r := statusReport{Time: in.Now.UTC().Format(time.RFC3339), Remote: in.Remote, Backups: len(in.Listing.Backups),
 		HealthLimit: in.Limit.String(), Partials: len(in.Listing.Partials), IgnoredFiles: len(in.Listing.Ignored)}
@@ -126,6 +143,10 @@ func judge(in statusInput) statusReport {
 		r.Suspect = &suspectJSON{Backup: p.Backup, Dropped: p.Code, RetentionPaused: true}
 		r.Problems = append(r.Problems, fmt.Sprintf("retention is paused by the suspect backup %s: check it, then backupd accept %s", p.Backup, p.Backup))
 	}
+	if b := in.Listing.Blocked; b != nil {
+		r.Blocked = &blockedJSON{Since: b.ModTime.UTC().Format(time.RFC3339), Fix: in.DeleteFix}
+		r.Warnings = append(r.Warnings, blockedText(b, in.DeleteFix))
+	}
 	if in.Trash >= 0 {
 		r.TrashBytes = &in.Trash
 	}
@@ -134,6 +155,7 @@ func judge(in statusInput) statusReport {
 		s := &serveJSON{Listen: in.Listen, Error: in.ServeErr}
 		if h := in.Serve; h != nil {
 			s.Reachable, s.Status, s.LastAttempt, s.LastResult, s.LastError, s.NextBackup = true, h.Status, h.LastAttempt, h.LastResult, h.LastError, h.NextBackup
+			s.RunningSince = h.RunningSince
 			if h.LastResult == daemon.ResultFailure || h.LastResult == daemon.ResultCancelled {
 				r.Problems = append(r.Problems, "serve's last run did not succeed: "+h.LastError)
 			}
@@ -141,6 +163,7 @@ func judge(in statusInput) statusReport {
 		r.Serve = s
 	}
 	r.Healthy = len(r.Problems) == 0
+	r.Degraded = r.Healthy && len(r.Warnings) > 0
 	return r
 }
 
@@ -148,8 +171,11 @@ func judge(in statusInput) statusReport {
 func render(w io.Writer, r statusReport) {
 	now, _ := time.Parse(time.RFC3339, r.Time)
 	state := "HEALTHY"
-	if !r.Healthy {
+	switch {
+	case !r.Healthy:
 		state = "UNHEALTHY"
+	case r.Degraded:
+		state = "DEGRADED"
 	}
 	fmt.Fprintf(w, "backupd status at %s: %s\n", now.Format("2006-01-02 15:04 UTC"), state)
 	line := func(k, v string) {
@@ -187,9 +213,13 @@ func render(w io.Writer, r statusReport) {
 	} else {
 		line("restored", "no restore recorded on any backup")
 	}
-	if s := r.Suspect; s != nil {
-		line("retention", "PAUSED by suspect "+s.Backup+" ("+s.Dropped+" dropped)")
-	} else {
+	switch {
+	case r.Suspect != nil:
+		line("retention", "PAUSED by suspect "+r.Suspect.Backup+" ("+r.Suspect.Dropped+" dropped)")
+	case r.Blocked != nil:
+		since, _ := time.Parse(time.RFC3339, r.Blocked.Since)
+		line("retention", "BLOCKED since "+since.Format("2006-01-02 15:04")+": the remote refuses deletes")
+	default:
 		line("retention", "running")
 	}
 	switch {
@@ -210,6 +240,9 @@ func render(w io.Writer, r statusReport) {
 				t, _ := time.Parse(time.RFC3339, s.LastAttempt)
 				last = "last run " + t.Format("15:04") + " " + s.LastResult
 			}
+			if t, err := time.Parse(time.RFC3339, s.RunningSince); err == nil {
+				last = "running since " + t.Format("15:04") + ", " + last
+			}
 			next := ""
 			if t, err := time.Parse(time.RFC3339, s.NextBackup); err == nil {
 				next = ", next " + t.Format("15:04")
@@ -220,7 +253,7 @@ func render(w io.Writer, r statusReport) {
 			}
 		}
 	}
-	for _, p := range r.Problems {
+	for _, p := range append(r.Problems, r.Warnings...) {
 		for i, l := range wrap(p, 76) {
 			if i == 0 {
 				fmt.Fprintf(w, "! %s\n", l)
@@ -252,7 +285,8 @@ func (c *statusCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return fmt.Errorf("list backups: %w", err)
 	}
 	in := statusInput{Now: now, Remote: store.String(), Listing: st.Codec().Scan(entries, now),
-		Shapes: backup.Shapes(st.Codec(), entries, now), Shape: shape, Limit: daemon.HealthLimit(sched, now), Trash: -1}
+		Shapes: backup.Shapes(st.Codec(), entries, now), Shape: shape, Limit: daemon.HealthLimit(sched, now), Trash: -1,
+		DeleteFix: store.DeleteFix()}
 	in.Trash, in.TrashNote = trash(ctx, store.Fs())
 	if !strings.EqualFold(c.Listen, "off") && c.Listen != "" {
 		in.Listen = c.Listen

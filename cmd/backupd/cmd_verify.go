@@ -49,8 +49,8 @@ func (c *verifyCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		printSignature(a.stdout, b, keys, sigErr)
 		fmt.Fprintf(a.stdout, "envelope   encrypted; no age identity given, so it cannot be read\n")
 		fmt.Fprintln(a.stdout, "result     FAILED")
-		// Nothing can be checked: no backup to verify (exit 3).
-		return fmt.Errorf("%w to check: %s is %w (give one with %s)", cli.ErrNoBackup, b.Name, seal.ErrNoIdentity, p.Name("age-identity"))
+		// Nothing can be checked without a setting: exit 2.
+		return cli.Usagef("cannot check %s: it is %v: set %s (or %s) to the identity of the recipient backupd encrypts to", b.Name, seal.ErrNoIdentity, p.Name("age-identity"), cli.AgeIdentityEnv)
 	}
 
 	rc, err := store.Open(ctx, b.Name)

@@ -461,7 +461,11 @@ func TestDoctor(t *testing.T) {
 			}, "GDRIVE_BACKUP_FOLDER_ID"},
 			{"Contributor role", "shared drive", func(t *testing.T, p *fakedrive.Production) {
 				p.AddMember(p.DriveID, p.Account.Email, fakedrive.RoleWriter)
-			}, "Content manager"},
+			}, "the service account may not delete in the Shared Drive; give it the Content Manager role (" + p0Email},
+			{"Contributor role, permanent deletes", "folder", func(t *testing.T, p *fakedrive.Production) {
+				p.AddMember(p.DriveID, p.Account.Email, fakedrive.RoleWriter)
+				t.Setenv("RCLONE_CONFIG_GDRIVE_USE_TRASH", "false")
+			}, "RCLONE_CONFIG_GDRIVE_USE_TRASH=false makes rclone delete permanently"},
 			{"disabled account", "token", func(t *testing.T, p *fakedrive.Production) { p.DisableAccount(p.Account.Email) }, "new JSON key"},
 			{"truncated key", "credentials", func(t *testing.T, p *fakedrive.Production) {
 				t.Setenv("RCLONE_CONFIG_GDRIVE_SERVICE_ACCOUNT_CREDENTIALS", p.Account.JSON[:len(p.Account.JSON)/2])

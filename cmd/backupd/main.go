@@ -109,6 +109,11 @@ func main() {
 func (a *app) main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return a.run(ctx, args)
+}
+
+// run is main under ctx, which ends the command as a signal would.
+func (a *app) run(ctx context.Context, args []string) int {
 	var grammar commands
 	parser, err := cli.NewParser(cli.Program{
 		Name:        "backupd",
@@ -130,7 +135,11 @@ func (a *app) main(args []string) int {
 	prefix := "backupd"
 	if !strings.HasPrefix(args[0], "-") {
 		if !slices.Contains(parser.Commands(), args[0]) {
-			fmt.Fprintf(a.stderr, "backupd: unknown command %q (run \"backupd help\")\n", args[0])
+			hint := ""
+			if c := cli.Closest(args[0], parser.Commands()); c != "" {
+				hint = fmt.Sprintf(", did you mean %q?", c)
+			}
+			fmt.Fprintf(a.stderr, "backupd: unknown command %q%s (run \"backupd help\")\n", args[0], hint)
 			return cli.ExitUsage
 		}
 	}
@@ -147,6 +156,12 @@ func (a *app) main(args []string) int {
 	}
 	if err := grammar.Log.Apply(parser.Problems()); err != nil {
 		return cli.Exit(a.stderr, prefix, err)
+	}
+	// Every command but serve prints a report for a person.
+	if _, daemon := kctx.Selected().Target.Addr().Interface().(*serveCmd); !daemon {
+		cli.SetReport(a.stdout)
+	} else {
+		cli.SetReport(nil)
 	}
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
 	if !ok {

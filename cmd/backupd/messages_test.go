@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -113,8 +114,8 @@ func TestDefaultLockPerRemoteAndDatabase(t *testing.T) {
 			if code != tc.want {
 				t.Errorf("exit %d, want %d\n%s%s", code, tc.want, out, errOut)
 			}
-			if tc.want == cli.ExitLocked && !strings.Contains(errOut, path) {
-				t.Errorf("the lock message does not name the lock file %s: %s", path, errOut)
+			if tc.want == cli.ExitLocked && (!strings.Contains(errOut, path) || !strings.Contains(errOut, "--wait")) {
+				t.Errorf("the lock message does not name the lock file %s and --wait: %s", path, errOut)
 			}
 		})
 	}
@@ -230,5 +231,97 @@ func TestLogFormat(t *testing.T) {
 	code, _, errOut := runApp(t, map[string]string{"BACKUPD_LOG_FORMAT": "xml"}, "list", "--remote", t.TempDir())
 	if code != cli.ExitUsage || !strings.Contains(errOut, "BACKUPD_LOG_FORMAT") {
 		t.Errorf("a bad log format: exit %d, %s", code, errOut)
+	}
+}
+
+// A database the account may not use (1044: a mistyped name, or one not
+// granted) is reported as that, naming DB_DATABASE and the grant, not as
+// a wrong password; so is a doctor's connection.
+func TestDatabaseAccessDeniedNamesTheDatabase(t *testing.T) {
+	srv := testdb.Get(t)
+	db := srv.NewDatabase(t, "shop")
+	user := srv.NewUser(t, db, "pw-1044")
+	env := map[string]string{"DB_SOCKET": srv.Socket, "DB_DATABASE": db + "_typo", "DB_USERNAME": user, "DB_PASSWORD": "pw-1044"}
+	for _, args := range [][]string{{"now", "--remote", t.TempDir()}, {"doctor", "--remote", t.TempDir()}} {
+		_, out, errOut := runApp(t, env, args...)
+		msg := out + errOut
+		for _, want := range []string{"1044", "--db-name or DB_DATABASE", "GRANT", db + "_typo"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: the message does not say %q:\n%s", args[0], want, msg)
+			}
+		}
+		if strings.Contains(msg, "DB_PASSWORD") {
+			t.Errorf("%s: the message points at the password:\n%s", args[0], msg)
+		}
+	}
+}
+
+// doctor names the grant a dump account lacks to see the routines other
+// accounts created, for each server family, instead of "schema dumped";
+// with the grant it says the dump holds everything the account sees.
+func TestDoctorNamesTheRoutineGrant(t *testing.T) {
+	for _, product := range testdb.Products {
+		t.Run(product, func(t *testing.T) {
+			srv := testdb.For(t, product)
+			db := srv.NewDatabase(t, "doc")
+			srv.Exec(t, db, "CREATE TABLE t (id int); CREATE PROCEDURE p1() SELECT 1;")
+			user := fmt.Sprintf("doc%d_%s", os.Getpid(), strings.NewReplacer(".", "", "-", "").Replace(product))
+			to := fmt.Sprintf("'%s'@'localhost'", user)
+			srv.Exec(t, "", fmt.Sprintf("CREATE USER %s IDENTIFIED BY 'doc-pw'; GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON %s.* TO %s", to, testdb.Ident(db), to))
+			t.Cleanup(func() { _, _ = srv.Run("", "DROP USER IF EXISTS "+to) })
+			tool := testdb.Tool(t, product, "mariadb-dump", "mysqldump")
+			if testdb.MySQL(product) {
+				tool = testdb.Tool(t, testdb.MariaDB118, "mariadb-dump")
+			}
+			env := map[string]string{"DB_SOCKET": srv.Socket, "DB_DATABASE": db, "DB_USERNAME": user, "DB_PASSWORD": "doc-pw", "BACKUPD_MYSQLDUMP": tool}
+			grant := map[string]string{
+				testdb.MySQL97:    "GRANT SHOW_ROUTINE ON *.* TO " + to,
+				testdb.MariaDB118: "GRANT SHOW CREATE ROUTINE ON " + testdb.Ident(db) + ".* TO " + to,
+				testdb.System:     "GRANT SELECT ON mysql.proc TO " + to,
+			}[product]
+			code, out, errOut := runApp(t, env, "doctor", "--remote", t.TempDir())
+			if code == cli.ExitOK || !regexp.MustCompile(`(?m)^FAIL  objects .*`+regexp.QuoteMeta(grant)).MatchString(out) {
+				t.Errorf("doctor without the grant: exit %d, want a FAIL naming %q\n%s%s", code, grant, out, errOut)
+			}
+			code, out, errOut = runApp(t, env, "now", "--remote", t.TempDir())
+			if code != cli.ExitFailure || !strings.Contains(errOut, grant) || !strings.Contains(errOut, "nothing was published") {
+				t.Errorf("now without the grant: exit %d\n%s%s", code, out, errOut)
+			}
+
+			srv.Exec(t, "", grant)
+			code, out, errOut = runApp(t, env, "doctor", "--remote", t.TempDir())
+			if !strings.Contains(out, "ok    objects") || !strings.Contains(out, "1 routines") {
+				t.Errorf("doctor with the grant: exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}
+
+// Log lines that share a file with the report (a run with "> file 2>&1")
+// are text, so that the file reads; serve, which prints no report, and a
+// run whose log lines go elsewhere log JSON.
+func TestLogLinesBesideTheReportAreText(t *testing.T) {
+	dumper := script(t, "#!/bin/sh\nprintf -- 'CREATE TABLE t (id int);\\n-- Dump completed on 2025-01-01 03:00:00\\n'\n")
+	// A folder others may read makes the store warn, and tighten it.
+	remote := filepath.Join(t.TempDir(), "backups")
+	if err := os.Mkdir(remote, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	env := withServer(t, map[string]string{"DB_DATABASE": "app", "DB_USERNAME": "app", "BACKUPD_LOCK_FILE": filepath.Join(t.TempDir(), "l")})
+	a := &app{stdout: out, stderr: out, getenv: func(k string) string { return env[k] }}
+	if code := a.main([]string{"now", "--mysqldump", dumper, "--remote", remote}); code != cli.ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `{"time"`) || !strings.Contains(string(b), "level=WARN") || !strings.Contains(string(b), "backup db-backup-") {
+		t.Errorf("the file holding both the report and the log lines:\n%s", b)
 	}
 }

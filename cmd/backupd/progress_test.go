@@ -1,9 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/pkg/catalog"
 )
 
@@ -34,5 +39,41 @@ func TestNewestRawSize(t *testing.T) {
 	l.Backups[1].RawSize = -1
 	if _, ok := newestRawSize(l); ok {
 		t.Error("an unrecorded size gave an estimate")
+	}
+}
+
+// Until the dump tool writes, the progress says the run is waiting for
+// the database and asks the server nothing of its own: a server that does
+// not answer is met once, by the backup.
+func TestNowProgressAsksNothingBeforeTheDump(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			// Silent, then gone: the driver's handshake fails after a while.
+			time.AfterFunc(2*time.Second, func() { c.Close() })
+		}
+	}()
+	defer func(old time.Duration) { cli.ProgressLogEvery = old }(cli.ProgressLogEvery)
+	cli.ProgressLogEvery = 50 * time.Millisecond
+	env := map[string]string{"DB_HOST": "127.0.0.1", "DB_PORT": fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), "DB_DATABASE": "app", "DB_USERNAME": "u", "DB_PASSWORD": "x"}
+	code, _, errOut := runApp(t, env, "now", "--remote", t.TempDir())
+	if code != cli.ExitFailure {
+		t.Errorf("exit %d, want %d", code, cli.ExitFailure)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the server was asked %d times, want once", n)
+	}
+	if strings.Contains(errOut, "dumping: 0 B") || !strings.Contains(errOut, "waiting for the database") {
+		t.Errorf("progress while connecting:\n%s", errOut)
 	}
 }

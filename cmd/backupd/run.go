@@ -34,12 +34,16 @@ func newJob(st cli.Settings, store *storage.Store, shape backup.ShapePolicy, cou
 
 // acquire takes the lock at path for command ("backupd now"), waiting up
 // to wait for it. A lock held elsewhere is an error matching lock.ErrLocked,
-// which the exit table turns into cli.ExitLocked.
+// which the exit table turns into cli.ExitLocked; without a wait it says
+// how to wait.
 func acquire(ctx context.Context, log *slog.Logger, path, command string, wait time.Duration) (*lock.Lock, error) {
 	held, err := lock.TryAcquire(path, command)
 	if errors.Is(err, lock.ErrLocked) && wait > 0 {
 		log.Info("waiting for the running backup to finish", "lock", err.Error(), "wait", wait.String())
 		held, err = lock.Acquire(ctx, path, command, wait, time.Second)
+	}
+	if errors.Is(err, lock.ErrLocked) && wait == 0 {
+		err = fmt.Errorf("%w; to wait for it instead, give --wait or BACKUPD_LOCK_WAIT (such as --wait 15m)", err)
 	}
 	return held, err
 }

@@ -197,7 +197,7 @@ func TestSealedOnDrive(t *testing.T) {
 			// read; with the keys it checks, and requiring a signature
 			// fails an unsigned one.
 			code, out, _ = runApp(t, driveEnv(p), "verify")
-			if want := map[bool]int{true: cli.ExitNoBackup, false: cli.ExitOK}[kind.encrypted]; code != want {
+			if want := map[bool]int{true: cli.ExitUsage, false: cli.ExitOK}[kind.encrypted]; code != want {
 				t.Errorf("verify without keys: exit %d\n%s", code, out)
 			}
 			env := driveEnv(p, "BACKUPD_AGE_IDENTITY_FILE", k.path(identityFile), "BACKUPD_VERIFY_KEY", strings.TrimSpace(k.pub), "RESTORE_REQUIRE_SIGNATURE", "true")
@@ -224,8 +224,8 @@ func TestSealedOnDrive(t *testing.T) {
 			if kind.encrypted != (err != nil) {
 				t.Fatalf("restore without keys: %v", err)
 			}
-			if kind.encrypted && cli.ExitStatus(err) != cli.ExitNoBackup {
-				t.Errorf("restore of an encrypted backup without the identity: exit %d (%v), want %d", cli.ExitStatus(err), err, cli.ExitNoBackup)
+			if kind.encrypted && cli.ExitStatus(err) != cli.ExitUsage {
+				t.Errorf("restore of an encrypted backup without the identity: exit %d (%v), want %d", cli.ExitStatus(err), err, cli.ExitUsage)
 			}
 			rr = &restore.Restorer{Store: store, Conn: srv.Root(target), Identities: ids, VerifyKeys: vks, RequireSignature: kind.signed}
 			rep, err := rr.Restore(ctx, choice.Candidates)

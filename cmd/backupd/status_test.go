@@ -67,6 +67,7 @@ func TestStatusGolden(t *testing.T) {
 			Status: "unhealthy", LastAttempt: "2026-12-01T06:00:00Z", LastResult: daemon.ResultFailure,
 			LastError: "dump: mariadb-dump failed (exit status 2): Access denied for user 'backup'", NextBackup: "2026-12-01T07:00:00Z"}), false},
 		{"suspect", statusInputFor(statusEntries(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), "db-backup-20261201-050000.sql.zst"), nil), false},
+		{"blocked", blockedStatus(), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := judge(tc.in)
@@ -173,5 +174,70 @@ func TestListShowsRestores(t *testing.T) {
 	if len(items) != 2 || items[0].Restored != nil || items[1].Restored == nil ||
 		items[1].Restored.At != "2026-12-01T05:02:00Z" || *items[1].Restored.Rows != 2134567 || !items[1].Restored.RowsEstimated {
 		t.Errorf("--json: %s", out)
+	}
+}
+
+// blockedStatus is a remote whose account may not delete: it holds the
+// record of the blocked retention, and serve's health is degraded.
+func blockedStatus() statusInput {
+	entries := append(statusEntries(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), ""),
+		catalog.Entry{Name: catalog.Codec{}.BlockedName(), Size: 300, ModTime: time.Date(2026, 11, 30, 14, 0, 3, 0, time.UTC)})
+	fix := "the service account may not delete in the Shared Drive; give it the Content Manager role (backupd@prod-app.iam.gserviceaccount.com in Shared Drive 0ABcDeFgHiJkLmNoPq)"
+	in := statusInputFor(entries, &daemon.Health{Status: "degraded", Reason: "retention is blocked: " + fix,
+		LastAttempt: "2026-12-01T06:00:00Z", LastResult: daemon.ResultSuccess, NextBackup: "2026-12-01T07:00:00Z"})
+	in.DeleteFix = fix
+	return in
+}
+
+// TestStatusShowsTheNewestOfTwoRestoresInAMinute: restore records keep
+// seconds, so of two restores in the same minute the later is the last
+// restore; two records of the old form (minutes only) that tie go to the
+// newer backup.
+func TestStatusShowsTheNewestOfTwoRestoresInAMinute(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		at0300, at0400, want string
+	}{
+		{"seconds", "2026-12-01T05:02:50Z", "2026-12-01T05:02:10Z", "db-backup-20261201-030000.sql.zst"},
+		{"minutes, a tie", "2026-12-01T05:02Z", "2026-12-01T05:02Z", "db-backup-20261201-040000.sql.zst"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store, err := storage.Open(context.Background(), dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, at := range map[string]string{"db-backup-20261201-030000.sql.zst": tc.at0300, "db-backup-20261201-040000.sql.zst": tc.at0400} {
+				meta := map[string]string{catalog.MetaRestored: at + " yesterday 41t 2134567r 93s 0fb"}
+				if _, err := store.Put(context.Background(), name, strings.NewReader("data"), func() (map[string]string, error) { return meta, nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, out, errOut := runApp(t, map[string]string{"BACKUPD_REMOTE": dir, "BACKUPD_LISTEN": "off"}, "status", "--json", "--now", "2026-12-01T06:00:00Z")
+			var r statusReport
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("%v\n%s%s", err, out, errOut)
+			}
+			if r.LastRestore == nil || r.LastRestore.Backup != tc.want {
+				t.Errorf("last restore %+v, want on %s", r.LastRestore, tc.want)
+			}
+		})
+	}
+}
+
+// While serve runs a backup, status says since when beside the last run.
+func TestStatusShowsARunGoingOn(t *testing.T) {
+	dir := t.TempDir()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"status":"ok","running_since":"2026-12-01T06:00:00Z","last_attempt":"2026-12-01T05:00:00Z","last_result":"success","next_backup":"2026-12-01T07:00:00Z"}`))
+	}))
+	defer srv.Close()
+	_, out, errOut := runApp(t, map[string]string{"BACKUPD_REMOTE": dir, "BACKUPD_LISTEN": strings.TrimPrefix(srv.URL, "http://")}, "status", "--now", "2026-12-01T06:03:00Z")
+	if !strings.Contains(out, "running since 06:00, last run 05:00 success") {
+		t.Errorf("status does not show the run going on:\n%s%s", out, errOut)
+	}
+	_, out, _ = runApp(t, map[string]string{"BACKUPD_REMOTE": dir, "BACKUPD_LISTEN": strings.TrimPrefix(srv.URL, "http://")}, "status", "--json", "--now", "2026-12-01T06:03:00Z")
+	if !strings.Contains(out, `"running_since": "2026-12-01T06:00:00Z"`) {
+		t.Errorf("status --json lacks running_since:\n%s", out)
 	}
 }

@@ -99,8 +99,8 @@ func TestNoBackupMessagesNameTheRemote(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"empty folder", nil, []string{"0 backups listed", "remote " + dir}},
-		{"missing name", []string{"--name", "db-backup-20250101-000000.sql.zst"}, []string{"remote " + dir, `run "backupd list"`}},
+		{"empty folder", nil, []string{"the folder holds no backups", "looked in " + dir}},
+		{"missing name", []string{"--name", "db-backup-20250101-000000.sql.zst"}, []string{"looked in " + dir, `run "backupd list"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := run(t, nil, append([]string{"--remote", dir, "--dry-run"}, tc.args...)...)

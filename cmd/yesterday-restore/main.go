@@ -1,8 +1,9 @@
 // Command yesterday-restore loads a recent backup into the local MariaDB of
 // the read-only "yesterday" copy of the app, at boot.
 //
-// It picks yesterday's backup closest to 03:00 UTC (see --at), streams it
-// from the backup remote, loads it into a staging database and swaps it in
+// It picks yesterday's backup closest to 03:00 UTC (see --at), downloads it
+// from the backup remote into --work-dir and checks it against its
+// recorded checksum, loads it into a staging database and swaps it in
 // only when all of it loaded and checked out; a corrupt backup makes it try
 // the next best one. After a restore it writes the snapshot time for the
 // app's banner (--snapshot-file) and a JSON record (--status-file).
@@ -17,8 +18,9 @@
 //
 // Exit status: 0 restored, 1 failed (the database is left as it was,
 // unless the message says the swap could not be undone or that only the
-// snapshot files failed), 2 bad settings, 3 no backup to restore, 11 another restore of the same
-// database is running.
+// snapshot files failed), 2 bad settings (keys that open or check none of
+// the backups among them), 3 no backup to restore, 11 another restore of
+// the same database is running.
 package main
 
 import (
@@ -30,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -77,6 +80,7 @@ type flags struct {
 	At           string        `help:"preferred snapshot time of day yesterday, HH:MM UTC" default:"03:00" env:"RESTORE_AT"`
 	Wait         time.Duration `help:"how long to wait for the database to answer" default:"${wait}" env:"RESTORE_WAIT"`
 	StagingDB    string        `name:"staging-db" help:"database to load into before the swap; when unset, <db>${staging_suffix}" env:"RESTORE_STAGING_DB"`
+	WorkDir      string        `name:"work-dir" placeholder:"DIR" help:"a directory of this user's, on disk, where a backup is checked before it runs (it needs the backup's stored size free) and the swap keeps its journal; when unset, ${work_dir}" env:"RESTORE_WORK_DIR"`
 	SnapshotFile string        `help:"write the restored snapshot's time here, \"YYYY-MM-DD HH:MM:SS UTC\"" env:"YESTERDAY_SNAPSHOT_FILE"`
 	StatusFile   string        `help:"write a JSON record of the restore here" env:"YESTERDAY_STATUS_FILE"`
 	Loader       string        `help:"\"parallel\" (several connections) or \"client\" (the mariadb client, one connection)" default:"parallel" env:"RESTORE_LOADER"`
@@ -106,7 +110,7 @@ func (a *app) parse(args []string) (*flags, *cli.Problems, error) {
 		Getenv:      a.getenv,
 		Stdout:      a.stdout,
 		BuildInfo:   a.buildInfo,
-		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix},
+		Vars:        kong.Vars{"wait": restore.DefaultWait.String(), "staging_suffix": restore.StagingSuffix, "work_dir": restore.DefaultWorkDir()},
 	})
 	if err != nil {
 		return nil, nil, err
@@ -125,6 +129,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if err := c.Log.Apply(p); err != nil {
 		return err
 	}
+	cli.SetReport(a.stdout)
 	now := c.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -177,6 +182,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		RequireSignature: keys.RequireSignature,
 		StagingDB:        c.StagingDB,
 		Wait:             c.Wait,
+		WorkDir:          c.WorkDir,
 		SnapshotFile:     c.SnapshotFile,
 		StatusFile:       c.StatusFile,
 		Progress:         prog,
@@ -209,7 +215,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		if c.Name != "" {
 			hint = ` (run "backupd list" with the same remote for the names)`
 		}
-		err = fmt.Errorf("%w; remote %s%s", err, store, hint)
+		err = fmt.Errorf("%w; looked in %s%s", err, store, hint)
 	}
 	if err != nil {
 		if !c.DryRun {
@@ -219,9 +225,13 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.DryRun {
-		return a.printChoice(choice, c.JSON)
+		chosen, verdicts, err := r.Plan(ctx, choice.Candidates)
+		if err != nil {
+			return keySetting(p, err)
+		}
+		return a.printChoice(choice, chosen, verdicts, c.JSON)
 	}
-	log.Info("chose a backup", "backup", choice.Backup.Name, "snapshot", choice.Backup.TimeString(),
+	log.Info("ranked the backups", "best", choice.Backup.Name, "snapshot", choice.Backup.TimeString(),
 		"reason", choice.Reason, "candidates", len(choice.Candidates))
 	rp.start(ctx)
 	start := time.Now()
@@ -230,15 +240,43 @@ func (a *app) run(ctx context.Context, args []string) error {
 	stop()
 	rp.finish(ctx, rep, err, start)
 	if err != nil {
-		return err
+		return keySetting(p, err)
 	}
 	return a.printReport(rep, c.JSON)
+}
+
+// keySetting turns a restore whose keys refused every candidate
+// (restore.KeyError) into the setting error it is, naming the settings.
+func keySetting(p *cli.Problems, err error) error {
+	var ke *restore.KeyError
+	if !errors.As(err, &ke) {
+		return err
+	}
+	var set []string
+	if ke.Identity {
+		set = append(set, fmt.Sprintf("%s (or %s) to the identity of the recipient backupd encrypts to (its --encrypt-to)", p.Name("age-identity"), cli.AgeIdentityEnv))
+	}
+	if ke.Verify {
+		set = append(set, fmt.Sprintf("%s to the public half of the key backupd signs with (its --sign-key)", p.Name("verify-key")))
+	}
+	return cli.Usagef("%v: set %s", err, strings.Join(set, "; set "))
 }
 
 // progressLine describes a running restore: bytes, rate and, from the
 // stored size in the listing, the time left.
 func progressLine(s restore.ProgressState) string {
 	switch s.Phase {
+	case "downloading":
+		line := fmt.Sprintf("downloading %s to check it before it runs: %s", s.Backup, cli.Bytes(s.Stored))
+		if s.Total > 0 {
+			line += fmt.Sprintf(" of %s (%.0f%%)", cli.Bytes(s.Total), 100*float64(s.Stored)/float64(s.Total))
+		}
+		line += ", " + cli.Rate(s.Stored, s.Elapsed)
+		if s.Total > 0 && s.Stored > 0 && s.Stored < s.Total {
+			left := time.Duration(float64(s.Elapsed) * float64(s.Total-s.Stored) / float64(s.Stored))
+			line += ", ETA " + left.Round(time.Second).String()
+		}
+		return line
 	case "loading":
 		line := fmt.Sprintf("restoring %s: %s", s.Backup, cli.Bytes(s.Stored))
 		if s.Total > 0 {
@@ -262,6 +300,8 @@ type candidateJSON struct {
 	Name string    `json:"name"`
 	Time time.Time `json:"time"`
 	Size int64     `json:"size"`
+	// Skipped says why the restore would skip it before loading it.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 type choiceJSON struct {
@@ -275,24 +315,39 @@ type choiceJSON struct {
 	Candidates []candidateJSON `json:"candidates"`
 }
 
-func (a *app) printChoice(c selector.Choice, asJSON bool) error {
+// printChoice shows what a restore would do: the candidate it would load
+// (verdicts[chosen]) and why, and every candidate with the reason it
+// would be skipped.
+func (a *app) printChoice(c selector.Choice, chosen int, verdicts []restore.Verdict, asJSON bool) error {
+	b := verdicts[chosen].Backup
 	if asJSON {
 		out := choiceJSON{
-			Name: c.Backup.Name, Time: c.Backup.Time.UTC(), Snapshot: c.Backup.TimeString(),
-			Reason: c.Reason, Target: c.Target.UTC(), Size: c.Backup.Size, SHA256: c.Backup.SHA256,
+			Name: b.Name, Time: b.Time.UTC(), Snapshot: b.TimeString(),
+			Reason: c.ReasonFor(chosen), Target: c.Target.UTC(), Size: b.Size, SHA256: b.SHA256,
 		}
-		for _, b := range c.Candidates {
-			out.Candidates = append(out.Candidates, candidateJSON{Name: b.Name, Time: b.Time.UTC(), Size: b.Size})
+		for _, v := range verdicts {
+			cj := candidateJSON{Name: v.Backup.Name, Time: v.Backup.Time.UTC(), Size: v.Backup.Size}
+			if v.Skip != nil {
+				cj.Skipped = v.Skip.Error()
+			}
+			out.Candidates = append(out.Candidates, cj)
 		}
 		return writeJSON(a.stdout, out)
 	}
-	fmt.Fprintf(a.stdout, "would restore %s\n", c.Backup.Name)
-	fmt.Fprintf(a.stdout, "  snapshot   %s\n", c.Backup.TimeString())
-	fmt.Fprintf(a.stdout, "  reason     %s\n", c.Reason)
-	fmt.Fprintf(a.stdout, "  size       %s\n", size(c.Backup))
+	fmt.Fprintf(a.stdout, "would restore %s\n", b.Name)
+	fmt.Fprintf(a.stdout, "  snapshot   %s\n", b.TimeString())
+	fmt.Fprintf(a.stdout, "  reason     %s\n", c.ReasonFor(chosen))
+	fmt.Fprintf(a.stdout, "  size       %s\n", size(b))
 	fmt.Fprintf(a.stdout, "candidates, best first (a corrupt backup falls back to the next):\n")
-	for i, b := range c.Candidates {
-		fmt.Fprintf(a.stdout, "  %3d  %s  %s\n", i+1, b.Name, size(b))
+	for i, v := range verdicts {
+		note := ""
+		switch {
+		case i == chosen:
+			note = "  would restore"
+		case v.Skip != nil:
+			note = "  skipped: " + v.Skip.Error()
+		}
+		fmt.Fprintf(a.stdout, "  %3d  %s  %s%s\n", i+1, v.Backup.Name, size(v.Backup), note)
 	}
 	return nil
 }

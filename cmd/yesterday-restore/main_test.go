@@ -15,6 +15,7 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/restore"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
@@ -250,5 +251,21 @@ func TestRestoreFromEnvironment(t *testing.T) {
 	}
 	if got := srv.Fingerprint(t, target); got != before {
 		t.Errorf("a failed run changed the database")
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	for _, tt := range []struct {
+		s    restore.ProgressState
+		want string
+	}{
+		{restore.ProgressState{Backup: "b", Phase: "downloading", Total: 4 << 20, Stored: 1 << 20, Elapsed: 2 * time.Second},
+			"downloading b to check it before it runs: 1 MiB of 4 MiB (25%), 512 KiB/s, ETA 6s"},
+		{restore.ProgressState{Backup: "b", Phase: "loading", Total: 4 << 20, Stored: 1 << 20, Raw: 3 << 20, Elapsed: 2 * time.Second},
+			"restoring b: 1 MiB of 4 MiB (25%), 3 MiB of SQL loaded, 1.500 MiB/s of SQL, ETA 6s"},
+	} {
+		if got := progressLine(tt.s); got != tt.want {
+			t.Errorf("progressLine(%+v)\n got %q\nwant %q", tt.s, got, tt.want)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (r *reporting) finish(ctx context.Context, rep restore.Report, err error, s
 		r.notify.Notify(ctx, notify.RestoreFailed, "yesterday-restore on "+r.host+" restored nothing: "+reason)
 		return
 	}
-	rec := catalog.Restored{At: start.UTC().Truncate(time.Minute), Host: r.host, Tables: rep.Tables, Rows: -1,
+	rec := catalog.Restored{At: start.UTC().Truncate(time.Second), Host: r.host, Tables: rep.Tables, Rows: -1,
 		Seconds: int64(rep.Duration.Round(time.Second).Seconds()), Fallbacks: len(rep.Skipped)}
 	rec.Rows, rec.RowsApprox = r.rows(ctx, rep.Database)
 	summary := fmt.Sprintf("restored %s: %d tables, %s, %ds", rep.Backup.Name, rec.Tables, rowsText(rec), rec.Seconds)

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/backupd/backupd/pkg/storage"
 )
 
@@ -143,13 +145,12 @@ func doctorDrive(ctx context.Context, d storage.DriveSettings, report func(Check
 	} else if sd, err := client.SharedDrive(ctx, d.TeamDrive); err != nil {
 		report(Check{Fail, "shared drive", err.Error()})
 		ok = false
-	} else if !sd.CanAdd || !sd.CanTrash {
-		what := "add"
-		if sd.CanAdd {
-			what = "delete"
-		}
-		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s may not %s files there: give it the Content manager role",
-			sd.Name, sd.ID, sa.Email, what)})
+	} else if !sd.CanAdd {
+		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s may not add files there: give it the Content manager role",
+			sd.Name, sd.ID, sa.Email)})
+		ok = false
+	} else if !d.MayDelete(sd.CanTrash, sd.CanDelete) {
+		report(Check{Fail, "shared drive", fmt.Sprintf("%q (%s): %s", sd.Name, sd.ID, d.DeleteFix(sa.Email))})
 		ok = false
 	} else {
 		report(Check{OK, "shared drive", fmt.Sprintf("%q (%s): %s may add and delete files", sd.Name, sd.ID, sa.Email)})
@@ -178,8 +179,11 @@ func doctorDrive(ctx context.Context, d storage.DriveSettings, report func(Check
 		report(Check{Fail, "folder", fmt.Sprintf("%q (%s) is in %s, not in the Shared Drive %s named by %s: fix one of the two IDs",
 			f.Name, f.ID, where, d.TeamDrive, d.Var("team_drive"))})
 		return false
-	case !f.CanAdd || !f.CanTrash:
-		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s may not add and delete files in it: give it the Content manager role", f.Name, f.ID, sa.Email)})
+	case !f.CanAdd:
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s may not add files in it: give it the Content manager role", f.Name, f.ID, sa.Email)})
+		return false
+	case f.DriveID != "" && !d.MayDelete(f.CanTrash, f.CanDelete):
+		report(Check{Fail, "folder", fmt.Sprintf("%q (%s): %s", f.Name, f.ID, d.DeleteFix(sa.Email))})
 		return false
 	case f.DriveID == "":
 		report(Check{Warn, "folder", fmt.Sprintf("%q (%s) is in a My Drive: the service account's files count against its own quota (15 GB, none for new accounts); move the folder to a Shared Drive",
@@ -278,7 +282,11 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 	sc, err := d.CheckSchema(ctx)
 	srv := sc.Pairing.Server
 	if srv.Version == "" {
-		report(Check{Fail, "database", fmt.Sprintf("%s: %v", st.Conn, DatabaseHint(p, st.Conn, err))})
+		detail := DatabaseHint(p, st.Conn, err).Error()
+		if !strings.Contains(detail, st.Conn.String()) {
+			detail = st.Conn.String() + ": " + detail
+		}
+		report(Check{Fail, "database", detail})
 		return nil
 	}
 	detail := fmt.Sprintf("%s: %s (version %s, %s), %s", st.Conn, dump.Source(srv), srv.Version, srv.Comment, dump.TLSState(st.Conn, srv))
@@ -288,6 +296,9 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 	report(Check{OK, "server", detail})
 	if pair := sc.Pairing.Flags; len(pair) > 0 {
 		report(Check{OK, "dump options", fmt.Sprintf("%s against %s: backups add %s", sc.Pairing.Tool, dump.Source(srv), strings.Join(pair, " "))})
+	}
+	if sc.Gap != nil {
+		report(Check{Fail, "objects", sc.Gap.Error()})
 	}
 	if err != nil {
 		var te *mariadb.ToolError
@@ -299,6 +310,9 @@ func doctorDatabase(ctx context.Context, p *Problems, c *Common, report func(Che
 		return nil
 	}
 	report(Check{OK, "database", fmt.Sprintf("%s: schema dumped (%d bytes)", st.Conn, sc.Bytes)})
+	if sc.Gap == nil {
+		report(Check{OK, "objects", fmt.Sprintf("the schema dump holds all that %s sees of the database, and it sees all of it: %s", sc.Inventory.Account, sc.Dumped)})
+	}
 	if sc.Refused != nil {
 		report(Check{Fail, "restore", fmt.Sprintf("the restore would refuse line %d of the schema: %s: %s %s (%s against %s; see docs/statement-gate.md)",
 			sc.Refused.Line, sc.Refused.Kind, sc.Refused.Reason, sc.Refused.Prefix, sc.Pairing.Tool, dump.Source(srv))})
@@ -327,7 +341,12 @@ func DatabaseHint(p *Problems, conn mariadb.Conn, err error) error {
 	case mariadb.IsNoTLSError(err):
 		return fmt.Errorf("%w (the server offers no TLS and %s=%s requires it: configure TLS on the server, or set %s=prefer)",
 			err, p.Name("db-tls"), mode, p.Name("db-tls"))
-	case code == mariadb.ErAccessDenied || code == mariadb.ErDBAccessDenied:
+	case code == mariadb.ErDBAccessDenied:
+		// The login worked: the name is wrong, or the account has no
+		// grant on it.
+		return fmt.Errorf("%w (the account logged in but may not use database %q: check the name in %s, or grant it the dump's privileges: %s; see docs/mysql.md#privileges)",
+			err, conn.Database, p.Name("db-name"), dumpGrant(conn, err))
+	case code == mariadb.ErAccessDenied:
 		return fmt.Errorf("%w (check %s, and the password in DB_PASSWORD or %s)", err, p.Name("db-user"), p.Name("db-password-file"))
 	case code == mariadb.ErBadDB:
 		return fmt.Errorf("%w (check %s)", err, p.Name("db-name"))
@@ -335,6 +354,20 @@ func DatabaseHint(p *Problems, conn mariadb.Conn, err error) error {
 		return fmt.Errorf("%w (check %s and %s, or %s)", err, p.Name("db-host"), p.Name("db-port"), p.Name("db-socket"))
 	}
 	return err
+}
+
+// deniedAccount finds the account a server's "Access denied for user
+// 'u'@'h'" names.
+var deniedAccount = regexp.MustCompile(`for user '([^']*)'@'([^']*)'`)
+
+// dumpGrant is the GRANT that gives the dump account what a backup needs
+// on conn's database, naming the account as the server did.
+func dumpGrant(conn mariadb.Conn, err error) string {
+	account := fmt.Sprintf("'%s'@'%%'", conn.User)
+	if m := deniedAccount.FindStringSubmatch(err.Error()); m != nil {
+		account = fmt.Sprintf("'%s'@'%s'", m[1], m[2])
+	}
+	return fmt.Sprintf("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON %s.* TO %s", sqltext.Ident(conn.Database), account)
 }
 
 // isNetError reports whether err is the Go driver's failure to reach the

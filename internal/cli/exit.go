@@ -37,7 +37,8 @@ var exitStatuses = []struct {
 	{ExitOK, func(err error) bool { return err == nil || errors.Is(err, ErrHelp) }},
 	{ExitUsage, func(err error) bool {
 		var se *storage.SettingError
-		return IsUsage(err) || errors.As(err, &se) || errors.Is(err, storage.ErrNoFolder)
+		var ke *restore.KeyError
+		return IsUsage(err) || errors.As(err, &se) || errors.Is(err, storage.ErrNoFolder) || errors.As(err, &ke)
 	}},
 	{ExitLocked, func(err error) bool {
 		return errors.Is(err, lock.ErrLocked) || errors.Is(err, restore.ErrRestoreRunning)

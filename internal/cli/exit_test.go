@@ -24,6 +24,7 @@ func TestExitStatus(t *testing.T) {
 		{"usage", fmt.Errorf("x: %w", Usagef("missing database name")), ExitUsage},
 		{"backup lock", fmt.Errorf("x: %w", lock.ErrLocked), ExitLocked},
 		{"restore lock", fmt.Errorf("x: %w", restore.ErrRestoreRunning), ExitLocked},
+		{"keys that open no backup", fmt.Errorf("restore: %w", &restore.KeyError{Identity: true}), ExitUsage},
 		{"no backup to verify", fmt.Errorf("x: %w", ErrNoBackup), ExitNoBackup},
 		{"no backup to restore", fmt.Errorf("x: %w", selector.ErrNoBackup), ExitNoBackup},
 		{"prune after a published backup", fmt.Errorf("now: %w", &backup.PruneError{Backup: "db-backup-20250101-000000.sql.zst", Err: os.ErrPermission}), ExitPruneFailed},

@@ -13,11 +13,31 @@ import (
 // IsTerminal reports whether f is a terminal.
 func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// LogFormats are the values of --log-format: "auto" is text on a terminal
-// and JSON otherwise.
+// LogFormats are the values of --log-format: "auto" is text where a person
+// reads the log lines (a terminal, or the file or pipe the command's
+// report goes to as well) and JSON otherwise, for log collectors.
 var LogFormats = []string{"auto", "text", "json"}
 
-var logFormat = "auto"
+var (
+	logFormat = "auto"
+	report    *os.File
+)
+
+// SetReport names the file a command prints its report on (its standard
+// output); log lines that go to that same file or pipe are text under
+// "auto", so that the two read together. serve, which prints no report,
+// names none.
+func SetReport(f *os.File) { report = f }
+
+// sameFile reports whether a and b are one file or pipe (as after 2>&1).
+func sameFile(a, b *os.File) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	sa, errA := a.Stat()
+	sb, errB := b.Stat()
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
 
 // SetLogFormat sets the format NewLogger uses, one of LogFormats; both
 // programs set it from --log-format (BACKUPD_LOG_FORMAT) once parsed.
@@ -25,7 +45,7 @@ func SetLogFormat(f string) { logFormat = f }
 
 // LogFormatFlag is the --log-format setting both programs take.
 type LogFormatFlag struct {
-	LogFormat string `help:"log lines as text or JSON; auto is text on a terminal, JSON otherwise (for log collectors)" default:"auto" env:"BACKUPD_LOG_FORMAT"`
+	LogFormat string `help:"log lines as text or JSON; auto is text on a terminal or beside the report (2>&1), JSON otherwise (for log collectors)" default:"auto" env:"BACKUPD_LOG_FORMAT"`
 }
 
 // Apply checks the format and makes it the one NewLogger uses.
@@ -39,7 +59,8 @@ func (f LogFormatFlag) Apply(p *Problems) error {
 }
 
 // NewLogger returns the process logger on w, in the format SetLogFormat
-// chose: by default JSON unless w is a terminal, then text. debug lowers
+// chose: by default text when w is a terminal or the file the report goes
+// to (SetReport), JSON otherwise. debug lowers
 // the level to Debug. rclone's own log lines are
 // routed into the same handler. Every line passes through Redact.
 func NewLogger(w *os.File, debug bool) *slog.Logger {
@@ -49,7 +70,7 @@ func NewLogger(w *os.File, debug bool) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
-	switch text := IsTerminal(w); {
+	switch text := IsTerminal(w) || sameFile(w, report); {
 	case logFormat == "text" || logFormat == "auto" && text:
 		h = slog.NewTextHandler(endLine{w}, opts)
 	default:

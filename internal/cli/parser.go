@@ -294,3 +294,42 @@ func (p *Parser) Commands() []string {
 
 // Version returns the program's version line (see Version).
 func (p *Parser) Version() VersionString { return Version(p.prog.Name, p.prog.BuildInfo) }
+
+// Closest returns the candidate nearest to word, for a "did you mean":
+// within one edit (a letter added, dropped, changed, or two swapped) per
+// three letters, at least one; "" when none is that near.
+func Closest(word string, candidates []string) string {
+	best, bestD := "", max(1, len(word)/3)+1
+	for _, c := range candidates {
+		if d := editDistance(word, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the edits from a to b: insertions, deletions,
+// substitutions and swaps of neighbours (optimal string alignment).
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}

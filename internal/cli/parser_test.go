@@ -113,3 +113,15 @@ func TestVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestClosest(t *testing.T) {
+	cmds := []string{"now", "serve", "list", "prune", "verify", "status", "doctor", "accept", "repair-copies", "refresh", "keygen", "version", "help"}
+	for word, want := range map[string]string{
+		"lsit": "list", "lis": "list", "verfy": "verify", "doctr": "doctor", "repair-copy": "repair-copies",
+		"bogus": "", "x": "", "": "", "nw": "now", "delete": "",
+	} {
+		if got := Closest(word, cmds); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", word, got, want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -24,5 +26,40 @@ func TestLogEndsProgressLine(t *testing.T) {
 	}
 	if strings.Contains(got, "MiBtime=") {
 		t.Errorf("a log line was appended to the progress line: %q", got)
+	}
+}
+
+// Under "auto", log lines are text in the file the report goes to, JSON
+// in any other that is not a terminal (serve names no report).
+func TestLogFormatFollowsTheReport(t *testing.T) {
+	dir := t.TempDir()
+	both, err := os.Create(filepath.Join(dir, "both"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer both.Close()
+	other, err := os.Create(filepath.Join(dir, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	defer SetReport(nil)
+	for _, tc := range []struct {
+		name        string
+		report, log *os.File
+		json        bool
+	}{
+		{"beside the report", both, both, false},
+		{"apart from the report", both, other, true},
+		{"no report (serve)", nil, both, true},
+	} {
+		SetReport(tc.report)
+		before, _ := os.ReadFile(tc.log.Name())
+		NewLogger(tc.log, false).Info("hello")
+		after, _ := os.ReadFile(tc.log.Name())
+		line := string(after[len(before):])
+		if got := strings.HasPrefix(line, "{"); got != tc.json {
+			t.Errorf("%s: %q, want JSON %v", tc.name, line, tc.json)
+		}
 	}
 }

@@ -654,6 +654,12 @@ func (s *Server) delete(w http.ResponseWriter, email, id string) {
 		return
 	}
 	if !canOrganize(s.role(email, e)) {
+		if e.f.DriveId != "" {
+			// Drive answers a Shared Drive member who may not delete
+			// (a Contributor) as if the file were not there.
+			notFound(w, id)
+			return
+		}
 		forbidden(w, "delete")
 		return
 	}

@@ -52,7 +52,7 @@ const FolderMimeType = "application/vnd.google-apps.folder"
 const (
 	RoleOrganizer     = "organizer"
 	RoleFileOrganizer = "fileOrganizer" // Content manager
-	RoleWriter        = "writer"        // Contributor: may add and edit, not move or delete
+	RoleWriter        = "writer"        // Contributor: may add and edit, not move or delete (a trash answers 403, a delete 404)
 	RoleCommenter     = "commenter"
 	RoleReader        = "reader"
 	roleOwner         = "owner" // of a file in the caller's own My Drive

@@ -45,8 +45,10 @@ type Call struct {
 // Fault replaces the handling of one request.
 type Fault struct {
 	// Status answers the request with this HTTP status and an S3 error
-	// body, without handling it.
+	// body, without handling it; Code is the body's error code
+	// ("InternalError" when empty; "AccessDenied" is S3's refusal).
 	Status int
+	Code   string
 	// Drop closes the connection without any response.
 	Drop bool
 	// CutAfter, for a GET, handles the request but closes the connection
@@ -183,9 +185,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			conn.Close()
 		}
 	case f.Status != 0:
+		code := f.Code
+		if code == "" {
+			code = "InternalError"
+		}
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(f.Status)
-		_, _ = w.Write([]byte("<Error><Code>InternalError</Code><Message>injected fault</Message></Error>"))
+		_, _ = w.Write([]byte("<Error><Code>" + code + "</Code><Message>injected fault</Message></Error>"))
 	case f.CutAfter > 0:
 		s.faker.Server().ServeHTTP(&cutWriter{ResponseWriter: w, left: f.CutAfter}, r)
 	default:

@@ -41,17 +41,18 @@ var level = map[string]int{
 
 // testOnly packages are test doubles and helpers: no program imports them.
 var testOnly = map[string]bool{
-	"internal/fakedrive":   true,
-	"internal/fakes3":      true,
-	"internal/storagetest": true,
-	"internal/flytest":     true,
-	"internal/notifytest":  true,
-	"internal/testdb":      true,
-	"internal/layers":      true,
-	"internal/testreport":  true,
-	"internal/pairing":     true,
-	"bench/loadmem":        true,
-	"bench/fakedrive":      true,
+	"internal/fakedrive":     true,
+	"internal/fakes3":        true,
+	"internal/storagetest":   true,
+	"internal/flytest":       true,
+	"internal/notifytest":    true,
+	"internal/testdb":        true,
+	"internal/layers":        true,
+	"internal/testreport":    true,
+	"internal/pairing":       true,
+	"bench/loadmem":          true,
+	"bench/fakedrive":        true,
+	"internal/yesterdayboot": true,
 }
 
 func goList(t *testing.T, args ...string) []string {

@@ -41,15 +41,20 @@ type Conn struct {
 	TLSPin string
 }
 
+// Where names the server: its socket, else host and port.
+func (c Conn) Where() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	if c.Port != 0 {
+		return c.Host + ":" + strconv.Itoa(c.Port)
+	}
+	return c.Host
+}
+
 // String describes the connection without its password.
 func (c Conn) String() string {
-	where := c.Socket
-	if where == "" {
-		where = c.Host
-		if c.Port != 0 {
-			where += ":" + strconv.Itoa(c.Port)
-		}
-	}
+	where := c.Where()
 	pw := ""
 	if c.Password != "" {
 		pw = " password=<redacted>"

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 	t.Run("WrongChecksum", func(t *testing.T) { testWrongChecksum(t, newStore(t)) })
 	t.Run("ListOpenDelete", func(t *testing.T) { testListOpenDelete(t, newStore(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
+	t.Run("NeverReplaces", func(t *testing.T) { testNeverReplaces(t, newStore(t)) })
 }
 
 // Payload returns n deterministic, incompressible bytes.
@@ -242,6 +243,37 @@ func testNotFound(t *testing.T, s *storage.Store) {
 	}
 	if err := s.Delete(ctx, "db-backup-20000101-000000.sql.zst"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Delete of a missing file: %v, want ErrNotFound", err)
+	}
+}
+
+// testNeverReplaces: a Put under a name the store holds already fails with
+// ErrExists and leaves the file it found, content and metadata, as it was,
+// and no partial upload behind.
+func testNeverReplaces(t *testing.T, s *storage.Store) {
+	const name = "db-backup-20250104-000000.sql.zst"
+	ctx := context.Background()
+	first, second := Payload(1000, 6), Payload(2000, 7)
+	put := func(data []byte) error {
+		_, err := s.Put(ctx, name, bytes.NewReader(data), func() (map[string]string, error) {
+			return catalog.Meta(SHA256(data), int64(len(data))), nil
+		})
+		return err
+	}
+	if err := put(first); err != nil {
+		t.Fatalf("first Put: %v", err)
+	}
+	if err := put(second); !errors.Is(err, storage.ErrExists) {
+		t.Fatalf("second Put under the same name: %v, want ErrExists", err)
+	}
+	if got := Read(t, s, name); !bytes.Equal(got, first) {
+		t.Errorf("%s holds %d bytes that are not the first Put's: it was replaced", name, len(got))
+	}
+	listed := List(t, s)
+	if got := names(listed); !slices.Equal(got, []string{name}) {
+		t.Errorf("the store holds %q, want only %s", got, name)
+	}
+	if keepsMetadata(s) && listed[name].Meta[catalog.MetaSHA256] != SHA256(first) {
+		t.Errorf("%s's recorded sha256 is %q, want the first Put's", name, listed[name].Meta[catalog.MetaSHA256])
 	}
 }
 

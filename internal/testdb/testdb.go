@@ -83,9 +83,20 @@ func Get(t testing.TB) *Server {
 }
 
 // StartPrivate starts a server of its own for one test, under dir, and stops
-// it when the test ends.
+// it when the test ends: of the main server's product (MariaDB 11.8 under
+// scripts/test.sh), so that what a private server tests holds there.
 func StartPrivate(t testing.TB, dir string) *Server {
 	t.Helper()
+	if p := mainProduct(); p != System {
+		bin := Bin(t, p)
+		s, err := startProduct(dir, p)
+		if err != nil {
+			unavailableProduct(t, p, err)
+		}
+		s.Product, s.Bin = p, bin
+		t.Cleanup(s.Stop)
+		return s
+	}
 	s, err := start(dir)
 	if err != nil {
 		Unavailable(t, err)

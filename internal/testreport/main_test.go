@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +32,26 @@ func TestReport(t *testing.T) {
 	}
 	if out.String() != string(want) {
 		t.Errorf("report:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// The README quotes the closing line with N for the number of tests: it
+// must be the line report prints, whatever the count.
+func TestReadmeQuotesTheClosingLine(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("`(tests: [^`]*)`").FindSubmatch(bytes.Join(bytes.Fields(readme), []byte(" ")))
+	if m == nil {
+		t.Fatal("the README quotes no closing line `tests: ...`")
+	}
+	quoted := string(m[1])
+	var out bytes.Buffer
+	report(strings.NewReader(""), &out, "")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	printed := regexp.MustCompile(`\d+`).ReplaceAllString(lines[len(lines)-1], "0")
+	if want := strings.Replace(printed, "0", "N", 1); quoted != want {
+		t.Errorf("the README quotes %q; report prints %q (N for the count of tests passed)", quoted, want)
 	}
 }

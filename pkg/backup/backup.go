@@ -33,7 +33,7 @@ type Job struct {
 	Dumper   Dumper
 	Store    Putter
 	Codec    catalog.Codec
-	Time     time.Time      // the snapshot time; it names the backup
+	Time     time.Time      // the snapshot time; it names the backup (see Run for a second taken already)
 	Counters *dump.Counters // optional, for progress
 	// History, when set, is listed before the dump; the new backup's raw
 	// size and table count are judged against the recent backups there
@@ -93,9 +93,15 @@ func publishCheck(ctx context.Context) func(context.Context) error {
 // published under the backup's name, and the error says which side failed.
 // A backup published with a suspect shape comes back with its report and a
 // *SuspectError.
+//
+// A backup is never replaced: when the History listing holds a backup (or
+// an upload) of the second Time falls in, the run waits for the next
+// free second and is named for it, so that names stay in the codec's
+// format that the restore side and the old tools read. The store refuses
+// to publish over a name taken in the meantime (storage.ErrExists).
 func (j Job) Run(ctx context.Context) (Report, error) {
 	start := time.Now()
-	name := j.Codec.Name(j.Time, j.Seal.format())
+	at := j.Time
 	log := j.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -105,11 +111,15 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 	if j.History != nil {
 		entries, err := j.History.List(ctx)
 		if err != nil {
-			log.Warn("could not list recent backups: the new backup's shape goes unjudged", "backup", name, "err", err)
+			log.Warn("could not list recent backups: the new backup's shape goes unjudged", "backup", j.Codec.Name(at, j.Seal.format()), "err", err)
 		} else {
 			history, judge = Shapes(j.Codec, entries, start), true
+			if at, err = j.freeSecond(ctx, entries, at); err != nil {
+				return Report{}, fmt.Errorf("backup failed, nothing was published: %w", err)
+			}
 		}
 	}
+	name := j.Codec.Name(at, j.Seal.format())
 	var verdict Verdict
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -197,7 +207,7 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 	log.Debug("backup published", "backup", name)
 	rep := Report{
 		Name:          name,
-		Time:          j.Time.UTC().Truncate(time.Second),
+		Time:          at.UTC().Truncate(time.Second),
 		RawBytes:      res.RawBytes,
 		StoredBytes:   res.StoredBytes,
 		SHA256:        res.SHA256,
@@ -213,4 +223,34 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		return rep, &SuspectError{Backup: name, Reason: verdict.Reason}
 	}
 	return rep, nil
+}
+
+// freeSecond returns at, or when the listing holds a backup or an upload
+// of at's second, the first later second that it does not, after waiting
+// for that second to begin: a backup is never named for a time before its
+// dump started.
+func (j Job) freeSecond(ctx context.Context, entries []catalog.Entry, at time.Time) (time.Time, error) {
+	taken := map[time.Time]bool{}
+	for _, e := range entries {
+		if b, ok := j.Codec.Parse(e.Name); ok {
+			taken[b.Time] = true
+		}
+	}
+	sec := at.UTC().Truncate(time.Second)
+	if !taken[sec] {
+		return at, nil
+	}
+	for taken[sec] {
+		sec = sec.Add(time.Second)
+	}
+	if wait := time.Until(sec); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return at, context.Cause(ctx)
+		case <-t.C:
+		}
+	}
+	return sec, nil
 }

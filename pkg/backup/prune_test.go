@@ -224,10 +224,13 @@ func TestPruneInvalidPolicyTouchesNothing(t *testing.T) {
 	}
 }
 
-func TestPruneDeleteFailureContinues(t *testing.T) {
+// TestPruneStopsAtTheFirstFailedDelete: a deletion that fails ends the
+// prune; the files after it are left for the next prune, not tried one by
+// one against a remote that failed.
+func TestPruneStopsAtTheFirstFailedDelete(t *testing.T) {
 	s := storeFixture()
 	bad := "db-backup-20250601-043000.sql.gz"
-	boom := errors.New("drive: 403 insufficient permissions")
+	boom := errors.New("drive: 503 backend error")
 	s.delErr = func(name string) error {
 		if name == bad {
 			return fmt.Errorf("delete %s: %w", name, boom)
@@ -235,21 +238,85 @@ func TestPruneDeleteFailureContinues(t *testing.T) {
 		return nil
 	}
 	rep, err := Prune(t.Context(), s, PruneOptions{Codec: codec, Policy: policy(3), Now: clock})
-	if err == nil || !errors.Is(err, boom) || !strings.Contains(err.Error(), "could not delete 1 of 8") {
-		t.Fatalf("Prune error = %v, want one failed deletion reported", err)
+	if err == nil || !errors.Is(err, boom) || !strings.Contains(err.Error(), "stopped with 6 of 8 files left") {
+		t.Fatalf("Prune error = %v, want the failed deletion and what is left", err)
 	}
-	if got, want := len(s.deletes()), 8; got != want {
-		t.Errorf("attempted %d deletions, want all %d", got, want)
+	if errors.Is(err, ErrRetentionBlocked) || rep.Blocked != nil {
+		t.Errorf("a fault taken for a refusal: %v", err)
 	}
-	want := slices.Sorted(slices.Values(append(slices.Clone(wantAfterKeep3), bad)))
-	if got := s.names(); !slices.Equal(got, want) {
-		t.Errorf("left %q,\nwant %q", got, want)
+	want := []string{"db-backup-20250601-023000.sql.gz", "db-backup-20250601-033000.sql.gz", bad}
+	if got := s.deletes(); !slices.Equal(got, want) {
+		t.Errorf("attempted %q, want %q and nothing after the failure", got, want)
 	}
 	if len(rep.Failed) != 1 || rep.Failed[0].Backup.Name != bad || !errors.Is(rep.Failed[0].Err, boom) {
 		t.Errorf("report failures = %+v, want %s", rep.Failed, bad)
 	}
-	if got, want := len(rep.Deleted), 7; got != want {
+	if got, want := len(rep.Deleted), 2; got != want {
 		t.Errorf("report: %d deleted, want %d", got, want)
+	}
+	if slices.Contains(s.names(), codec.BlockedName()) {
+		t.Error("a fault recorded a blocked retention")
+	}
+}
+
+// denied is a store's refusal of a delete, as storage.DeniedError reports
+// it.
+type denied struct{ name string }
+
+func (d denied) Error() string {
+	return "the service account may not delete in the Shared Drive; give it the Content Manager role (delete " + d.name + ": 403)"
+}
+func (d denied) Is(target error) bool { return target == catalog.ErrDenied }
+
+// TestPruneBlocked: the first refused delete blocks retention. Nothing
+// more is deleted, the refusal is recorded in the remote once, and later
+// prunes delete the record first (the probe): refused, they try nothing
+// else; allowed, retention resumes.
+func TestPruneBlocked(t *testing.T) {
+	s := storeFixture()
+	refuse := true
+	s.delErr = func(name string) error {
+		if refuse {
+			return denied{name}
+		}
+		return nil
+	}
+	rep, err := Prune(t.Context(), s, PruneOptions{Codec: codec, Policy: policy(3), Now: clock})
+	var be *BlockedError
+	if !errors.As(err, &be) || rep.Blocked != be || !errors.Is(err, catalog.ErrDenied) {
+		t.Fatalf("Prune error = %v, want a *BlockedError wrapping the refusal", err)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "retention is blocked: the service account may not delete in the Shared Drive; give it the Content Manager role") {
+		t.Errorf("error %q does not say what to grant", msg)
+	}
+	if got, want := s.deletes(), []string{"db-backup-20250601-023000.sql.gz"}; !slices.Equal(got, want) {
+		t.Errorf("attempted %q, want only %q", got, want)
+	}
+	if !slices.Contains(s.names(), codec.BlockedName()) {
+		t.Fatalf("no record of the blocked retention: %q", s.names())
+	}
+
+	for run := range 3 {
+		s.calls = nil
+		_, err = Prune(t.Context(), s, PruneOptions{Codec: codec, Policy: policy(3), Now: clock.Add(time.Duration(run+1) * time.Hour)})
+		if !errors.As(err, &be) || be.Since.IsZero() {
+			t.Fatalf("run %d: Prune error = %v, want blocked, since the record's time", run, err)
+		}
+		if got, want := s.deletes(), []string{codec.BlockedName()}; !slices.Equal(got, want) {
+			t.Errorf("run %d: attempted %q, want only the probe %q", run, got, want)
+		}
+		if slices.Contains(s.calls, "put "+codec.BlockedName()) {
+			t.Errorf("run %d: the record was written again", run)
+		}
+	}
+
+	refuse = false
+	rep, err = Prune(t.Context(), s, PruneOptions{Codec: codec, Policy: policy(3), Now: clock})
+	if err != nil || !rep.Unblocked || rep.Blocked != nil {
+		t.Fatalf("Prune once deleting works: %v (unblocked %v)", err, rep.Unblocked)
+	}
+	if got := s.names(); !slices.Equal(got, wantAfterKeep3) {
+		t.Errorf("left %q,\nwant %q", got, wantAfterKeep3)
 	}
 }
 
@@ -372,8 +439,8 @@ func TestRunAndPrunePruneFailure(t *testing.T) {
 	if !slices.Contains(s.names(), rep.Name) {
 		t.Errorf("published backup %s missing", rep.Name)
 	}
-	if got, want := len(prep.Failed), 9; got != want {
-		t.Errorf("report: %d failed, want %d", got, want)
+	if got, want := len(prep.Failed), 1; got != want {
+		t.Errorf("report: %d failed, want %d (the first ends the prune)", got, want)
 	}
 }
 

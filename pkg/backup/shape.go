@@ -285,7 +285,11 @@ func Accept(ctx context.Context, store PutLister, codec catalog.Codec, name stri
 	}
 	host, _ := os.Hostname()
 	body := fmt.Sprintf("accepted=%s\nhost=%s\ntime=%s\n", name, host, now.UTC().Format(time.RFC3339))
-	if _, err := store.Put(ctx, name+AcceptedSuffix, strings.NewReader(body), func() (map[string]string, error) { return nil, nil }); err != nil {
+	_, err = store.Put(ctx, name+AcceptedSuffix, strings.NewReader(body), func() (map[string]string, error) { return nil, nil })
+	if errors.Is(err, catalog.ErrExists) {
+		return nil // accepted meanwhile, by another process
+	}
+	if err != nil {
 		return fmt.Errorf("accept %s: write %s: %w", name, name+AcceptedSuffix, err)
 	}
 	return nil

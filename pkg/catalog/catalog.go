@@ -41,6 +41,15 @@ const (
 // name it does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is what a store returns (wrapped) from Put when a file of the
+// name is there already: a published backup is never replaced.
+var ErrExists = errors.New("a file of that name exists already")
+
+// ErrDenied is what a store returns (wrapped) from Delete when the remote
+// refuses because the account may not delete there: a setting to fix (a
+// role, a folder's permissions), not a fault that retrying cures.
+var ErrDenied = errors.New("the account may not delete in the remote")
+
 // PartialSuffix marks an upload that has not been published yet.
 const PartialSuffix = ".partial"
 
@@ -212,13 +221,22 @@ type Ignored struct {
 }
 
 // Listing is a store listing sorted into backups, partial uploads, files
-// with a backup's name that are not backups, and foreign files.
+// with a backup's name that are not backups, the record of a blocked
+// retention, and foreign files.
 type Listing struct {
 	Backups  []Backup  // complete backups, oldest first (ties by name)
 	Partials []Backup  // unpublished uploads, oldest first
 	Ignored  []Ignored // named like backups but not backups (Backup.Problem), oldest first
-	Foreign  []Entry   // anything else, in the order listed
+	// Blocked is the file named BlockedName, nil when there is none.
+	Blocked *Entry
+	Foreign []Entry // anything else, in the order listed
 }
+
+// BlockedName is the file that records in the remote that retention is
+// blocked: the account may not delete there. Pruning writes it when a
+// delete is refused and deletes it as soon as deleting works again; its
+// time is when it was written. It is never a backup.
+func (c Codec) BlockedName() string { return c.prefix() + "retention-blocked" }
 
 // Scan classifies a store listing at the time now (the caller's clock).
 // Recorded metadata is read into the backups; a malformed raw size is
@@ -227,6 +245,10 @@ type Listing struct {
 func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 	var l Listing
 	for _, e := range entries {
+		if e.Name == c.BlockedName() {
+			l.Blocked = &e
+			continue
+		}
 		b, ok := c.Parse(e.Name)
 		if !ok {
 			l.Foreign = append(l.Foreign, e)

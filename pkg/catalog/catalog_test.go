@@ -268,3 +268,28 @@ func TestScanBinlogCoordinates(t *testing.T) {
 		})
 	}
 }
+
+// TestScanBlockedRecord: the record of a blocked retention is neither a
+// backup nor a foreign file, for any prefix; names that only resemble it
+// are foreign.
+func TestScanBlockedRecord(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []Codec{{}, {Prefix: "app-"}} {
+		record := Entry{Name: c.BlockedName(), Size: 10, ModTime: now}
+		l := c.Scan([]Entry{
+			record,
+			{Name: c.BlockedName() + PartialSuffix, Size: 10},
+			{Name: c.BlockedName() + ".txt", Size: 10},
+			{Name: "x" + c.BlockedName(), Size: 10},
+		}, now)
+		if l.Blocked == nil || l.Blocked.Name != record.Name || !l.Blocked.ModTime.Equal(record.ModTime) {
+			t.Errorf("prefix %q: Blocked = %+v, want %+v", c.Prefix, l.Blocked, record)
+		}
+		if len(l.Backups)+len(l.Partials)+len(l.Ignored) != 0 || len(l.Foreign) != 3 {
+			t.Errorf("prefix %q: %+v, want the look-alikes foreign and nothing else", c.Prefix, l)
+		}
+	}
+	if got, want := (Codec{}).BlockedName(), "db-backup-retention-blocked"; got != want {
+		t.Errorf("BlockedName = %q, want %q", got, want)
+	}
+}

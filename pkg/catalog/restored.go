@@ -27,19 +27,25 @@ const (
 	maxFallbacks = 9_999
 )
 
-const restoredLayout = "2006-01-02T15:04Z"
+// The record's time is written to the second; records written before
+// held minutes only, and still parse.
+const (
+	restoredLayout       = "2006-01-02T15:04:05Z"
+	restoredLayoutMinute = "2006-01-02T15:04Z"
+)
 
 // Restored is the record of a successful restore, kept on the backup it
 // restored so that the proof is visible wherever the backups are listed.
 // Its text form is compact, one line of fields separated by spaces:
 //
-//	2026-12-01T05:02Z yesterday 41t ~2134567r 93s 0fb
+//	2026-12-01T05:02:17Z yesterday 41t ~2134567r 93s 0fb
 //
-// the time (UTC, to the minute), the host, the tables, the rows ("~" when
+// the time (UTC, to the second; to the minute in records written before
+// seconds were kept), the host, the tables, the rows ("~" when
 // estimated, "?" when unknown), the seconds the restore took and the
 // better candidates that were skipped as unusable before this one.
 type Restored struct {
-	At         time.Time // UTC, to the minute
+	At         time.Time // UTC, to the second
 	Host       string
 	Tables     int
 	Rows       int64 // -1 when unknown
@@ -48,7 +54,7 @@ type Restored struct {
 	Fallbacks  int // better candidates skipped as unusable
 }
 
-// String is the record's text form, at most 94 bytes: the host is cut to
+// String is the record's text form, at most 97 bytes: the host is cut to
 // 32 bytes and anything but letters, digits, '.', '-' and '_' in it becomes
 // '_'; figures are bounded (a million tables, 10^15 rows, 10^9 seconds, 10^4
 // fallbacks); a negative figure is written as 0.
@@ -99,7 +105,10 @@ func ParseRestored(s string) (Restored, error) {
 	var r Restored
 	t, err := time.ParseInLocation(restoredLayout, f[0], time.UTC)
 	if err != nil || t.Format(restoredLayout) != f[0] {
-		return bad("bad time")
+		t, err = time.ParseInLocation(restoredLayoutMinute, f[0], time.UTC)
+		if err != nil || t.Format(restoredLayoutMinute) != f[0] {
+			return bad("bad time")
+		}
 	}
 	r.At = t
 	if f[1] == "" || cleanHost(f[1]) != f[1] {

@@ -7,18 +7,18 @@ import (
 )
 
 func TestRestoredRoundTrip(t *testing.T) {
-	at := time.Date(2026, 12, 1, 5, 2, 0, 0, time.UTC)
+	at := time.Date(2026, 12, 1, 5, 2, 17, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
 		r    Restored
 		text string
 	}{
 		{"estimate", Restored{At: at, Host: "yesterday", Tables: 41, Rows: 2134567, RowsApprox: true, Seconds: 93},
-			"2026-12-01T05:02Z yesterday 41t ~2134567r 93s 0fb"},
+			"2026-12-01T05:02:17Z yesterday 41t ~2134567r 93s 0fb"},
 		{"exact", Restored{At: at, Host: "y-1.local", Tables: 3, Rows: 12, Seconds: 0, Fallbacks: 2},
-			"2026-12-01T05:02Z y-1.local 3t 12r 0s 2fb"},
+			"2026-12-01T05:02:17Z y-1.local 3t 12r 0s 2fb"},
 		{"unknown rows", Restored{At: at, Host: "h", Tables: 0, Rows: -1, Seconds: 5},
-			"2026-12-01T05:02Z h 0t ?r 5s 0fb"},
+			"2026-12-01T05:02:17Z h 0t ?r 5s 0fb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.r.String(); got != tc.text {
@@ -32,6 +32,17 @@ func TestRestoredRoundTrip(t *testing.T) {
 				t.Errorf("ParseRestored = %+v, want %+v", back, tc.r)
 			}
 		})
+	}
+}
+
+// Records written before seconds were kept still read, to the minute.
+func TestRestoredOfMinutesStillReads(t *testing.T) {
+	r, err := ParseRestored("2026-12-01T05:02Z yesterday 41t ~2134567r 93s 0fb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 12, 1, 5, 2, 0, 0, time.UTC); !r.At.Equal(want) || r.Tables != 41 {
+		t.Errorf("ParseRestored = %+v, want at %v", r, want)
 	}
 }
 
@@ -70,6 +81,10 @@ func TestParseRestoredRejects(t *testing.T) {
 		"2026-12-01T05:02Z yesterday 41t 05r 93s 0fb",
 		"2026-12-01T05:02Z  41t 5r 93s 0fb",
 		"2026-12-01T05:02Z yesterday 41t 5r 93s 0fb" + strings.Repeat(" ", 100),
+		"2026-12-01T05:02:60Z yesterday 41t 5r 93s 0fb",
+		"2026-12-01T05:02:5Z yesterday 41t 5r 93s 0fb",
+		"2026-12-01T05:02:05.5Z yesterday 41t 5r 93s 0fb",
+		"2026-12-01T05:02:05 yesterday 41t 5r 93s 0fb",
 	} {
 		if r, err := ParseRestored(s); err == nil {
 			t.Errorf("ParseRestored(%q) = %+v, want an error", s, r)
@@ -101,9 +116,12 @@ func TestScanReadsRestoreRecords(t *testing.T) {
 
 // FuzzParseRestored: the record comes from the backup folder, which anyone
 // with write access can change. A record that parses must print back the
-// same and stay within Drive's limit.
+// same (one of minutes only, with ":00" seconds) and stay within Drive's
+// limit.
 func FuzzParseRestored(f *testing.F) {
 	for _, s := range []string{
+		"2026-12-01T05:02:17Z yesterday 41t ~2134567r 93s 0fb",
+		"9999-12-31T23:59:59Z x 999999t ~999999999999999r 999999999s 9999fb",
 		"2026-12-01T05:02Z yesterday 41t ~2134567r 93s 0fb",
 		"2026-12-01T05:02Z h 0t ?r 5s 0fb",
 		"2026-12-01T05:02Z a 1t 1r 1s 1fb",
@@ -116,8 +134,12 @@ func FuzzParseRestored(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got := r.String(); got != s {
-			t.Errorf("ParseRestored(%q).String() = %q", s, got)
+		want := s
+		if len(s) > 16 && s[16] == 'Z' {
+			want = s[:16] + ":00" + s[16:]
+		}
+		if got := r.String(); got != want {
+			t.Errorf("ParseRestored(%q).String() = %q, want %q", s, got, want)
 		}
 		if len(MetaRestored)+len(s) > 124 {
 			t.Errorf("accepted a record of %d bytes", len(s))

@@ -11,8 +11,8 @@ import (
 )
 
 // The daemon alerts (Config.Notify) on a failed run, on the first good run
-// after failures, on a suspect backup, while retention is paused, and when
-// the newest backup is older than the health limit. A plain success, and a
+// after failures, on a suspect backup, while retention is paused or
+// blocked, and when the newest backup is older than the health limit. A plain success, and a
 // run cancelled by shutdown (a deploy), send nothing. The Notifier holds
 // back repeats of a cause within its period.
 
@@ -26,6 +26,20 @@ func (d *Daemon) inventory(inv Inventory) {
 	if !inv.Newest.IsZero() {
 		d.state.seed(inv.Newest)
 		d.metrics.lastSuccess.Set(unix(inv.Newest))
+	}
+	d.setBlocked(inv.Blocked)
+}
+
+// setBlocked records why retention is blocked ("" when it is not), for
+// health and the metric.
+func (d *Daemon) setBlocked(why string) {
+	d.state.mu.Lock()
+	d.state.blocked = why
+	d.state.mu.Unlock()
+	if why != "" {
+		d.metrics.retentionBlocked.Set(1)
+	} else {
+		d.metrics.retentionBlocked.Set(0)
 	}
 }
 

@@ -19,11 +19,12 @@ import (
 // alerting is a daemon whose backups fail while fail is set and whose
 // retention is paused while paused is set, alerting to a webhook.
 type alerting struct {
-	d      *Daemon
-	clock  *clockwork.FakeClock
-	hook   *notifytest.Webhook
-	fail   error
-	paused bool
+	d       *Daemon
+	clock   *clockwork.FakeClock
+	hook    *notifytest.Webhook
+	fail    error
+	paused  bool
+	blocked bool // retention is blocked: the prune is refused, the remote holds the record
 }
 
 func newAlerting(t *testing.T) *alerting {
@@ -45,6 +46,9 @@ func newAlerting(t *testing.T) *alerting {
 		Prune: func(ctx context.Context) (int, error) {
 			if a.paused {
 				return 0, &backup.Paused{Backup: "db-backup-20261201-030000.sql.zst", Code: "raw", Need: 3}
+			}
+			if a.blocked {
+				return 0, &backup.BlockedError{Err: errors.New(blockedFix + " (delete db-backup-20261130-030000.sql.zst: 403 insufficientFilePermissions)")}
 			}
 			return 0, nil
 		},
@@ -231,5 +235,100 @@ func TestStartUpRestoreCheck(t *testing.T) {
 				t.Errorf("health %+v, want healthy %v naming %q", h, tc.healthy, tc.inReason)
 			}
 		})
+	}
+}
+
+const blockedFix = "the service account may not delete in the Shared Drive; give it the Content Manager role"
+
+// TestRetentionBlocked: while the account may not delete, health is
+// degraded (still 200: backups are made), the metric says so, and an
+// alert goes out once per period; once deleting works, all of it clears.
+func TestRetentionBlocked(t *testing.T) {
+	a := newAlerting(t)
+	a.d.cfg.Inventory = func(ctx context.Context) (Inventory, error) {
+		inv := Inventory{Backups: 3, Newest: a.clock.Now()}
+		if a.blocked {
+			inv.Blocked = "retention is blocked since 2026-12-01 03:00 UTC: " + blockedFix
+		}
+		return inv, nil
+	}
+	srv := httptest.NewServer(a.d.Handler())
+	defer srv.Close()
+	a.blocked = true
+	a.d.seed(context.Background())
+	code, h := getHealth(t, srv.URL)
+	if code != 200 || h.Status != "degraded" || !strings.Contains(h.Reason, blockedFix) {
+		t.Errorf("health after start-up with the record in the remote = %d %+v, want 200 degraded saying what to grant", code, h)
+	}
+	a.run()
+	a.runAfter(20 * time.Minute) // held back
+	a.run()                      // an hour on: reminded
+	code, h = getHealth(t, srv.URL)
+	if code != 200 || h.Status != "degraded" || !strings.Contains(h.Reason, "retention is blocked") || !strings.Contains(h.Reason, blockedFix) {
+		t.Errorf("health while blocked = %d %+v, want 200 degraded saying what to grant", code, h)
+	}
+	if got := metric(t, scrape(t, a.d), "backupd_retention_blocked"); got != 1 {
+		t.Errorf("backupd_retention_blocked = %v while blocked, want 1", got)
+	}
+	want := []string{"retention blocked", "retention blocked"}
+	if got := a.titles(); !slices.Equal(got, want) {
+		t.Fatalf("alerts %q, want %q", got, want)
+	}
+	if body := a.hook.Messages()[0].Body; !strings.Contains(body, "retention is blocked: "+blockedFix) {
+		t.Errorf("alert %q does not say what to grant", body)
+	}
+
+	a.blocked = false
+	a.run()
+	code, h = getHealth(t, srv.URL)
+	if code != 200 || h.Status != "ok" || h.Reason != "" {
+		t.Errorf("health once deleting works = %d %+v, want ok", code, h)
+	}
+	if got := metric(t, scrape(t, a.d), "backupd_retention_blocked"); got != 0 {
+		t.Errorf("backupd_retention_blocked = %v once deleting works, want 0", got)
+	}
+	a.blocked = true
+	a.runAfter(10 * time.Minute) // blocked again: said at once
+	if got := a.titles(); len(got) != 3 {
+		t.Errorf("alerts %q, want a third when retention is blocked again", got)
+	}
+}
+
+// A start-up check that could not reach the database is not a second
+// message beside the backup's own failure: it is noted, not warned, and
+// runs again beside the first backup that succeeds.
+func TestStartUpCheckThatCouldNotRunWaitsForABackup(t *testing.T) {
+	a := newAlerting(t)
+	log, buf := newLog()
+	a.d.log = log
+	ran := make(chan struct{}, 4)
+	calls := 0
+	a.d.cfg.CheckRestore = func(context.Context) (string, error) {
+		calls++
+		defer func() { ran <- struct{}{} }()
+		if calls == 1 {
+			return "", errors.New("dump: connect to u@10.0.0.1:3306/app: dial tcp 10.0.0.1:3306: i/o timeout")
+		}
+		return "", nil
+	}
+	a.d.checkRestore(context.Background())
+	<-ran
+	a.fail = errors.New("dump: connect to u@10.0.0.1:3306/app: dial tcp 10.0.0.1:3306: i/o timeout")
+	a.run()
+	if n := strings.Count(buf.String(), "i/o timeout"); n != 1 || strings.Contains(buf.String(), `"level":"WARN"`) {
+		t.Errorf("the unreachable database is reported %d times (want once, by the backup), or warned:\n%s", n, buf)
+	}
+	a.fail = nil
+	a.run()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the check did not run again after a backup succeeded")
+	}
+	a.run()
+	select {
+	case <-ran:
+		t.Error("the check ran again after it had run")
+	case <-time.After(100 * time.Millisecond):
 	}
 }

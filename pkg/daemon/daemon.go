@@ -29,6 +29,7 @@ import (
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/notify"
 	"github.com/backupd/backupd/pkg/slot"
+	"github.com/backupd/backupd/pkg/storage"
 	"github.com/backupd/backupd/pkg/stream"
 )
 
@@ -47,6 +48,9 @@ type Inventory struct {
 	// LastRestore is the newest successful restore recorded on any of the
 	// backups (catalog.Restored); zero when none is.
 	LastRestore time.Time
+	// Blocked says why retention is blocked, when the remote holds the
+	// record of it (catalog.Codec.BlockedName); "" when it does not.
+	Blocked string
 }
 
 // Config wires the daemon. Schedule and Backup are required.
@@ -83,8 +87,9 @@ type Config struct {
 	// first statement). A refusal is logged as an error, alerted
 	// (notify.RestoreWouldRefuse) and makes /healthz unhealthy until the
 	// daemon is restarted with a pairing the restore takes. An error
-	// (the database could not be reached) is only logged: the backups
-	// report that themselves.
+	// (the database could not be reached) is not reported a second time:
+	// the backups report it themselves; the check then runs again beside
+	// the first backup that succeeds.
 	CheckRestore func(ctx context.Context) (refused string, err error)
 	// Stream, when set, follows the binary log for the daemon's life (see
 	// pkg/stream and binlog.go): it reports through the function it is
@@ -127,6 +132,18 @@ type Daemon struct {
 	backupBusy, refreshBusy atomic.Bool
 
 	failures atomic.Int64 // failed runs since the last good one
+
+	// claim is the slot claim of the last published backup, kept in the
+	// remote until the next slot's contest deletes it, or until shutdown.
+	claim atomic.Pointer[slot.Held]
+
+	// runRequests is storage.Requests at the start of the running backup,
+	// so that its summary line says how many requests it made.
+	runRequests atomic.Int64
+
+	// checkAgain is set when the start-up check could not run: the first
+	// backup that succeeds runs it.
+	checkAgain atomic.Bool
 
 	binlog binlogState
 
@@ -281,6 +298,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := s.Shutdown(); err != nil {
 			d.log.Warn("scheduler shutdown", "err", err)
 		}
+		// No claim of a stopped serve stays behind in the remote.
+		if h := d.claim.Swap(nil); h != nil {
+			h.End()
+		}
 	}
 	d.log.Info("stopped")
 	return nil
@@ -345,7 +366,8 @@ func (d *Daemon) checkRestore(ctx context.Context) {
 	refused, err := d.cfg.CheckRestore(ctx)
 	switch {
 	case err != nil:
-		d.log.Warn("could not check at start-up what the restore would refuse of this dump tool's output", "err", err)
+		d.checkAgain.Store(true)
+		d.log.Info("could not check what the restore would refuse of this dump tool's output (the backup runs report why); the check runs again after the first backup that succeeds")
 	case refused != "":
 		d.log.Error("the restore would refuse what this dump tool writes; the backups it takes would not restore", "refused", refused)
 		d.state.mu.Lock()
@@ -396,10 +418,17 @@ func (d *Daemon) refreshTick() {
 // runBackup is one scheduled backup run: lock, start ping, backup, and on
 // success retention and a fresh count; then the end ping and one summary
 // log line carrying the run id.
+//
+// The run's duration is the backup's own: from after the slot claim
+// (which waits Settle for the other machines' claims) to the end of the
+// backup. Its deletes share one gate (storage.WithDeleteGate): a remote
+// that refuses a delete is not asked again in the run.
 func (d *Daemon) runBackup(ctx context.Context) string {
 	id := uuid.NewString()
 	log := d.log.With("run", id)
 	start := d.clock.Now()
+	ctx = storage.WithDeleteGate(ctx)
+	d.runRequests.Store(storage.Requests())
 
 	if d.cfg.Lock != nil {
 		release, err := d.cfg.Lock(ctx)
@@ -409,7 +438,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			return ResultLocked
 		}
 		if err != nil {
-			return d.failed(ctx, log, id, start, fmt.Errorf("take the backup lock: %w", err))
+			return d.failed(ctx, log, id, start, start, fmt.Errorf("take the backup lock: %w", err))
 		}
 		defer release()
 	}
@@ -420,7 +449,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			return d.taken(ctx, log, id, false, err)
 		}
 		if err != nil {
-			return d.failed(ctx, log, id, start, err)
+			return d.failed(ctx, log, id, start, start, err)
 		}
 		held = h
 		ctx = backup.WithPublishCheck(ctx, held.Check)
@@ -430,19 +459,23 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	d.cfg.Ping.Start(ctx, id)
 	log.Debug("backup run started")
 
+	begun := d.clock.Now()
 	rep, err := d.cfg.Backup(ctx)
 	d.binlogBackup(start, rep, err)
 	if held != nil {
 		held.Release(err == nil)
+		if err == nil {
+			d.claim.Store(held)
+		}
 	}
 	if errors.Is(err, slot.ErrTaken) {
 		// A peer's claim showed up late: the dump was dropped unpublished.
 		return d.taken(ctx, log, id, true, err)
 	}
 	if err != nil {
-		return d.failed(ctx, log, id, start, err)
+		return d.failed(ctx, log, id, start, begun, err)
 	}
-	dur := d.clock.Since(start)
+	dur := d.clock.Since(begun)
 	result := ResultSuccess
 	if rep.Partial() {
 		result = ResultPartial
@@ -459,6 +492,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	if result == ResultPartial {
 		attrs = append(attrs, "copies_failed", rep.FailedCopies())
 	}
+	blocked := ""
 	if d.cfg.Prune != nil {
 		n, err := d.cfg.Prune(ctx)
 		d.metrics.AddRetentionDeleted(n)
@@ -470,12 +504,26 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 			d.metrics.retentionPaused.Set(1)
 			attrs = append(attrs, "retention_paused", err.Error())
 			d.cfg.Notify.Notify(ctx, notify.RetentionPaused, err.Error())
+		case errors.Is(err, backup.ErrRetentionBlocked):
+			d.metrics.retentionErrors.Inc()
+			blocked = err.Error()
+			attrs = append(attrs, "retention_blocked", blocked)
+			d.cfg.Notify.Notify(ctx, notify.RetentionBlocked, blocked)
 		case err != nil:
 			d.metrics.retentionErrors.Inc()
 			attrs = append(attrs, "retention_err", err.Error())
+		default:
+			// Deleting works (or nothing was to be deleted): a later
+			// block is told at once.
+			d.cfg.Notify.Reset(notify.RetentionBlocked)
 		}
 	}
-	attrs = d.relist(ctx, attrs)
+	attrs = append(d.relist(ctx, attrs), "requests", d.requests())
+	if blocked != "" {
+		// The run's own refusal, whether or not its record reached the
+		// remote.
+		d.setBlocked(blocked)
+	}
 	body := summary(rep.Name, rep.RawBytes, rep.StoredBytes, dur)
 	if result == ResultPartial {
 		body = clip("partial: "+body+"; copy failed: "+rep.FailedCopies(), maxReason)
@@ -484,6 +532,9 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 	log.Info("backup run", attrs...)
 	d.metrics.suspect.Set(0)
 	d.succeeded(ctx, rep.Name)
+	if d.checkAgain.CompareAndSwap(true, false) {
+		go d.checkRestore(d.runCtx)
+	}
 	return result
 }
 
@@ -514,13 +565,15 @@ func (d *Daemon) taken(ctx context.Context, log *slog.Logger, id string, started
 		d.cfg.Ping.Note(ctx, id, "skipped: "+err.Error())
 	}
 	attrs := []any{"result", ResultSkipped, "reason", err.Error()}
-	attrs = d.relist(ctx, attrs)
+	attrs = append(d.relist(ctx, attrs), "requests", d.requests())
 	d.state.finish(ResultSkipped, time.Time{}, nil)
 	log.Info("backup run", attrs...)
 	return ResultSkipped
 }
 
-func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start time.Time, err error) string {
+// failed ends a run that failed; its duration counts from begun (after
+// the slot claim).
+func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start, begun time.Time, err error) string {
 	result := ResultFailure
 	if ctx.Err() != nil {
 		result = ResultCancelled
@@ -530,17 +583,21 @@ func (d *Daemon) failed(ctx context.Context, log *slog.Logger, id string, start 
 		d.metrics.retentionPaused.Set(1)
 		d.metrics.suspect.Set(1)
 	}
-	dur := d.clock.Since(start)
+	dur := d.clock.Since(begun)
 	d.state.attempt(start)
 	d.state.finish(result, time.Time{}, err)
 	d.metrics.run(result)
 	d.metrics.lastAttempt.Set(unix(start))
 	d.metrics.lastDuration.Set(dur.Seconds())
 	d.cfg.Ping.Fail(ctx, id, clip(result+": "+err.Error(), maxReason))
-	log.Error("backup run", "result", result, "duration", dur.Round(time.Millisecond).String(), "err", err)
+	log.Error("backup run", "result", result, "duration", dur.Round(time.Millisecond).String(), "requests", d.requests(), "err", err)
 	d.failedAlert(ctx, result, err)
 	return result
 }
+
+// requests is how many requests the running backup has made to the
+// remotes so far (storage.Requests).
+func (d *Daemon) requests() int64 { return storage.Requests() - d.runRequests.Load() }
 
 func (d *Daemon) runRefresh(ctx context.Context) string {
 	id := uuid.NewString()

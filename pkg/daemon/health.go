@@ -15,11 +15,13 @@ type state struct {
 	mu          sync.Mutex
 	started     time.Time // process start, the baseline before any backup is known
 	lastSuccess time.Time // snapshot time of the newest good backup; zero if none known
-	lastAttempt time.Time
-	lastResult  string // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
+	lastAttempt time.Time // start of the last run that ended
+	running     time.Time // start of the run going on; zero when none
+	lastResult  string    // ResultSuccess, ResultFailure, ResultCancelled; "" before the first run
 	lastError   string
 	lastRestore time.Time // newest restore recorded on a backup, at the last listing
 	refused     string    // what the restore would refuse of the dump tool's output, from the start-up check
+	blocked     string    // why retention is blocked; "" when it is not
 }
 
 func (s *state) restored() time.Time {
@@ -30,12 +32,13 @@ func (s *state) restored() time.Time {
 
 // Health is the JSON body of /healthz.
 type Health struct {
-	Status       string `json:"status"` // "ok" or "unhealthy"
+	Status       string `json:"status"` // "ok", "degraded" (backups are made, retention is blocked) or "unhealthy"
 	Reason       string `json:"reason,omitempty"`
 	NewestBackup string `json:"newest_backup,omitempty"` // RFC 3339, UTC
 	Age          string `json:"age,omitempty"`           // of the newest backup
 	MaxAge       string `json:"max_age"`
-	LastAttempt  string `json:"last_attempt,omitempty"`
+	RunningSince string `json:"running_since,omitempty"` // RFC 3339, UTC: a backup run is going on, started then
+	LastAttempt  string `json:"last_attempt,omitempty"`  // start of the last run that ended
 	LastResult   string `json:"last_result,omitempty"`
 	LastError    string `json:"last_error,omitempty"`
 	NextBackup   string `json:"next_backup,omitempty"`  // RFC 3339, UTC: the next scheduled run
@@ -62,15 +65,19 @@ func (s *state) seed(newest time.Time) {
 	}
 }
 
+// attempt records that a run started at t; finish ends it.
 func (s *state) attempt(t time.Time) {
 	s.mu.Lock()
-	s.lastAttempt = t
+	s.running = t
 	s.mu.Unlock()
 }
 
 func (s *state) finish(result string, snapshot time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.running.IsZero() {
+		s.lastAttempt, s.running = s.running, time.Time{}
+	}
 	s.lastResult = result
 	s.lastError = ""
 	if err != nil {
@@ -95,7 +102,8 @@ func (s *state) newest(now time.Time) time.Time {
 }
 
 // health judges the state at now: healthy while the last run did not fail
-// and the newest backup is younger than maxAge. Before any backup is known,
+// and the newest backup is younger than maxAge; degraded (still answered
+// 200) while retention is blocked. Before any backup is known,
 // the start of the process stands in for it, so that a daemon on an empty
 // remote is given one full maxAge to make its first backup.
 func (s *state) health(now time.Time, maxAge time.Duration) Health {
@@ -104,6 +112,9 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 	h := Health{Status: "ok", MaxAge: maxAge.String(), LastResult: s.lastResult, LastError: s.lastError}
 	if !s.lastAttempt.IsZero() {
 		h.LastAttempt = s.lastAttempt.UTC().Format(time.RFC3339)
+	}
+	if !s.running.IsZero() {
+		h.RunningSince = s.running.UTC().Format(time.RFC3339)
 	}
 	newest := s.newest(now)
 	if !newest.IsZero() {
@@ -123,6 +134,9 @@ func (s *state) health(now time.Time, maxAge time.Duration) Health {
 	case !newest.IsZero() && now.Sub(newest) >= maxAge:
 		h.Status = "unhealthy"
 		h.Reason = fmt.Sprintf("the newest backup is %s old, older than %s", h.Age, maxAge)
+	case s.blocked != "":
+		h.Status = "degraded"
+		h.Reason = clip(s.blocked, maxReason)
 	}
 	return h
 }
@@ -141,7 +155,7 @@ func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if h.Status != "ok" {
+	if h.Status == "unhealthy" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(h)

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backupd/backupd/pkg/notify"
+	"github.com/backupd/backupd/pkg/storage"
 )
 
 // Results of a backup run, the values of the "result" label of
@@ -38,6 +39,7 @@ type Metrics struct {
 	retentionDeleted                       prometheus.Counter
 	retentionErrors                        prometheus.Counter
 	retentionPaused                        prometheus.Gauge
+	retentionBlocked                       prometheus.Gauge
 	refreshRuns                            *prometheus.CounterVec
 	lastRefresh                            prometheus.Gauge
 	lastRestore                            prometheus.Gauge
@@ -66,7 +68,8 @@ func NewMetrics() *Metrics {
 			Help: "Backups and stale partial uploads deleted by retention."}),
 		retentionErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "backupd", Name: "retention_errors_total",
 			Help: "Retention passes after a successful backup that failed."}),
-		retentionPaused: g("retention_paused", "1 while retention deletes nothing because of a suspect backup no one has accepted (backupd accept NAME), else 0."),
+		retentionPaused:  g("retention_paused", "1 while retention deletes nothing because of a suspect backup no one has accepted (backupd accept NAME), else 0."),
+		retentionBlocked: g("retention_blocked", "1 while retention is blocked: the remote refuses deletes (on Google Drive, the service account needs the Content Manager role), else 0."),
 		refreshRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "refresh_runs_total",
 			Help: "Refreshes of the yesterday app by result: success, failure, skipped."}, []string{"result"}),
 		lastRefresh: g("last_refresh_success_timestamp_seconds", "Time the last successful refresh of the yesterday app finished."),
@@ -79,8 +82,9 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.binlog.collectors()...)
 	m.reg.MustRegister(
 		m.lastSuccess, m.lastAttempt, m.lastDuration, m.lastRaw, m.lastStored, m.remoteBackups,
-		m.runs, m.retentionDeleted, m.retentionErrors, m.retentionPaused, m.refreshRuns, m.lastRefresh,
+		m.runs, m.retentionDeleted, m.retentionErrors, m.retentionPaused, m.retentionBlocked, m.refreshRuns, m.lastRefresh,
 		m.lastRestore, m.suspect, m.notifications,
+		storage.RequestCounter(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -287,3 +287,51 @@ func TestASuspectBackupFailsTheRunAndPausesRetention(t *testing.T) {
 		t.Errorf("retention_paused = %v after an unpaused prune, want 0", got)
 	}
 }
+
+// TestTheClaimSettleIsNotTheRunsDuration: a run waits Settle for the other
+// machines' claims before it dumps; the run's duration (the log line and
+// backupd_last_duration_seconds) is the backup's own, without that wait.
+func TestTheClaimSettleIsNotTheRunsDuration(t *testing.T) {
+	store := openStore(t, memRemote(t))
+	const settle = 2 * time.Second
+	d, err := New(Config{
+		Schedule: mustSchedule(t, "0 * * * *"),
+		Backup: func(ctx context.Context) (backup.Report, error) {
+			return backup.Job{Dumper: tinyDumper{}, Store: store, Time: time.Now()}.Run(ctx)
+		},
+		Slots: &slot.Claimer{Store: store, Host: "a", Settle: settle},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.runBackup(context.Background()); got != ResultSuccess {
+		t.Fatalf("run = %s", got)
+	}
+	if got := metric(t, scrape(t, d), "backupd_last_duration_seconds"); got >= settle.Seconds() {
+		t.Errorf("backupd_last_duration_seconds = %v: the claim's settle of %s is counted in it", got, settle)
+	}
+}
+
+// TestNoClaimIsLeftWhenServeStops: after serve stops, the remote holds its
+// backups and no claim file, which list and prune would report as another
+// file.
+func TestNoClaimIsLeftWhenServeStops(t *testing.T) {
+	store := openStore(t, memRemote(t))
+	clock := clockwork.NewFakeClockAt(time.Date(2025, 3, 1, 9, 59, 30, 0, time.UTC))
+	m := newMachine(t, "machine-a", store, clock, 0)
+	stop := start(t, m.d)
+	blockUntil(t, clock, 1)
+	clock.Advance(31 * time.Second)
+	eventually(t, "the run at 10:00", func() bool { return counter(t, m.d, "backupd_backup_runs_total", ResultSuccess) == 1 })
+	stop()
+	entries, err := store.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims := (slot.Names{}).Claims(entries); len(claims) != 0 {
+		t.Errorf("claims left after serve stopped: %+v", claims)
+	}
+	if l := (catalog.Codec{}).Scan(entries, clock.Now()); len(l.Backups) != 1 {
+		t.Errorf("the remote holds %d backups, want the one made", len(l.Backups))
+	}
+}

@@ -79,7 +79,7 @@ const (
 // DefaultLevel is the zstd level of a Dumper that names none: klauspost's
 // fastest, whose small tables stay in the CPU's caches while the dump tool
 // runs on the same core; klauspost's default level spends 1.6 to 1.8 times
-// its CPU there (see README, Performance).
+// its CPU there (see docs/performance.md).
 const DefaultLevel = zstd.SpeedFastest
 
 // Dumper runs one dump program against one database.
@@ -112,7 +112,7 @@ type Result struct {
 	RawBytes    int64
 	StoredBytes int64
 	SHA256      string // hex, of the stored (compressed) bytes
-	Tables      int64  // table definitions in the dump (see TableCounter)
+	Tables      int64  // table definitions in the dump (see ObjectCounter)
 	Duration    time.Duration
 	// Source is the dumped server's flavour and version ("MySQL
 	// 8.0.36"), for catalog.MetaSource; "" when the server did not say.
@@ -151,17 +151,26 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
+	// What the database holds, as the account sees it: a dump that would
+	// leave something out for want of a grant is not begun.
+	before, err := TakeInventory(ctx, conn, pair.Server, log)
+	if err != nil {
+		return Result{}, fmt.Errorf("dump: %w", err)
+	}
+	if err := before.Problem(conn.Database); err != nil {
+		return Result{}, err
+	}
 	var coord []string
 	src, problem := d.binlogSource(ctx, conn, log)
 	if problem == "" {
 		coord = CoordFlags(pair.Tool)
 	}
-	res, err := d.run(ctx, w, c, start, prog, packet, pair, conn, coord, src.Identity)
+	res, err := d.run(ctx, w, c, start, prog, packet, pair, conn, before.Objects, coord, src.Identity)
 	if errors.Is(err, errCoordPrivileges) {
 		// Nothing was written yet: the dump runs again without them.
 		problem = err.Error()
 		log.Warn("no binary log coordinates: the backup will not be usable for point-in-time recovery", "reason", problem)
-		res, err = d.run(ctx, w, c, start, prog, packet, pair, conn, nil, "")
+		res, err = d.run(ctx, w, c, start, prog, packet, pair, conn, before.Objects, nil, "")
 	}
 	if err == nil && d.Coordinates && res.Binlog.IsZero() {
 		if problem == "" {
@@ -190,11 +199,12 @@ func (d *Dumper) binlogSource(ctx context.Context, conn mariadb.Conn, log *slog.
 }
 
 // run runs the dump tool once, with the coordinate flags coord (none:
-// without coordinates). With them, the start of the tool's output is
-// held back until it has printed them: a tool that fails before that for
-// want of privileges is an error wrapping errCoordPrivileges, and nothing
-// was written to w.
-func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.Time, prog string, packet int64, pair Pairing, conn mariadb.Conn, coord []string, server string) (Result, error) {
+// without coordinates), and holds what it dumped to before (the
+// inventory taken before it). With coordinates, the start of the tool's
+// output is held back until it has printed them: a tool that fails
+// before that for want of privileges is an error wrapping
+// errCoordPrivileges, and nothing was written to w.
+func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.Time, prog string, packet int64, pair Pairing, conn mariadb.Conn, before Objects, coord []string, server string) (Result, error) {
 	log := d.logger()
 	args := append(append(append(append([]string(nil), Flags...), pair.Flags...), coord...),
 		"--max-allowed-packet="+strconv.FormatInt(packet, 10), "--", conn.Database)
@@ -250,10 +260,10 @@ func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.T
 		return Result{}, fmt.Errorf("zstd encoder: %w", err)
 	}
 	tail := &mariadb.Tail{Max: 256}
-	tables := &TableCounter{}
+	objects := &ObjectCounter{}
 	// The encoder reads the tool's output straight into its block buffer;
-	// the trailer check, the table count and the counter look on.
-	_, copyErr := enc.ReadFrom(&observer{r: src, n: &c.Raw, seen: []io.Writer{tail, tables}})
+	// the trailer check, the object count and the counter look on.
+	_, copyErr := enc.ReadFrom(&observer{r: src, n: &c.Raw, seen: []io.Writer{tail, objects}})
 	if copyErr != nil {
 		// The consumer failed (an upload error): stop the dump at once.
 		_ = cmd.Cmd.Process.Kill()
@@ -275,11 +285,14 @@ func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.T
 	case !HasTrailer(tail.Bytes()):
 		return Result{}, ErrNoTrailer
 	}
+	if err := d.compare(ctx, conn, pair.Server, objects.Objects, before, log); err != nil {
+		return Result{}, err
+	}
 	res := Result{
 		RawBytes:    c.Raw.Load(),
 		StoredBytes: c.Stored.Load(),
 		SHA256:      hex.EncodeToString(hash.Sum(nil)),
-		Tables:      tables.N,
+		Tables:      objects.Tables,
 		Duration:    time.Since(start),
 		Source:      Source(pair.Server),
 	}
@@ -287,6 +300,22 @@ func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.T
 		res.Binlog = Coordinates{Pos: hd.pos, Server: server, At: hd.at.UTC()}
 	}
 	return res, nil
+}
+
+// compare holds what a finished dump holds to what information_schema
+// showed the account before it and shows it now (an object created or
+// dropped while the dump ran is in one of the two only). A second
+// inventory that fails is logged, and the first stands alone.
+func (d *Dumper) compare(ctx context.Context, conn mariadb.Conn, srv mariadb.Server, dumped, before Objects, log *slog.Logger) error {
+	seen := []Objects{before}
+	after, err := TakeInventory(ctx, conn, srv, log)
+	if err != nil {
+		log.Warn("could not count the database's objects after the dump; comparing with the count before it", "err", err)
+	} else {
+		seen = append(seen, after.Objects)
+	}
+	log.Debug("dump holds", "objects", dumped.String(), "seen", before.String())
+	return compareObjects(conn.Database, dumped, seen...)
 }
 
 func (d *Dumper) logger() *slog.Logger {

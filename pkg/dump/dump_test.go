@@ -284,3 +284,39 @@ touch `+ran+"\n"+goodDump)
 		t.Error("the dump tool ran against a server that could not be reached")
 	}
 }
+
+// A server that takes the connection and never answers is met once too,
+// and the error says it did not answer in time.
+func TestDumpSilentServerOneAttempt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	defer func(old time.Duration) { pairTimeout = old }(pairTimeout)
+	pairTimeout = 500 * time.Millisecond
+	ran := filepath.Join(t.TempDir(), "ran")
+	tool := fakeTool(t, `if [ "$1" = --version ]; then echo 'mariadb-dump from 11.8.9-MariaDB, client 10.20'; exit 0; fi
+touch `+ran+"\n"+goodDump)
+	d := &Dumper{Program: tool, Conn: mariadb.Conn{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, User: "u", Database: "app"}}
+	_, err = d.Dump(context.Background(), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 500ms") {
+		t.Errorf("err = %v, want one saying the server did not answer within 500ms", err)
+	}
+	if n := len(accepted); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the dump tool ran against a server that did not answer")
+	}
+}

@@ -60,6 +60,9 @@ type Pairing struct {
 	Flags  []string // PairFlags
 }
 
+// pairTimeout bounds Pair: the tool's --version and the server's answer.
+var pairTimeout = 15 * time.Second
+
 // Pair asks the tool and the server what they are, and so which options
 // the dump needs and how it connects (the server's certificate, when the
 // connection is encrypted, is pinned for the tool: Conn.TLSPin). A tool
@@ -68,7 +71,8 @@ type Pairing struct {
 // only meet again.
 func Pair(ctx context.Context, conn mariadb.Conn, prog string, log *slog.Logger) (Pairing, mariadb.Conn, error) {
 	var p Pairing
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, pairTimeout)
 	defer cancel()
 	tool, err := mariadb.ToolVersion(ctx, prog)
 	if err != nil {
@@ -76,6 +80,9 @@ func Pair(ctx context.Context, conn mariadb.Conn, prog string, log *slog.Logger)
 	}
 	p.Tool = tool
 	p.Server, err = conn.Ask(ctx, log)
+	if err != nil && ctx.Err() != nil && parent.Err() == nil {
+		return p, conn, fmt.Errorf("dump: %w (the server did not answer within %s)", err, pairTimeout)
+	}
 	if err != nil {
 		return p, conn, fmt.Errorf("dump: %w", err)
 	}

@@ -26,14 +26,23 @@ type SchemaCheck struct {
 	// Refused is the first statement the restore's gate refused, nil when
 	// it let the whole schema through.
 	Refused *sqltext.RefusedError
+	// Inventory is what information_schema shows the dump account,
+	// Dumped what the schema dump holds, and Gap what a backup would
+	// miss: a *PrivilegeError (the account cannot see or read part of
+	// the database; the dump tool may then fail before Dumped is
+	// counted) or an *IncompleteError; nil when it holds everything.
+	Inventory Inventory
+	Dumped    Objects
+	Gap       error
 }
 
 // CheckSchema dumps the database's schema (every object, no rows) with the
 // options a backup uses, and reads it through the restore's statement
 // gate as RestoreServer would, MySQL's dialect mapped: a pairing of tool
 // and server that writes something the restore refuses is found at backup
-// time, not at the restore. An error is a dump that failed; a refusal is
-// in the result.
+// time, not at the restore. It also compares the schema with what
+// information_schema shows the dump account (SchemaCheck.Gap). An error is
+// a dump that failed; a refusal and a gap are in the result.
 func (d *Dumper) CheckSchema(ctx context.Context) (SchemaCheck, error) {
 	var sc SchemaCheck
 	log := d.logger()
@@ -46,6 +55,11 @@ func (d *Dumper) CheckSchema(ctx context.Context) (SchemaCheck, error) {
 	if err != nil {
 		return sc, err
 	}
+	sc.Inventory, err = TakeInventory(ctx, conn, pair.Server, log)
+	if err != nil {
+		return sc, fmt.Errorf("schema dump: %w", err)
+	}
+	sc.Gap = sc.Inventory.Problem(conn.Database)
 	args := append(append(append([]string(nil), Flags...), pair.Flags...),
 		"--max-allowed-packet="+strconv.FormatInt(d.packet(), 10), "--no-data", "--", conn.Database)
 	cmd, err := conn.Command(ctx, d.TempDir, prog, args...)
@@ -62,7 +76,8 @@ func (d *Dumper) CheckSchema(ctx context.Context) (SchemaCheck, error) {
 	}
 	var raw atomic.Int64
 	tail := &mariadb.Tail{Max: 256}
-	g := sqltext.NewGate(sqltext.NewSplitter(&observer{r: stdout, n: &raw, seen: []io.Writer{tail}}),
+	objects := &ObjectCounter{}
+	g := sqltext.NewGate(sqltext.NewSplitter(&observer{r: stdout, n: &raw, seen: []io.Writer{tail, objects}}),
 		sqltext.GateOptions{Server: RestoreServer, Dialect: &sqltext.Dialect{}})
 	var gateErr error
 	for {
@@ -79,9 +94,13 @@ func (d *Dumper) CheckSchema(ctx context.Context) (SchemaCheck, error) {
 	}
 	// The rest of the schema is read and thrown away, so that the tool
 	// exits on its own and its status counts.
-	_, _ = io.Copy(io.Discard, &observer{r: stdout, n: &raw, seen: []io.Writer{tail}})
+	_, _ = io.Copy(io.Discard, &observer{r: stdout, n: &raw, seen: []io.Writer{tail, objects}})
 	waitErr := cmd.Wait()
 	sc.Bytes = raw.Load()
+	sc.Dumped = objects.Objects
+	if sc.Gap == nil && waitErr == nil {
+		sc.Gap = compareObjects(conn.Database, sc.Dumped, sc.Inventory.Objects)
+	}
 	switch {
 	case waitErr != nil:
 		return sc, waitErr

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -20,7 +21,7 @@ import (
 type server struct {
 	version    sqltext.ServerVersion
 	maxPacket  int
-	foreign    []string        // the databases the user sees, but the one loaded into
+	foreign    []string        // the databases the user sees, the one loaded into too
 	collations map[string]bool // for the MySQL mapping; nil when not asked
 }
 
@@ -34,6 +35,10 @@ type Rules struct {
 	// Whole refuses a dump that is not a whole database: a data-only
 	// dump, or views without tables (sqltext.GateOptions.Whole).
 	Whole bool
+	// Reserved are databases no statement or body may name, whether the
+	// loading user sees them or not (yet): the restore's target and
+	// workspaces. They are added to sqltext.GateOptions.Foreign.
+	Reserved []string
 }
 
 // RuleLoader is a Loader whose gate takes Rules. Both loaders are.
@@ -73,9 +78,10 @@ func askServer(ctx context.Context, db *sql.DB, conn mariadb.Conn, rules Rules) 
 		if err := rows.Scan(&name); err != nil {
 			return s, fmt.Errorf("load dump: list databases: %w", err)
 		}
-		if name != conn.Database {
-			s.foreign = append(s.foreign, name)
-		}
+		// The database loaded into too: a body that names it is restored
+		// elsewhere (the restore's staging database is the next
+		// restore's too), and the dump's own name is taken out before.
+		s.foreign = append(s.foreign, name)
 	}
 	if err := rows.Err(); err != nil {
 		return s, fmt.Errorf("load dump: list databases: %w", err)
@@ -140,6 +146,6 @@ func (s server) gate(r io.Reader, read *atomic.Int64, rules Rules) statements {
 	// buffer goes back to the system at once, so that the memory held is
 	// never much more than twice the statement.
 	sp.Grew = debug.FreeOSMemory
-	return statements{sqltext.NewGate(sp, sqltext.GateOptions{Server: s.version, Foreign: s.foreign,
+	return statements{sqltext.NewGate(sp, sqltext.GateOptions{Server: s.version, Foreign: slices.Concat(s.foreign, rules.Reserved),
 		Dialect: rules.Dialect, Collations: s.collations, Whole: rules.Whole}), s.maxPacket}
 }

@@ -3,7 +3,9 @@
 //
 // The lock is an flock(2) on the file, so the kernel releases it when the
 // holder exits, however it exits; a stale file left behind never blocks
-// anyone. While held, the file records who holds it (PID, command, start
+// anyone. A holder removes the file when it lets go (Release), so files do
+// not pile up; only a holder killed outright leaves one, which the next
+// taker uses and removes. While held, the file records who holds it (PID, command, start
 // time) so that a process that finds it taken can say by whom and since when.
 package lock
 
@@ -144,6 +146,11 @@ func Acquire(ctx context.Context, path, command string, wait, poll time.Duration
 
 var errReplaced = errors.New("lock file replaced")
 
+// betweenOpenAndLock, when set, runs in try between opening the file and
+// locking it. Only the package's tests set it, to stage the race of a file
+// removed in that moment.
+var betweenOpenAndLock func()
+
 func try(path, command string) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -160,6 +167,9 @@ func try(path, command string) (*Lock, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if betweenOpenAndLock != nil {
+		betweenOpenAndLock()
 	}
 	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
@@ -239,22 +249,31 @@ func readOwner(path string) Owner {
 // Path is the lock file's path.
 func (l *Lock) Path() string { return l.path }
 
-// Release clears the owner record and lets go of the lock. The file stays:
-// removing it would let a waiter lock a file that a newcomer then replaces.
-// Release may be called more than once.
+// Release clears the owner record, removes the file and lets go of the
+// lock, so that lock files do not pile up. The file is removed while the
+// lock is still held, and only when it is still the one locked: a
+// process that opened it before and locks it after finds it gone from the
+// path and starts again (see try), and a file someone else put at the path
+// is left alone. Another user's file (locked read-only) stays. Release may
+// be called more than once.
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
 	f := l.f
 	l.f = nil
-	var truncErr error
+	var truncErr, rmErr error
 	if !l.readOnly {
 		truncErr = f.Truncate(0)
+		if same, err := samePath(f, l.path); err == nil && same {
+			if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				rmErr = err
+			}
+		}
 	}
 	// Closing the descriptor drops the flock.
 	closeErr := f.Close()
-	if err := errors.Join(truncErr, closeErr); err != nil {
+	if err := errors.Join(truncErr, rmErr, closeErr); err != nil {
 		return fmt.Errorf("release lock %s: %w", l.path, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -68,12 +70,8 @@ func TestReleaseLetsTheNextOneIn(t *testing.T) {
 	if err := first.Release(); err != nil {
 		t.Errorf("second Release: %v", err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) != 0 {
-		t.Errorf("lock file after release holds %q, want it empty", b)
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock file is left after release (%v): lock files would pile up", err)
 	}
 	second, err := TryAcquire(path, "two")
 	if err != nil {
@@ -206,9 +204,11 @@ func TestAnotherUsersLockFile(t *testing.T) {
 		t.Skip("needs root to run a helper as another user")
 	}
 	dir := t.TempDir()
-	// The helper must reach its binary and the lock file.
-	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o755); err != nil {
+	// The helper must reach its binary and the lock file; the folder is
+	// like /tmp, where the default lock files live: everyone may create
+	// files, and remove only their own.
+	for d, mode := range map[string]os.FileMode{dir: 0o777 | os.ModeSticky, filepath.Dir(dir): 0o755} {
+		if err := os.Chmod(d, mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -242,11 +242,24 @@ func TestAnotherUsersLockFile(t *testing.T) {
 	if err == nil || !strings.Contains(out, "pid "+strconv.Itoa(os.Getpid())+" (root)") {
 		t.Errorf("helper while root holds the lock: %v\n%s", err, out)
 	}
-	// Free: the other user takes it, though it cannot write the file.
+	// Free, root's file removed: the other user takes it in a file of its
+	// own, and removes that.
 	mine.Release()
 	out, err = helper()
 	if err != nil || !strings.Contains(out, "acquired") {
 		t.Errorf("helper on a free lock: %v\n%s", err, out)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the other user's lock file is left: %v", err)
+	}
+	// Free, root's file left behind (a root process killed outright): the
+	// other user locks it though it cannot write or remove it.
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = helper()
+	if err != nil || !strings.Contains(out, "acquired") {
+		t.Errorf("helper on root's free lock file: %v\n%s", err, out)
 	}
 }
 
@@ -280,5 +293,107 @@ func TestRefusesASymlink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Errorf("the symlink's target was changed: %q", b)
+	}
+}
+
+// The classic race of removing a lock file: a process opens the file, the
+// holder removes it and lets go, a newcomer creates a new file at the path
+// and locks it; the first process's flock on the removed file then
+// succeeds, and must not count as holding the lock.
+func TestLockOnARemovedFileIsNoLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	holder, err := TryAcquire(path, "holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newcomer *Lock
+	betweenOpenAndLock = func() {
+		betweenOpenAndLock = nil
+		if err := holder.Release(); err != nil {
+			t.Error(err)
+		}
+		if newcomer, err = TryAcquire(path, "newcomer"); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { betweenOpenAndLock = nil }()
+	late, err := TryAcquire(path, "late")
+	if err == nil {
+		late.Release()
+		t.Fatal("took the lock on a removed file while the newcomer holds the path's")
+	}
+	var held *HeldError
+	if !errors.As(err, &held) || held.Owner.Command != "newcomer" {
+		t.Errorf("err = %v, want held by the newcomer", err)
+	}
+	if newcomer != nil {
+		newcomer.Release()
+	}
+}
+
+// A holder whose file was removed under it (a /tmp cleaner) and replaced
+// by another's leaves the other's file alone when it lets go.
+func TestReleaseLeavesAnotherHoldersFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	first, err := TryAcquire(path, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	second, err := TryAcquire(path, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Release()
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TryAcquire(path, "third"); !errors.Is(err, ErrLocked) {
+		t.Errorf("after the first holder let go, the second's lock is gone: %v", err)
+	}
+}
+
+// Many takers at once, each removing the file when it lets go: never two
+// holders at a time, and every one gets its turn.
+func TestOneHolderAtATimeWhileFilesComeAndGo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backupd.lock")
+	const takers, rounds = 8, 200
+	var holders, most, turns atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, takers)
+	for i := range takers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				l, err := Acquire(context.Background(), path, fmt.Sprint("taker ", i), time.Minute, time.Millisecond)
+				if err != nil {
+					errs <- err
+					return
+				}
+				n := holders.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				turns.Add(1)
+				holders.Add(-1)
+				if err := l.Release(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if most.Load() != 1 || turns.Load() != takers*rounds {
+		t.Errorf("at most %d holders at once (want 1), %d turns (want %d)", most.Load(), turns.Load(), takers*rounds)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock file is left after the last release: %v", err)
 	}
 }

@@ -29,13 +29,14 @@ type Cause string
 // The causes. There is none for a plain success: it is never worth a
 // message.
 const (
-	BackupFailed    Cause = "backup_failed"     // a backup run failed
-	Recovered       Cause = "recovered"         // the first good backup after failures
-	Suspect         Cause = "suspect"           // a backup was published with a suspect shape
-	RetentionPaused Cause = "retention_paused"  // retention deletes nothing until a suspect backup is accepted
-	Stale           Cause = "stale"             // the newest backup is older than the health limit
-	RestoreFailed   Cause = "restore_failed"    // yesterday-restore restored nothing
-	RestoreFellBack Cause = "restore_fell_back" // it restored, but only after skipping unusable backups
+	BackupFailed     Cause = "backup_failed"     // a backup run failed
+	Recovered        Cause = "recovered"         // the first good backup after failures
+	Suspect          Cause = "suspect"           // a backup was published with a suspect shape
+	RetentionPaused  Cause = "retention_paused"  // retention deletes nothing until a suspect backup is accepted
+	RetentionBlocked Cause = "retention_blocked" // the remote refuses deletes: nothing is deleted until the account may
+	Stale            Cause = "stale"             // the newest backup is older than the health limit
+	RestoreFailed    Cause = "restore_failed"    // yesterday-restore restored nothing
+	RestoreFellBack  Cause = "restore_fell_back" // it restored, but only after skipping unusable backups
 	// RestoreWouldRefuse: serve found at start-up that the restore would
 	// refuse what its dump tool writes against its server.
 	RestoreWouldRefuse Cause = "restore_would_refuse"
@@ -50,7 +51,7 @@ const (
 )
 
 // Causes lists every cause, for metrics that start at zero.
-var Causes = []Cause{BackupFailed, Recovered, Suspect, RetentionPaused, Stale, RestoreFailed, RestoreFellBack, RestoreWouldRefuse,
+var Causes = []Cause{BackupFailed, Recovered, Suspect, RetentionPaused, RetentionBlocked, Stale, RestoreFailed, RestoreFellBack, RestoreWouldRefuse,
 	BinlogGap, BinlogStalled, Test}
 
 // Results of one destination or one message, as Options.Observe receives them.
@@ -334,6 +335,7 @@ var titles = map[Cause]string{
 	Recovered:          "backups work again",
 	Suspect:            "suspect backup",
 	RetentionPaused:    "retention paused",
+	RetentionBlocked:   "retention blocked",
 	Stale:              "no recent backup",
 	RestoreFailed:      "restore failed",
 	RestoreFellBack:    "restore fell back to an older backup",

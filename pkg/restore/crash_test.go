@@ -19,6 +19,7 @@ import (
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
 	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/backupd/backupd/pkg/storage"
@@ -34,7 +35,9 @@ type crashSpec struct {
 	Store        string
 	SnapshotFile string
 	StatusFile   string
+	WorkDir      string
 	Point        string // "" to run to the end
+	Loader       string // "client" for loader.Client; else the default
 }
 
 // crashChild runs in the child process; its exit status only matters when
@@ -58,8 +61,9 @@ func crashChild(raw string) int {
 		return 2
 	}
 	r := &Restorer{
-		Store: store, Conn: spec.Conn, SnapshotFile: spec.SnapshotFile, StatusFile: spec.StatusFile,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Store: store, Conn: spec.Conn, SnapshotFile: spec.SnapshotFile, StatusFile: spec.StatusFile, WorkDir: spec.WorkDir,
+		Loader: map[string]Loader{"client": loader.Client{}}[spec.Loader],
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	ch, err := Choose(ctx, store, codec, now, selector.DefaultPolicy(), "")
 	if err != nil {
@@ -176,13 +180,20 @@ type crashWorld struct {
 	conn             mariadb.Conn
 	storeB, storeBad string
 	snapshot, status string
+	work             string
 	fpA, fpB         string
 	bannerA, bannerB string
 }
 
 func newCrashWorld(t *testing.T) *crashWorld {
 	t.Helper()
-	srv := testdb.Get(t)
+	return newCrashWorldOn(t, testdb.Get(t), false)
+}
+
+// newCrashWorldOn is newCrashWorld on the server srv, restoring as root
+// when asked, else as the app's user.
+func newCrashWorldOn(t *testing.T, srv *testdb.Server, root bool) *crashWorld {
+	t.Helper()
 	w := &crashWorld{srv: srv, bannerA: "2026-03-14 02:00:00 UTC\n", bannerB: "2026-03-14 03:00:00 UTC\n"}
 	srcA := srv.NewDatabase(t, "srca")
 	prefill(t, srv, srcA)
@@ -199,8 +210,12 @@ func newCrashWorld(t *testing.T) *crashWorld {
 
 	w.target = srv.NewDatabase(t, "app")
 	w.conn = limitedUser(t, srv, w.target)
+	if root {
+		w.conn = srv.Root(w.target)
+	}
 	files := t.TempDir()
 	w.snapshot, w.status = filepath.Join(files, "snapshot.txt"), filepath.Join(files, "status.json")
+	w.work = t.TempDir()
 	if _, err := w.restorer(t, storeA).restore(t); err != nil {
 		t.Fatalf("restore A: %v", err)
 	}
@@ -222,11 +237,21 @@ func (r testRestorer) restore(t *testing.T) (Report, error) {
 }
 
 func (w *crashWorld) restorer(t *testing.T, store string) testRestorer {
-	return testRestorer{&Restorer{Store: openStore(t, store, nil), Conn: w.conn, SnapshotFile: w.snapshot, StatusFile: w.status, Log: testLog(t)}}
+	return testRestorer{&Restorer{Store: openStore(t, store, nil), Conn: w.conn, SnapshotFile: w.snapshot, StatusFile: w.status,
+		WorkDir: w.work, Log: testLog(t)}}
 }
 
 func (w *crashWorld) spec(point string) crashSpec {
-	return crashSpec{Conn: w.conn, Store: w.storeB, SnapshotFile: w.snapshot, StatusFile: w.status, Point: point}
+	return crashSpec{Conn: w.conn, Store: w.storeB, SnapshotFile: w.snapshot, StatusFile: w.status, WorkDir: w.work, Point: point}
+}
+
+// checkNoSpool fails the test when a spooled backup is left in the work
+// directory.
+func (w *crashWorld) checkNoSpool(t *testing.T, when string) {
+	t.Helper()
+	if left, _ := filepath.Glob(filepath.Join(w.work, "spool-*")); len(left) > 0 {
+		t.Errorf("%s: spool files left: %v", when, left)
+	}
 }
 
 // banner returns the snapshot file's content, "" when there is none.
@@ -262,6 +287,19 @@ func (w *crashWorld) checkBanner(t *testing.T, when string, whole bool) string {
 	return fp
 }
 
+// checkRestoredB fails the test unless the target holds B, the banner
+// names it, and the workspaces are gone.
+func (w *crashWorld) checkRestoredB(t *testing.T) {
+	t.Helper()
+	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
+		t.Errorf("the database is not B\n--- got\n%s\n--- want\n%s", got, w.fpB)
+	}
+	if got := w.banner(t); got != w.bannerB {
+		t.Errorf("banner %q, want %q", got, w.bannerB)
+	}
+	w.checkNoWorkspace(t)
+}
+
 func (w *crashWorld) checkNoWorkspace(t *testing.T) {
 	t.Helper()
 	for _, db := range []string{w.target + StagingSuffix, w.target + StagingSuffix + AtticSuffix} {
@@ -289,27 +327,23 @@ func (w *crashWorld) afterCrash(t *testing.T) {
 	if _, err := w.restorer(t, w.storeB).restore(t); err != nil {
 		t.Fatalf("restore B after the crash: %v", err)
 	}
-	if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-		t.Errorf("the database is not B after the next run\n--- got\n%s\n--- want\n%s", got, w.fpB)
-	}
-	if got := w.banner(t); got != w.bannerB {
-		t.Errorf("banner %q, want %q", got, w.bannerB)
-	}
-	w.checkNoWorkspace(t)
+	w.checkRestoredB(t)
 }
 
 // TestRestoreSurvivesSIGKILL kills a restore of B over A at each named
 // point and checks that the banner never lies and that the next runs
 // recover.
 func TestRestoreSurvivesSIGKILL(t *testing.T) {
-	for _, point := range []string{"load", "verified", "swap", "dropped", "renamed"} {
+	for _, point := range []string{"spooled", "load", "verified", "swap", "dropped", "renamed"} {
 		t.Run(point, func(t *testing.T) {
 			w := newCrashWorld(t)
 			cmd, lines, stderr := startCrashChild(t, w.srv, w.spec(point))
 			waitLine(t, lines, stderr, "paused at "+point)
 			kill9(t, cmd)
 			t.Logf("the killed restore's log:\n%s", stderr)
+			w.checkNoSpool(t, "after the kill")
 			w.afterCrash(t)
+			w.checkNoSpool(t, "after the next runs")
 		})
 	}
 }
@@ -393,13 +427,7 @@ func TestRestoreSurvivesSIGKILLDuringHeldSwap(t *testing.T) {
 			if _, err := w.restorer(t, w.storeB).restore(t); err != nil {
 				t.Fatalf("restore B: %v", err)
 			}
-			if got := w.srv.Fingerprint(t, w.target); got != w.fpB {
-				t.Errorf("the database is not B after the next run\n--- got\n%s\n--- want\n%s", got, w.fpB)
-			}
-			if got := w.banner(t); got != w.bannerB {
-				t.Errorf("banner %q, want %q", got, w.bannerB)
-			}
-			w.checkNoWorkspace(t)
+			w.checkRestoredB(t)
 		})
 	}
 }
@@ -435,7 +463,11 @@ func TestEndSession(t *testing.T) {
 		_ = db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE 'DO SLEEP%'", id).Scan(&n)
 		return n == 1
 	})
-	if err := endSession(t.Context(), db, id, testLog(t)); err != nil {
+	var start int64
+	if err := db.QueryRowContext(t.Context(), "SELECT "+serverStart).Scan(&start); err != nil {
+		t.Fatal(err)
+	}
+	if err := endSession(t.Context(), db, id, start, testLog(t)); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -446,7 +478,7 @@ func TestEndSession(t *testing.T) {
 		t.Errorf("the killed session's statement ran to its end")
 	}
 	// A session that is gone already is no error.
-	if err := endSession(t.Context(), db, id, testLog(t)); err != nil {
+	if err := endSession(t.Context(), db, id, start, testLog(t)); err != nil {
 		t.Errorf("second endSession: %v", err)
 	}
 }

@@ -14,6 +14,12 @@ import (
 // Status is the JSON record written to Restorer.StatusFile after a
 // successful restore.
 type Status struct {
+	// State is StateReady in the record of a restore. While the database
+	// holds no snapshot (a first boot, or its data was lost), a restore
+	// writes StateRestoring records, with Progress, and StateFailed ones,
+	// with Error: they have none of the fields that describe a snapshot
+	// (see MarshalJSON).
+	State           string    `json:"state"`
 	Backup          string    `json:"backup"`
 	Snapshot        string    `json:"snapshot"`      // "YYYY-MM-DD HH:MM:SS UTC", as in the snapshot file
 	SnapshotTime    time.Time `json:"snapshot_time"` // the same, RFC 3339
@@ -41,6 +47,11 @@ type Status struct {
 	// Signature is "valid", "unchecked" (signed, no verify key given) or
 	// "none" (unsigned).
 	Signature string `json:"signature"`
+	// Progress, Error and UpdatedAt belong to the records written while
+	// the database holds no snapshot.
+	Progress  *LoadProgress `json:"progress,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at,omitzero"`
 }
 
 // SkippedStatus is a candidate that was found unusable before the restored
@@ -53,6 +64,7 @@ type SkippedStatus struct {
 // Status returns the record of a restore for the status file.
 func (rep Report) Status() Status {
 	st := Status{
+		State:           StateReady,
 		Backup:          rep.Backup.Name,
 		Snapshot:        rep.Backup.TimeString(),
 		SnapshotTime:    rep.Backup.Time.UTC(),
@@ -112,17 +124,41 @@ func writeStatus(path string, st Status) error {
 // withdrawFiles removes the snapshot and status files before the first
 // change to the target: from then on until the swap has ended, the
 // database holds neither the snapshot they name nor the new one. The
-// snapshot file must go; the status file is only a record.
+// snapshot file must go, and its removal must last (its directory is
+// synced): after a power loss the old banner must not be back over a
+// database that holds something else. The status file is only a record.
 func (r *Restorer) withdrawFiles(log *slog.Logger) error {
 	if r.StatusFile != "" {
-		if err := os.Remove(r.StatusFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := os.Remove(r.StatusFile)
+		if err == nil {
+			err = syncDir(filepath.Dir(r.StatusFile))
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			log.Warn("could not remove the status file before the swap", "file", r.StatusFile, "err", err)
 		}
 	}
 	if r.SnapshotFile != "" {
-		if err := os.Remove(r.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := os.Remove(r.SnapshotFile)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			err = syncDir(filepath.Dir(r.SnapshotFile))
+		}
+		if err != nil {
 			return fmt.Errorf("remove the snapshot file before the swap (the banner must not name a snapshot the database is leaving): %w", err)
 		}
+	}
+	return nil
+}
+
+// syncDir makes what happened to the entries of dir (a file created,
+// renamed or removed) last through a power loss.
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }
@@ -140,8 +176,13 @@ func (r *Restorer) removeSnapshotFile(log *slog.Logger) {
 
 // WriteFileAtomic replaces path with data (mode 0644) so that a reader sees
 // the old content or the new, never a mix: it writes a temporary file in
-// the same directory, syncs it and renames it over path.
+// the same directory, syncs it, renames it over path and syncs the
+// directory, so that the new content is the one a power loss leaves.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeFileAtomic(path, data, 0o644)
+}
+
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -159,7 +200,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := f.Chmod(0o644); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -173,5 +214,5 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return nil
+	return syncDir(filepath.Dir(path))
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/catalog"
-	"github.com/backupd/backupd/pkg/loader"
 )
 
 // craftedDump looks like a dump of src (header, one table, a row, the
@@ -120,6 +119,36 @@ func TestRestoreRefusesCraftedBackups(t *testing.T) {
 			return "CREATE VIEW leak AS SELECT * FROM mysql.global_priv;"
 		}},
 		{name: "client command", payload: func(string, string) string { return "\\! touch " + shell }, outFile: shell},
+		// A name of three parts that starts with the dump's own database:
+		// taking the qualifier out must not leave another database's name.
+		{name: "three-part CREATE TABLE", payload: func(target, _ string) string {
+			return fmt.Sprintf("CREATE TABLE %s.`%s`.pwned (id INT);", src, target)
+		}},
+		{name: "three-part ALTER TABLE", payload: func(string, string) string {
+			return fmt.Sprintf("ALTER TABLE `%s`.`%s`.keep ADD COLUMN pwned INT;", src, other)
+		}},
+		{name: "three-part name in a view", payload: func(target, _ string) string {
+			return fmt.Sprintf("CREATE VIEW leak AS SELECT * FROM %s.`%s`.keep;", src, other)
+		}},
+		// In latin1, 0xA0 is a blank to the server: "--\xA0" starts a comment
+		// there, which hides the quote that hid the name from the gate.
+		{name: "latin1 blank", payload: func(target, _ string) string {
+			return "/*!40101 SET NAMES latin1 */;\nCREATE TABLE \xA0 --\xA0'\n`" + target + "`.pwned2 (id INT) -- ';\n/*!40101 SET NAMES utf8mb4 */;"
+		}},
+		// Bodies restored into the target that write into the next
+		// restore's staging database while it loads.
+		{name: "event writing into staging", payload: func(target, _ string) string {
+			return "CREATE EVENT ev ON SCHEDULE EVERY 1 SECOND DO INSERT `" + target + StagingSuffix + "`.users VALUES (7, 'planted');"
+		}},
+		{name: "trigger writing into staging", payload: func(target, _ string) string {
+			return "CREATE TRIGGER tr AFTER INSERT ON users FOR EACH ROW INSERT `" + target + StagingSuffix + "`.users VALUES (7, 'planted');"
+		}},
+		{name: "routine indexing staging", payload: func(target, _ string) string {
+			return "CREATE PROCEDURE pi() CREATE INDEX i ON `" + target + StagingSuffix + "`.users (name(3));"
+		}},
+		{name: "routine calling another database's", payload: func(string, string) string {
+			return "CREATE FUNCTION fx() RETURNS INT RETURN `" + other + "`.f();"
+		}},
 	}
 	users := []struct {
 		name string
@@ -133,16 +162,9 @@ func TestRestoreRefusesCraftedBackups(t *testing.T) {
 			return srv.Root(target), "'root'@'localhost'"
 		}},
 	}
-	loaders := []struct {
-		name string
-		ld   Loader
-	}{
-		{"parallel", loader.Parallel{Parallel: 2}},
-		{"client", loader.Client{}},
-	}
 	for _, c := range crafts {
 		for _, u := range users {
-			for _, l := range loaders {
+			for _, l := range bothLoaders {
 				t.Run(c.name+"/"+u.name+"/"+l.name, func(t *testing.T) {
 					target := srv.NewDatabase(t, "app")
 					conn, account := u.conn(t, target)

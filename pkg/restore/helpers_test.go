@@ -18,6 +18,7 @@ import (
 	"github.com/backupd/backupd/pkg/backup"
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
+	"github.com/backupd/backupd/pkg/loader"
 	"github.com/backupd/backupd/pkg/selector"
 	"github.com/backupd/backupd/pkg/sqltext"
 	"github.com/backupd/backupd/pkg/storage"
@@ -244,4 +245,13 @@ func corrupt(b []byte) []byte {
 	c := append([]byte(nil), b...)
 	c[len(c)/2] ^= 0x55
 	return c
+}
+
+// bothLoaders are the loaders a crafted backup is tried with.
+var bothLoaders = []struct {
+	name string
+	ld   Loader
+}{
+	{"parallel", loader.Parallel{Parallel: 2}},
+	{"client", loader.Client{}},
 }

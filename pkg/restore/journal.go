@@ -9,38 +9,39 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/sqltext"
 )
 
-// JournalTable is the table in the staging database that records a swap
-// in progress. It lives there, and not in a file, because it must exist
-// exactly as long as the staging and attic databases it describes: it is
-// created once the backup has loaded and checked out, in the database that
-// holds the new tables, and it goes when that database is dropped. It
-// needs no setting, no writable directory and no extra grant, and it
-// cannot be lost while the tables it speaks for remain. A backup with a
-// table of this name is refused.
-const JournalTable = "yesterday-restore journal"
-
 // journal is what a run needs to finish or undo a swap that a crash
-// interrupted. Whether the tables had moved is not written down: the one
-// RENAME TABLE statement moves all or none, so where the tables are says
-// it, even when the server ran the rename after its client died.
+// interrupted. It is a file of the work directory (see journalPath), not
+// a table: the restore alone writes there, whereas a backup's statements
+// write the staging database while it loads, and a record planted there
+// would name the session to kill, the definitions to create in the live
+// target and the banner to write. Whether the tables had moved is not
+// written down: the one RENAME TABLE statement moves all or none, so
+// where the tables are says it, even when the server ran the rename after
+// its client died.
 type journal struct {
-	Backup     string    `json:"backup"`
-	Snapshot   string    `json:"snapshot"` // the banner line the swap brings
-	Status     Status    `json:"status"`   // the status record of the new snapshot
-	ConnID     int64     `json:"conn_id"`  // the server session running the swap
-	Started    time.Time `json:"started"`
-	HadBanner  bool      `json:"had_banner"`
-	PrevBanner string    `json:"prev_banner"` // the snapshot file before the swap
-	HadStatus  bool      `json:"had_status"`
-	PrevStatus string    `json:"prev_status"` // the status file before the swap
-	Prev       schemaRec `json:"prev"`        // the target before the swap
-	Next       schemaRec `json:"next"`        // the staging database, loaded and checked
+	Staging  string `json:"staging"` // the staging database it speaks for
+	Backup   string `json:"backup"`
+	Snapshot string `json:"snapshot"` // the banner line the swap brings
+	Status   Status `json:"status"`   // the status record of the new snapshot
+	ConnID   int64  `json:"conn_id"`  // the server session running the swap
+	// ServerStart is when the server that ran the swap started (Unix
+	// seconds): a session id names the same session only while the
+	// server has not restarted, after which ids start again from 1.
+	ServerStart int64     `json:"server_start"`
+	Started     time.Time `json:"started"`
+	HadBanner   bool      `json:"had_banner"`
+	PrevBanner  string    `json:"prev_banner"` // the snapshot file before the swap
+	HadStatus   bool      `json:"had_status"`
+	PrevStatus  string    `json:"prev_status"` // the status file before the swap
+	Prev        schemaRec `json:"prev"`        // the target before the swap
+	Next        schemaRec `json:"next"`        // the staging database, loaded and checked
 }
 
 type objectRec struct {
@@ -86,47 +87,54 @@ func (r schemaRec) schema() schema {
 	return schema{tables: r.Tables, views: objs(r.Views), triggers: objs(r.Triggers), routines: objs(r.Routines), events: objs(r.Events)}
 }
 
-// writeJournal records j in the staging database, committed before it
-// returns.
-func writeJournal(ctx context.Context, conn *sql.Conn, staging string, j journal) error {
+// journalPath is the file of the journal of a swap from staging in the
+// work directory dir.
+func journalPath(dir, staging string) string {
+	return filepath.Join(dir, "journal-"+fileTag(staging)+".json")
+}
+
+// writeJournal records j in dir (0600), synced with its directory before
+// it returns: the banner is withdrawn and the target changed only after.
+func writeJournal(dir string, j journal) error {
 	b, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("write the swap journal: %w", err)
 	}
-	tbl := sqltext.Qualified(staging, JournalTable)
-	if _, err := conn.ExecContext(ctx, "CREATE TABLE "+tbl+" (id TINYINT NOT NULL PRIMARY KEY, record LONGBLOB NOT NULL) ENGINE=InnoDB"); err != nil {
-		return fmt.Errorf("write the swap journal: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "INSERT INTO "+tbl+" VALUES (1, ?)", b); err != nil {
+	if err := writeFileAtomic(journalPath(dir, j.Staging), b, 0o600); err != nil {
 		return fmt.Errorf("write the swap journal: %w", err)
 	}
 	return nil
 }
 
-// readJournal returns the journal in staging; ok is false when there is
-// none (no staging database, or one without a swap in progress).
-func readJournal(ctx context.Context, db *sql.DB, staging string) (j journal, ok bool, err error) {
-	var n int
-	err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-		staging, JournalTable).Scan(&n)
-	if err != nil || n == 0 {
-		return j, false, err
-	}
-	var b []byte
-	err = db.QueryRowContext(ctx, "SELECT record FROM "+sqltext.Qualified(staging, JournalTable)+" WHERE id = 1").Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Killed between creating the table and writing the record:
-		// nothing had changed yet.
+// readJournal returns the journal of a swap from staging in dir; ok is
+// false when there is none.
+func readJournal(dir, staging string) (j journal, ok bool, err error) {
+	path := journalPath(dir, staging)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return j, false, nil
 	}
 	if err != nil {
-		return j, false, err
+		return j, false, fmt.Errorf("read the swap journal: %w", err)
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return j, false, fmt.Errorf("the swap journal in %s is unreadable: %w", staging, err)
+	if err := json.Unmarshal(b, &j); err != nil || j.Staging != staging {
+		return j, false, fmt.Errorf("the swap journal %s is unreadable or not of %s (%v); if the databases are whole, remove it", path, staging, err)
 	}
 	return j, true, nil
 }
+
+// removeJournal removes the journal of a swap that ended, for good.
+func removeJournal(dir, staging string) error {
+	if err := os.Remove(journalPath(dir, staging)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the swap journal: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// serverStart is an expression for when the server started, in Unix
+// seconds: exact, since the server counts its uptime from the same clock
+// as UNIX_TIMESTAMP().
+const serverStart = "(SELECT CAST(UNIX_TIMESTAMP() - VARIABLE_VALUE AS SIGNED) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME')"
 
 // tableIn reports whether database db has a table (or view) named name.
 func tableIn(ctx context.Context, db *sql.DB, database, name string) (bool, error) {
@@ -150,16 +158,18 @@ type Recovery struct {
 // not end, from the journal and the workspaces it left. It runs before
 // anything else changes and leaves the workspaces for cleanup only when
 // the target is whole again; otherwise it fails, keeping them.
-func (r *Restorer) recoverSwap(ctx context.Context, db *sql.DB, ws *workspace, log *slog.Logger) (*Recovery, error) {
-	if ok, err := ws.ours(ctx, ws.staging, "staging"); err != nil || !ok {
+func (r *Restorer) recoverSwap(ctx context.Context, db *sql.DB, ws *workspace, dir string, log *slog.Logger) (*Recovery, error) {
+	j, ok, err := readJournal(dir, ws.staging)
+	if err != nil || !ok {
 		return nil, err
 	}
-	j, ok, err := readJournal(ctx, db, ws.staging)
-	if err != nil {
-		return nil, fmt.Errorf("read the swap journal in %s: %w", ws.staging, err)
-	}
-	if !ok {
-		return nil, nil
+	if ok, err := ws.ours(ctx, ws.staging, "staging"); err != nil {
+		return nil, err
+	} else if !ok {
+		// The workspaces it speaks for are gone: the database was made
+		// anew, or they were dropped by hand.
+		log.Warn("a swap journal names a staging database that no longer exists; removing it", "backup", j.Backup, "staging", ws.staging)
+		return nil, removeJournal(dir, ws.staging)
 	}
 	ws.adopt()
 	log = log.With("backup", j.Backup)
@@ -167,7 +177,7 @@ func (r *Restorer) recoverSwap(ctx context.Context, db *sql.DB, ws *workspace, l
 	// The killed run's session may still be running a statement, such as
 	// a RENAME waiting for a table lock: it must end before anything
 	// moves, or it could move the tables after the recovery decided.
-	if err := endSession(ctx, db, j.ConnID, log); err != nil {
+	if err := endSession(ctx, db, j.ConnID, j.ServerStart, log); err != nil {
 		ws.keep = true
 		return nil, err
 	}
@@ -191,7 +201,7 @@ func (r *Restorer) recoverSwap(ctx context.Context, db *sql.DB, ws *workspace, l
 			if err := r.writeRecoveredFiles(j.Snapshot+"\n", true, &st, log); err != nil {
 				return rec, err
 			}
-			return rec, nil
+			return rec, removeJournal(dir, ws.staging)
 		}
 		log.Warn("could not finish the interrupted swap; putting the previous database back", "err", err)
 		var se *swapError
@@ -225,7 +235,7 @@ func (r *Restorer) recoverSwap(ctx context.Context, db *sql.DB, ws *workspace, l
 	if err := r.writeRecoveredFiles(j.PrevBanner, j.HadBanner, st, log); err != nil {
 		return rec, err
 	}
-	return rec, nil
+	return rec, removeJournal(dir, ws.staging)
 }
 
 // writeRecoveredFiles puts the banner and status back after a recovery:
@@ -275,10 +285,21 @@ func (w *workspace) renamed(ctx context.Context, prev, next schema) (bool, error
 	return true, nil
 }
 
-// endSession kills the server session id when it still exists (it belongs
-// to the same account, which may kill its own sessions) and waits until
-// it is gone.
-func endSession(ctx context.Context, db *sql.DB, id int64, log *slog.Logger) error {
+// endSession kills the server session id of the server that started at
+// start (Unix seconds), when it still exists (it belongs to the same
+// account, which may kill its own sessions), and waits until it is gone.
+// On a server that restarted since, the session is gone and the id may be
+// another's (an app's, or this run's own): nothing is killed.
+func endSession(ctx context.Context, db *sql.DB, id, start int64, log *slog.Logger) error {
+	var now int64
+	if err := db.QueryRowContext(ctx, "SELECT "+serverStart).Scan(&now); err != nil {
+		return fmt.Errorf("ask when the server started: %w", err)
+	}
+	if now != start {
+		log.Info("the server restarted since the interrupted swap: its session is gone", "session", id,
+			"started_then", time.Unix(start, 0).UTC(), "started_now", time.Unix(now, 0).UTC())
+		return nil
+	}
 	deadline := time.Now().Add(time.Minute)
 	killed := false
 	for {

@@ -1,10 +1,14 @@
 // Package restore loads a backup into a local MariaDB database, all or
-// nothing: the dump is streamed from the store (never copied to disk),
-// hashed, decompressed and loaded into a staging database, and only when
-// all of it loaded and checked out are its tables renamed into the target
-// in one statement and its views, triggers, routines and events recreated
-// there. A backup that turns out unusable leaves the target untouched and
-// the next candidate is tried.
+// nothing: a backup with a recorded checksum is first read into a private
+// file and checked against it, so that none of its statements runs unless
+// its bytes are the ones published (one without is streamed from the
+// store); it is decompressed and loaded into a staging database, and only
+// when all of it loaded and checked out are its tables renamed into the
+// target in one statement and its views, triggers, routines and events
+// recreated there. A backup that turns out unusable leaves the target
+// untouched and the next candidate is tried. The swap keeps a journal in
+// the work directory, out of a backup's reach, from which a later run
+// finishes or undoes a swap a crash interrupted.
 package restore
 
 import (
@@ -72,7 +76,8 @@ type Loader = loader.Loader
 // Choose lists the store and decides what to restore: the backup named
 // name when it is a backup at now (catalog.Backup.Problem), else
 // selector.Pick's choice at now. An error
-// wraps selector.ErrNoBackup when there is nothing to restore.
+// wraps selector.ErrNoBackup when there is nothing to restore, and says
+// what the folder holds instead.
 func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Time, p selector.Policy, name string) (selector.Choice, error) {
 	entries, err := store.List(ctx)
 	if err != nil {
@@ -80,6 +85,9 @@ func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Tim
 	}
 	l := codec.Scan(entries, now)
 	if name == "" {
+		if len(l.Backups) == 0 {
+			return selector.Choice{}, fmt.Errorf("%w: %s", selector.ErrNoBackup, noBackups(l, codec))
+		}
 		return selector.Pick(l.Backups, now, p)
 	}
 	for _, b := range l.Backups {
@@ -93,6 +101,24 @@ func Choose(ctx context.Context, store Lister, codec catalog.Codec, now time.Tim
 		}
 	}
 	return selector.Choice{}, fmt.Errorf("%w: no complete backup named %q", selector.ErrNoBackup, name)
+}
+
+// noBackups says what a listing without a backup holds: nothing named
+// like one, or only unfinished uploads and files that are not backups.
+func noBackups(l catalog.Listing, codec catalog.Codec) string {
+	prefix := codec.Prefix
+	if prefix == "" {
+		prefix = catalog.DefaultPrefix
+	}
+	if len(l.Partials) == 0 && len(l.Ignored) == 0 {
+		return fmt.Sprintf("the folder holds no backups (no file named %sYYYYMMDD-HHMMSS.sql.zst; %d other files)", prefix, len(l.Foreign))
+	}
+	msg := fmt.Sprintf("the folder holds no complete backup: %d unfinished uploads (.partial)", len(l.Partials))
+	if len(l.Ignored) > 0 {
+		i := l.Ignored[len(l.Ignored)-1]
+		msg += fmt.Sprintf(", %d files named like backups that are not (the newest, %s: %s)", len(l.Ignored), i.Backup.Name, i.Reason)
+	}
+	return msg
 }
 
 // Restorer restores backups into one database.
@@ -132,8 +158,14 @@ type Restorer struct {
 	// without a valid signature (seal.ErrUnsigned).
 	VerifyKeys       []seal.VerifyKey
 	RequireSignature bool
-	Progress         *Progress // optional
-	Log              *slog.Logger
+	// WorkDir is a directory of this user's (made 0700 when missing)
+	// where a backup with a recorded checksum is spooled and checked
+	// before any of it runs, which needs its stored size free there, and
+	// where the swap keeps its journal. It must be on disk, not in memory,
+	// and last as long as the database. "" means DefaultWorkDir().
+	WorkDir  string
+	Progress *Progress // optional
+	Log      *slog.Logger
 }
 
 // Report describes a successful restore.
@@ -219,14 +251,16 @@ func (r *Restorer) names() (target, staging, attic string, err error) {
 // candidate that turns out corrupt, truncated, unverified when
 // RequireChecksum is set, or whose statements the server refuses, is
 // logged and skipped; nothing outside staging is written until one has
-// loaded and checked out. A candidate refused for its signature or for
-// want of an age identity (Restorer.refuse) is skipped before it is read;
-// when every candidate was refused so, the error wraps
+// loaded and checked out. A candidate refused by Screen (no checksum when
+// one is required, its signature, no age identity) is skipped before it
+// is read. When every candidate was refused by the keys given (no identity
+// opens them, no verify key checks their signatures) the error is a
+// *KeyError; when every one was refused before loading otherwise, it wraps
 // selector.ErrNoBackup. It fails without trying further candidates when
 // the problem is the machine's (the server, disk, memory, the account) or
 // the swap's. The snapshot file is removed before the swap's first change
 // to the target and written once the target holds the new snapshot.
-func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Report, error) {
+func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (_ Report, err error) {
 	start := time.Now()
 	log := r.Log
 	if log == nil {
@@ -268,14 +302,23 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		return Report{}, err
 	}
 	defer unlock()
+	dir, err := r.openWorkDir()
+	if err != nil {
+		return Report{}, err
+	}
+	removeSpoolLeftovers(dir, staging, log)
 	ws := workspace{db: db, target: target, staging: staging, attic: attic, log: log}
 	defer ws.cleanup(ctx)
 	// A swap that an earlier run left unfinished is finished or undone
 	// before anything else: its workspaces hold what it takes.
-	rec, err := r.recoverSwap(ctx, db, &ws, log)
+	rec, err := r.recoverSwap(ctx, db, &ws, dir, log)
 	if err != nil {
 		return Report{}, err
 	}
+	// With no snapshot in the target, the app has nothing to serve: the
+	// status file says how far the restore has come, or why it failed.
+	pend := r.startPending(ctx, db, target, prog, log)
+	defer func() { pend.end(err) }()
 
 	var skipped []Skipped
 	for i, b := range candidates {
@@ -283,12 +326,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if i > 0 {
 			blog.Warn("falling back to the next candidate", "rank", i+1, "of", len(candidates))
 		}
-		if r.RequireChecksum && b.SHA256 == "" {
-			blog.Error("backup refused: it has no recorded checksum, and one is required")
-			skipped = append(skipped, Skipped{Backup: b.Name, Err: ErrUnverified})
-			continue
-		}
-		if err := r.refuse(b); err != nil {
+		if err := r.Screen(b); err != nil {
 			blog.Error("backup refused before reading it", "err", err)
 			skipped = append(skipped, Skipped{Backup: b.Name, Err: err})
 			continue
@@ -296,9 +334,8 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if err := ws.prepare(ctx); err != nil {
 			return Report{}, err
 		}
-		prog.begin(b, "loading")
 		blog.Info("restoring", "snapshot", b.TimeString(), "stored_bytes", b.Size, "into", staging)
-		res, err := r.load(ctx, db, ld, b, staging, prog)
+		res, err := r.load(ctx, db, ld, b, staging, dir, prog, blog)
 		for err != nil && r.retryRead(ctx, b.Name) {
 			// The read failed, not the backup: load it all again, into
 			// a fresh staging database, from the next remote.
@@ -306,8 +343,7 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 			if err := ws.prepare(ctx); err != nil {
 				return Report{}, err
 			}
-			prog.begin(b, "loading")
-			res, err = r.load(ctx, db, ld, b, staging, prog)
+			res, err = r.load(ctx, db, ld, b, staging, dir, prog, blog)
 		}
 		var be *backupError
 		if errors.As(err, &be) {
@@ -337,12 +373,12 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		var hadBanner, hadStatus bool
 		sw := swapper{target: target, staging: staging, attic: attic, log: blog,
 			begin: func(ctx context.Context, conn *sql.Conn, prev, next schema) error {
-				j := journal{Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
+				j := journal{Staging: staging, Backup: b.Name, Snapshot: b.TimeString(), Started: time.Now().UTC(),
 					Prev: recordSchema(prev), Next: recordSchema(next)}
 				st := rep
 				st.Tables, st.RestoredAt, st.Duration = len(next.tables), time.Now().UTC(), time.Since(start)
 				j.Status = st.Status()
-				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&j.ConnID); err != nil {
+				if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), "+serverStart).Scan(&j.ConnID, &j.ServerStart); err != nil {
 					return fmt.Errorf("swap: %w", err)
 				}
 				var err error
@@ -353,27 +389,34 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 					return fmt.Errorf("read the status file: %w", err)
 				}
 				prevBanner, hadBanner, prevStatus, hadStatus = j.PrevBanner, j.HadBanner, j.PrevStatus, j.HadStatus
-				if err := writeJournal(ctx, conn, staging, j); err != nil {
+				if err := writeJournal(dir, j); err != nil {
 					return err
 				}
-				return r.withdrawFiles(blog)
+				return pend.withdraw(r, blog)
 			}}
 		// Once begun, the swap runs to its end even on a signal: a RENAME
 		// that the server finishes after the client gave up would be
 		// mistaken for a failed one and "undone" over the new tables. It is
 		// bounded by the server's lock wait timeout.
 		tables, err := sw.swap(context.WithoutCancel(ctx), db)
+		pend.swapEnded(err)
 		if err != nil {
 			var se *swapError
 			switch {
 			case errors.As(err, &se) && !se.rolledBack:
 				// The target is neither the old snapshot nor the new one:
 				// no banner at all is better than a wrong one, and the
-				// journal in the workspaces lets the next run finish or
+				// journal and the workspaces let the next run finish or
 				// undo the swap.
 				ws.keep = true
-			case hadBanner || hadStatus:
+			default:
 				// The target is as it was: so are its files.
+				if jerr := removeJournal(dir, staging); jerr != nil {
+					blog.Warn("could not remove the swap journal; the next run undoes the swap again", "err", jerr)
+				}
+				if !hadBanner && !hadStatus {
+					break
+				}
 				var st *Status
 				if hadStatus {
 					st = new(Status)
@@ -394,26 +437,22 @@ func (r *Restorer) Restore(ctx context.Context, candidates []catalog.Backup) (Re
 		if !rep.Verified {
 			blog.Warn("the restored backup is unverified: it has no recorded checksum, so nothing proves its bytes are the ones published (--require-checksum refuses such backups)")
 		}
-		if err := r.writeFiles(rep, blog); err != nil {
-			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, err)
+		ferr := r.writeFiles(rep, blog)
+		// The target holds the new snapshot whole: there is nothing left
+		// to finish or undo.
+		if err := removeJournal(dir, staging); err != nil {
+			blog.Warn("could not remove the swap journal; the next run finishes the swap again", "err", err)
+		}
+		if ferr != nil {
+			return rep, fmt.Errorf("restored %s into %s, but: %w", b.Name, target, ferr)
 		}
 		return rep, nil
-	}
-	errs := make([]error, len(skipped))
-	allRefused := true
-	for i, s := range skipped {
-		errs[i] = fmt.Errorf("%s: %w", s.Backup, s.Err)
-		allRefused = allRefused && refused(s.Err)
-	}
-	if allRefused {
-		// Nothing was tried: there is no backup to restore.
-		errs = append(errs, selector.ErrNoBackup)
 	}
 	state := target + " was left as it was"
 	if rec != nil {
 		state = "before trying them, this run " + rec.Note
 	}
-	return Report{}, fmt.Errorf("no usable backup among %d candidates; %s: %w", len(candidates), state, errors.Join(errs...))
+	return Report{}, noUsable(len(candidates), skipped, state)
 }
 
 type loadResult struct {
@@ -449,20 +488,36 @@ func refused(err error) bool {
 	return false
 }
 
-// load streams one backup into the staging database and verifies it: the
+// load loads one backup into the staging database and verifies it: the
 // loader consumed the whole dump, and dump.CheckResult.Problems finds
-// nothing wrong (recorded checksum and sizes, trailer).
-func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging string, prog *Progress) (loadResult, error) {
+// nothing wrong (recorded checksum and sizes, trailer). A backup with a
+// recorded checksum is spooled into dir and checked first (see spool), so
+// that none of its statements runs unless its bytes are the ones
+// published; one without is streamed from the store.
+func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Backup, staging, dir string, prog *Progress, log *slog.Logger) (loadResult, error) {
 	var res loadResult
 	bad := func(err error) error { return &backupError{name: b.Name, err: err} }
-	rc, err := r.Store.Open(ctx, b.Name)
-	if err != nil {
-		if ctx.Err() != nil {
+	var rc io.ReadCloser
+	if b.SHA256 != "" {
+		prog.begin(b, "downloading")
+		f, err := r.spool(ctx, b, dir, staging, prog, log)
+		if err != nil {
 			return res, err
 		}
-		return res, bad(fmt.Errorf("open: %w", err))
+		log.Debug("spooled and checked the backup", "stored_bytes", b.Size, "sha256", b.SHA256)
+		rc = f
+		checkpoint("spooled")
+	} else {
+		var err error
+		if rc, err = r.Store.Open(ctx, b.Name); err != nil {
+			if ctx.Err() != nil {
+				return res, err
+			}
+			return res, bad(fmt.Errorf("open: %w", err))
+		}
 	}
 	defer rc.Close()
+	prog.begin(b, "loading")
 	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw,
 		dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
@@ -479,7 +534,8 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	conn.Database = staging
 	dialect := &sqltext.Dialect{Strict: r.Strict}
 	if rl, ok := ld.(loader.RuleLoader); ok {
-		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true})
+		target, _, attic, _ := r.names()
+		err = rl.LoadWith(ctx, sqlText, conn, loader.Rules{Dialect: dialect, Whole: true, Reserved: []string{target, staging, attic}})
 	} else {
 		err = ld.Load(ctx, sqlText, conn)
 	}
@@ -506,11 +562,6 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	}
 	if !chk.SQLEnded {
 		return res, bad(errors.New("the loader stopped before the end of the dump"))
-	}
-	if has, err := tableIn(ctx, db, staging, JournalTable); err != nil {
-		return res, fmt.Errorf("check %s: %w", staging, err)
-	} else if has {
-		return res, bad(fmt.Errorf("it has a table named %q, which the restore keeps for its swap journal", JournalTable))
 	}
 	res.compression, res.stored, res.raw, res.sha256 = chk.Compression, chk.StoredBytes, chk.RawBytes, chk.SHA256
 	res.source, res.mapped = source(b, dialect), dialect.Changes()

@@ -98,12 +98,13 @@ func TestRestoreSealed(t *testing.T) {
 			conn := limitedUser(t, srv, target)
 
 			// Without the keys: an encrypted backup is refused, and with
-			// nothing else to restore that is "no backup".
+			// nothing else to restore that is a setting to fix.
 			r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t)}
 			rep, err := restoreNow(t, r, r.Store)
 			if tt.encrypted {
-				if !errors.Is(err, seal.ErrNoIdentity) || !errors.Is(err, selector.ErrNoBackup) {
-					t.Fatalf("restore without an identity: err = %v, want ErrNoIdentity and ErrNoBackup", err)
+				var ke *KeyError
+				if !errors.Is(err, seal.ErrNoIdentity) || !errors.As(err, &ke) || !ke.Identity || errors.Is(err, selector.ErrNoBackup) {
+					t.Fatalf("restore without an identity: err = %v, want a KeyError for the identity wrapping ErrNoIdentity", err)
 				}
 				if got := srv.Fingerprint(t, target); got != before {
 					t.Fatal("the target changed")
@@ -198,9 +199,11 @@ func TestRestoreRefusesForgedAndUnsigned(t *testing.T) {
 }
 
 // TestRestoreFlippedCiphertext flips one byte in the middle of an
-// encrypted backup: age fails the chunk that holds it, so the load stops
-// there, with the earlier chunks in staging only, and the target is left
-// alone; the next candidate is restored.
+// encrypted backup: its recorded checksum no longer matches, so nothing of
+// it is loaded; listed without a checksum, it is streamed, and age fails
+// the chunk that holds the byte, so the load stops there, with the earlier
+// chunks in staging only. Either way the target is left alone, and the
+// next candidate is restored.
 func TestRestoreFlippedCiphertext(t *testing.T) {
 	srv := testdb.Get(t)
 	src := bigSource(t, srv)
@@ -221,6 +224,15 @@ func TestRestoreFlippedCiphertext(t *testing.T) {
 	r := &Restorer{Store: openStore(t, dir, nil), Conn: conn, Log: testLog(t),
 		Identities: k.identities(), VerifyKeys: k.verify(), RequireSignature: true}
 	_, err := restoreNow(t, r, r.Store)
+	if !errors.Is(err, dump.ErrChecksum) {
+		t.Fatalf("err = %v, want a checksum mismatch", err)
+	}
+	if got := srv.Fingerprint(t, target); got != before {
+		t.Fatal("the target changed")
+	}
+	unrecorded := &Restorer{Store: openStore(t, dir, map[string]map[string]string{bad: {}}), Conn: conn, Log: testLog(t),
+		Identities: k.identities()}
+	_, err = restoreNow(t, unrecorded, unrecorded.Store)
 	if err == nil || !strings.Contains(err.Error(), "decrypt") {
 		t.Fatalf("err = %v, want the damaged chunk named", err)
 	}

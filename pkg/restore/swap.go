@@ -101,10 +101,10 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 
 	checkpoint("swap")
 	// From here on the target changes. The old triggers cannot go to the
-	// attic with their tables either, and the old views cannot be renamed
-	// out of the database: both are dropped just before the rename, and
-	// recreated if it fails.
-	if err := s.dropAll(ctx, conn, s.target, concat(prev.triggers, prev.views)); err != nil {
+	// attic with their tables either: they are dropped just before the
+	// rename, and recreated if it fails. The old views stay (see
+	// viewsInTheWay): the app's reads of them never find them missing.
+	if err := s.dropAll(ctx, conn, s.target, concat(prev.triggers, viewsInTheWay(prev, next))); err != nil {
 		return 0, s.undoBeforeRename(ctx, db, prev, err)
 	}
 	checkpoint("dropped")
@@ -130,7 +130,10 @@ func (s swapper) swap(ctx context.Context, db *sql.DB) (int, error) {
 }
 
 // complete creates the new objects in the target, which now holds the new
-// tables, and removes old routines and events the dump does not have.
+// tables, and removes old views, routines and events the dump does not
+// have. Every object is created with CREATE OR REPLACE, which the server
+// runs as one change: a reader finds the old definition or the new one,
+// never none.
 func (s swapper) complete(ctx context.Context, conn *sql.Conn, prev, next schema) error {
 	if _, err := conn.ExecContext(ctx, "USE "+sqltext.Ident(s.target)); err != nil {
 		return fmt.Errorf("use %s: %w", s.target, err)
@@ -156,7 +159,7 @@ func (s swapper) complete(ctx context.Context, conn *sql.Conn, prev, next schema
 			}
 		}
 	}
-	return nil
+	return s.dropAll(ctx, conn, s.target, viewsGone(prev, next))
 }
 
 func (s swapper) dropAll(ctx context.Context, conn *sql.Conn, db string, objs []object) error {

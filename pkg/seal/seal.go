@@ -42,6 +42,9 @@ var (
 	// ErrNoIdentity means a backup is encrypted and no identity given
 	// opens it.
 	ErrNoIdentity = errors.New("encrypted, and no age identity given opens it")
+	// ErrOtherRecipient means a backup is encrypted to a recipient none of
+	// the identities given is; it wraps ErrNoIdentity.
+	ErrOtherRecipient = fmt.Errorf("%w: it was encrypted to another recipient", ErrNoIdentity)
 	// ErrUnsigned means a backup carries no signature and one is required.
 	ErrUnsigned = errors.New("unsigned, and a signature is required")
 	// ErrBadSignature means a backup's signature does not verify under any
@@ -133,7 +136,7 @@ func Decrypt(r io.Reader, ids []age.Identity) (io.Reader, error) {
 	pr, err := age.Decrypt(r, ids...)
 	var nm *age.NoIdentityMatchError
 	if errors.As(err, &nm) {
-		return nil, fmt.Errorf("%w: it was encrypted to another recipient", ErrNoIdentity)
+		return nil, ErrOtherRecipient
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decrypt: %w", err)

@@ -57,6 +57,18 @@ type Choice struct {
 	Candidates []catalog.Backup
 }
 
+// ReasonFor explains why Candidates[i] is restored when the i candidates
+// ranked before it cannot be: Reason for the first, else its rank and its
+// distance to the target.
+func (c Choice) ReasonFor(i int) string {
+	if i == 0 {
+		return c.Reason
+	}
+	b := c.Candidates[i]
+	return fmt.Sprintf("the best of the %d candidates after the %d skipped (below); target %s %s (%s)",
+		len(c.Candidates), i, c.Target.Format(time.DateOnly), clock(c.Target), offset(b.Time, c.Target))
+}
+
 // Target returns the snapshot time a restore at now aims for: the UTC date
 // of now minus one day, at p.At.
 func Target(now time.Time, p Policy) time.Time {

@@ -309,6 +309,13 @@ func (h *Held) Release(published bool) {
 	}
 }
 
+// End deletes the claim now, whatever became of its run: a serve that
+// stops leaves no claim of its own in the remote, where list and prune
+// would show it as another file. A peer whose claim showed up more than
+// Settle late and that has not yet checked before publishing could then
+// take the slot too: one backup more, never one less.
+func (h *Held) End() { h.drop() }
+
 // drop deletes this process's claim, with a fresh context: the caller's
 // may be cancelled, and the claim must still go.
 func (h *Held) drop() {
@@ -319,7 +326,10 @@ func (h *Held) drop() {
 	}
 }
 
-// cleanup deletes the claims of slots before slot, best effort.
+// cleanup deletes the claims of slots before slot, best effort. The first
+// deletion that fails ends it: claims left behind count in no later
+// contest, and a remote that refuses or fails deletes is not asked once
+// per old claim (they pile up while the account may not delete).
 func (c *Claimer) cleanup(ctx context.Context, claims []Claim, slot time.Time) {
 	for _, o := range claims {
 		if !o.Slot.Before(slot) {
@@ -327,6 +337,7 @@ func (c *Claimer) cleanup(ctx context.Context, claims []Claim, slot time.Time) {
 		}
 		if err := c.Store.Delete(ctx, o.Name); err != nil && !errors.Is(err, catalog.ErrNotFound) {
 			c.log().Warn("could not delete an old claim", "claim", o.Name, "err", err)
+			return
 		}
 	}
 }

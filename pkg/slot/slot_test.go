@@ -232,3 +232,36 @@ func TestAClaimThatCannotBeWrittenIsAnError(t *testing.T) {
 		t.Errorf("Claim = %v, want the write error", err)
 	}
 }
+
+// refusingDelete is a store that may be written but refuses every delete,
+// as a Shared Drive refuses a Contributor; it counts the deletes asked.
+type refusingDelete struct {
+	Store
+	deletes atomic.Int64
+}
+
+func (s *refusingDelete) Delete(ctx context.Context, name string) error {
+	s.deletes.Add(1)
+	return fmt.Errorf("delete %s: %w", name, catalog.ErrDenied)
+}
+
+// TestCleanupStopsAtTheFirstFailedDelete: old claims pile up while the
+// account may not delete; each contest asks to delete one of them, not
+// every one.
+func TestCleanupStopsAtTheFirstFailedDelete(t *testing.T) {
+	s := &refusingDelete{Store: memStore(t)}
+	for i := 1; i <= 20; i++ {
+		old := slot10.Add(-time.Duration(i) * time.Hour)
+		name := (Names{}).Name(old, old, "1a2b3c4d", "a")
+		if _, err := s.Put(context.Background(), name, strings.NewReader("x"), func() (map[string]string, error) { return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Claimer{Store: s, Host: "a", Settle: time.Millisecond, Now: func() time.Time { return slot10 }}
+	if _, err := c.Claim(context.Background(), slot10); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if got := s.deletes.Load(); got != 1 {
+		t.Errorf("the contest asked for %d deletes of old claims, want 1", got)
+	}
+}

@@ -124,12 +124,18 @@ type Gate struct {
 	begun      bool
 	mysql      bool // map MySQL's dialect
 	whole      bool
+	// cs is the client character set the server reads the next statement
+	// in: utf8mb4, as the loaders connect, until the dump sets another;
+	// "" when the gate cannot know it. saved holds the user variables
+	// that saved it ("SET @saved_cs_client = @@character_set_client").
+	cs    string
+	saved map[string]string
 }
 
 // NewGate returns a gate over the statements of sp.
 func NewGate(sp *Splitter, opts GateOptions) *Gate {
 	g := &Gate{sp: sp, ver: opts.Server, foreign: map[string]bool{}, views: map[string]bool{}, tables: map[string]bool{},
-		dialect: opts.Dialect, collations: opts.Collations, whole: opts.Whole}
+		dialect: opts.Dialect, collations: opts.Collations, whole: opts.Whole, cs: "utf8mb4", saved: map[string]string{}}
 	if g.ver.N == 0 {
 		g.ver = ServerVersion{N: 101100, MariaDB: true}
 	}
@@ -219,7 +225,8 @@ func (g *Gate) atEnd() *refusal {
 // check reads one statement; owned says whether stmt is the caller's to
 // keep.
 func (g *Gate) check(stmt []byte, owned bool, line int64) (Statement, error) {
-	p := &parser{g: g, lx: newLexer(stmt, g.ver)}
+	p := &parser{g: g, lx: newLexer(stmt, g.ver), cs: g.cs, saves: map[string]string{}}
+	p.lx.cs = g.cs
 	p.own, p.ownOK = g.sp.Database()
 	st, r := p.statement()
 	if p.lx.err != nil {
@@ -227,6 +234,15 @@ func (g *Gate) check(stmt []byte, owned bool, line int64) (Statement, error) {
 	}
 	if r != nil {
 		return Statement{}, &RefusedError{Line: line, Kind: r.kind, Reason: r.reason, Prefix: quotePrefix(stmt, 60), db: r.db}
+	}
+	// The statement runs: so do the settings it makes.
+	g.cs = p.cs
+	for v, cs := range p.saves {
+		if cs == "" {
+			delete(g.saved, v)
+		} else {
+			g.saved[v] = cs
+		}
 	}
 	st.Line = line
 	st.SQL, st.Owned = stmt, owned
@@ -268,6 +284,11 @@ type parser struct {
 	ownOK bool
 	cuts  [][2]int // byte ranges to take out, in order
 	first []tok    // the first words, for the kind of a refused statement
+	// cs is the client character set after the statement (a SET may
+	// change it), and saves the user variables it sets: to the character
+	// set they save, or "" for anything else.
+	cs    string
+	saves map[string]string
 }
 
 func (p *parser) next() tok {
@@ -438,6 +459,11 @@ func (p *parser) objectName(t tok) (string, *refusal) {
 	n2, ok := p.lx.name(p.lx.next())
 	if !ok {
 		return "", p.refuse("expected a name after %s.", Ident(n1))
+	}
+	// The qualifier is taken out only of a name read whole: without the
+	// first part, "own.other.t" would name a table of database other.
+	if p.lx.isP(p.lx.peek(), '.') {
+		return "", p.refuseDB("a name of more than two parts (%s.%s. ...), which no dump writes", Ident(n1), Ident(n2))
 	}
 	if r := p.ownDatabase(n1, "names database"); r != nil {
 		return "", r

@@ -439,6 +439,13 @@ func FuzzGate(f *testing.F) {
 		"/*M!100000 INSERT INTO other . t VALUES (1) */;", "CREATE VIEW v AS SELECT * FROM mysql.user;",
 		"DELIMITER ;;\nCREATE PROCEDURE p() BEGIN SELECT other.x FROM t; END;;\nDELIMITER ;\n",
 		"INSERT INTO src.t VALUES (_binary 'a\\'b', 0x0F, -1.5e3);", "/*!99999 ' */ INSERT INTO t VALUES (1);",
+		// Inputs that once got through (issue 23).
+		"CREATE TABLE src.other.pwned (id INT);", "ALTER TABLE src.other.keep ENGINE=InnoDB;",
+		"CREATE VIEW v AS SELECT * FROM src.other.users;",
+		"/*!40101 SET NAMES latin1 */;\nCREATE TABLE \xA0 --\xA0'\nother.pwned2 (id INT) -- ';",
+		"CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT other.t VALUES (1);",
+		"CREATE PROCEDURE p() SELECT COUNT(*) INTO @n FROM t USE INDEX (PRIMARY), other.t;",
+		"CREATE FUNCTION f() RETURNS INT RETURN other.f();",
 	} {
 		f.Add([]byte(header + s + "\n"))
 	}

@@ -10,8 +10,10 @@ import (
 // those in which every byte below 0x80 is the ASCII character, so that a
 // quote or a backslash is never the second byte of a character, and the
 // gate reads strings as the server does. (gbk, big5, sjis, cp932 and
-// gb18030 are not: in them 0x5c can end a character.)
-var clientCharsets = wordSet("armscii8 ascii binary cp1250 cp1251 cp1256 cp1257 cp850 cp852 cp866 dec8 eucjpms euckr gb2312 geostd8 greek hebrew hp8 keybcs2 koi8r koi8u latin1 latin2 latin5 latin7 macce macroman swe7 tis620 ujis utf8 utf8mb3 utf8mb4")
+// gb18030 are not: in them 0x5c can end a character. Nor is swe7, whose
+// letters include [ ] ^ { } ~.) Outside quotes, bytes from 0x80 up are
+// read as the server reads them only in some of these (see nameBytes).
+var clientCharsets = wordSet("armscii8 ascii binary cp1250 cp1251 cp1256 cp1257 cp850 cp852 cp866 dec8 eucjpms euckr gb2312 geostd8 greek hebrew hp8 keybcs2 koi8r koi8u latin1 latin2 latin5 latin7 macce macroman tis620 ujis utf8 utf8mb3 utf8mb4")
 
 // sqlModes are the sql_mode flags a dump may set: all but those that
 // change how statements are read (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, and
@@ -99,6 +101,7 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		if n.s != t.e || (n.kind != tWord && n.kind != tIdent && n.kind != tString) {
 			return false, p.refuse("a user variable without a name")
 		}
+		uv := userVarName(lx, n)
 		if r := p.assign(); r != nil {
 			return false, r
 		}
@@ -117,6 +120,11 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		if !ok || scope == "GLOBAL" {
 			return false, p.refuse("a user variable set from %s, which dumps do not save", v)
 		}
+		if strings.EqualFold(v, "character_set_client") {
+			p.saves[uv] = p.cs
+		} else {
+			p.saves[uv] = ""
+		}
 		// A copy of a skipped setting is skipped with it: nothing reads
 		// it but the dump's own skipped restore of that setting.
 		return skip, nil
@@ -131,9 +139,11 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 			v, _ := lx.name(lx.peek())
 			return false, p.globalRefusal(v)
 		case "NAMES":
-			if r := p.charsetValue(false); r != nil {
+			cs, r := p.charsetValue(false)
+			if r != nil {
 				return false, r
 			}
+			p.cs = cs
 			if p.optWord("COLLATE") {
 				return false, p.collationValue()
 			}
@@ -142,9 +152,11 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 			if _, r := p.expectWord("SET"); r != nil {
 				return false, r
 			}
-			return false, p.charsetValue(false)
+			fallthrough
 		case "CHARSET":
-			return false, p.charsetValue(false)
+			cs, r := p.charsetValue(false)
+			p.cs = cs
+			return false, r
 		case "PASSWORD":
 			return false, &refusal{kind: "SET PASSWORD", reason: "dumps do not set passwords"}
 		}
@@ -161,10 +173,16 @@ func (p *parser) assignment() (skip bool, r *refusal) {
 		return false, r
 	}
 	switch v {
-	case "character_set_client", "character_set_connection":
-		return skip, p.charsetValue(false)
+	case "character_set_client":
+		cs, r := p.charsetValue(false)
+		p.cs = cs
+		return skip, r
+	case "character_set_connection":
+		_, r := p.charsetValue(false)
+		return skip, r
 	case "character_set_results":
-		return skip, p.charsetValue(true)
+		_, r := p.charsetValue(true)
+		return skip, r
 	case "collation_connection":
 		return skip, p.collationValue()
 	case "time_zone":
@@ -243,18 +261,35 @@ func (p *parser) assign() *refusal {
 
 // userVar accepts a user variable ("@saved_cs_client") starting at t.
 func (p *parser) userVar(t tok) *refusal {
+	_, r := p.userVarAt(t)
+	return r
+}
+
+// userVarAt reads a user variable starting at t and returns its name.
+func (p *parser) userVarAt(t tok) (string, *refusal) {
 	lx := p.lx
 	if lx.isP(t, '@') {
 		if n := lx.next(); n.s == t.e && (n.kind == tWord || n.kind == tIdent || n.kind == tString) {
-			return nil
+			return userVarName(lx, n), nil
 		}
 	}
-	return p.refuse("unexpected value %q", lx.text(t))
+	return "", p.refuse("unexpected value %q", lx.text(t))
+}
+
+// userVarName returns the name of a user variable from its token after
+// "@", in lower case: user variables are named without regard to case.
+func userVarName(lx *lexer, t tok) string {
+	if t.kind == tString {
+		return strings.ToLower(lx.stringValue(t))
+	}
+	n, _ := lx.name(t)
+	return strings.ToLower(n)
 }
 
 // nameValue reads the value of a character set or collation setting: a
 // string, a word or an identifier, lower-cased, with its token. Anything
-// else must be a user variable: done is then true, with userVar's verdict.
+// else must be a user variable: done is then true, with userVarAt's
+// verdict, and v the variable's name.
 func (p *parser) nameValue() (t tok, v string, done bool, r *refusal) {
 	lx := p.lx
 	t = lx.next()
@@ -264,22 +299,34 @@ func (p *parser) nameValue() (t tok, v string, done bool, r *refusal) {
 	case tWord, tIdent:
 		v, _ = lx.name(t)
 	default:
-		return t, "", true, p.userVar(t)
+		v, r = p.userVarAt(t)
+		return t, v, true, r
 	}
 	return t, strings.ToLower(v), false, nil
 }
 
 // charsetValue reads a client character set from clientCharsets, DEFAULT,
-// or a user variable.
-func (p *parser) charsetValue(null bool) *refusal {
+// or a user variable, and returns it: the value a user variable saved
+// (see parser.saves), or "" when the gate does not know it (DEFAULT is the
+// server's, a variable it did not see saved).
+func (p *parser) charsetValue(null bool) (string, *refusal) {
 	t, v, done, r := p.nameValue()
 	if done {
-		return r
+		if r != nil {
+			return "", r
+		}
+		if cs, ok := p.saves[v]; ok {
+			return cs, nil
+		}
+		return p.g.saved[v], nil
 	}
-	if clientCharsets[v] || (t.kind == tWord && v == "default") || (null && t.kind == tWord && v == "null") {
-		return nil
+	switch {
+	case clientCharsets[v]:
+		return v, nil
+	case t.kind == tWord && v == "default", null && t.kind == tWord && v == "null":
+		return "", nil
 	}
-	return p.refuse("character set %s: the gate could not read statements in it as the server does", v)
+	return "", p.refuse("character set %s: the gate could not read statements in it as the server does", v)
 }
 
 // collationValue reads a collation of one of clientCharsets.
@@ -503,12 +550,18 @@ const (
 
 // deniedWords are refused anywhere in a definition or body: they write or
 // read files, reach other servers, change users, privileges or the
-// server, or run SQL built at run time, which the gate cannot read.
-var deniedWords = wordSet("OUTFILE DUMPFILE INFILE LOAD LOAD_FILE SONAME GRANT REVOKE PREPARE EXECUTE DEALLOCATE SHUTDOWN KILL INSTALL UNINSTALL FLUSH PURGE BINLOG HANDLER GLOBAL CONNECTION DIRECTORY MASTER SLAVE REPLICATION RESET IMPORT DISCARD IDENTIFIED")
+// server, run SQL built at run time, which the gate cannot read, or name
+// databases as bare words (SHOW ... FROM db).
+var deniedWords = wordSet("OUTFILE DUMPFILE INFILE LOAD LOAD_FILE SONAME GRANT REVOKE PREPARE EXECUTE DEALLOCATE SHUTDOWN KILL INSTALL UNINSTALL FLUSH PURGE BINLOG HANDLER GLOBAL CONNECTION DIRECTORY MASTER SLAVE REPLICATION RESET IMPORT DISCARD IDENTIFIED SHOW")
 
-// tableWords are words after which a qualified name is a table (or a
-// routine), not a column.
-var tableWords = wordSet("FROM JOIN STRAIGHT_JOIN INTO UPDATE TABLE TABLES CALL TRUNCATE REPLACE REFERENCES FOR NEXTVAL LASTVAL SETVAL")
+// tableWords are words after which a qualified name is a table, a
+// sequence or a stored object (a routine, view, trigger or event), not a
+// column.
+var tableWords = wordSet("FROM JOIN STRAIGHT_JOIN INTO UPDATE TABLE TABLES CALL TRUNCATE REPLACE REFERENCES FOR NEXTVAL LASTVAL SETVAL INSERT DELETE TO LOCK VIEW TRIGGER PROCEDURE FUNCTION EVENT SEQUENCE")
+
+// exprWords end a list of tables: a qualified name after them is a column
+// (or, followed by "(", a routine).
+var exprWords = wordSet("WHERE ON USING SET VALUES VALUE SELECT GROUP ORDER HAVING LIMIT WINDOW RETURNING DO THEN ELSE BEGIN END RETURN WHEN DECLARE")
 
 // scan reads the rest of a statement: table definitions and the bodies of
 // views, triggers, routines and events.
@@ -516,17 +569,30 @@ var tableWords = wordSet("FROM JOIN STRAIGHT_JOIN INTO UPDATE TABLE TABLES CALL 
 // Everywhere: the words of deniedWords; USER, ROLE, DATABASE, SCHEMA,
 // SERVER, PASSWORD after CREATE, DROP, ALTER, RENAME or SET; DEFINER =; an
 // ENGINE other than those of engines; a backslash outside a string; a name
-// qualified with three parts whose database is not the dump's own.
+// of more than two parts.
 // In table definitions: any qualified name but the dump's own database's,
 // SELECT, and variables. In bodies, a two-part name "x.y" may be a table
-// of database x or column y of table x; it is refused after a word that
-// introduces a table (FROM, JOIN, INTO, UPDATE, CALL, ...) unless x is the
-// dump's own database, and anywhere when x names a system database or one
-// of GateOptions.Foreign. The dump's own database is cut out of every name.
+// of database x or column y of table x. It is read as a table, and refused
+// unless x is the dump's own database, after a word that introduces one
+// (tableWords: FROM, JOIN, INTO, UPDATE, CALL, INSERT, TO, ... and ON in
+// CREATE INDEX), in a list of them, inside parentheses that open such a
+// list, and when "(" follows it (a stored function). Anywhere else it is
+// refused when x is a system database or one of GateOptions.Foreign. The
+// dump's own database is cut out of every name.
 func (p *parser) scan(mode int) *refusal {
 	lx := p.lx
 	var prev string
+	var prevTok tok
 	tableCtx := false
+	// outer holds the context of each open parenthesis, to go back to at
+	// its ")".
+	var outer []bool
+	// index says a CREATE or DROP INDEX is read: its ON names a table.
+	index := false
+	// table says the next token alone is read as a table: what follows
+	// DESCRIBE, EXPLAIN or DESC ("DESC db.t" describes it; "ORDER BY a
+	// DESC, t.b" goes on with columns).
+	table := false
 	// BEGIN ... END blocks and CASE ... END: a ";" ends a statement of a
 	// compound body inside them, and anywhere else would end the
 	// statement itself, which the mariadb client's connection (multi
@@ -534,6 +600,10 @@ func (p *parser) scan(mode int) *refusal {
 	depth, cases := 0, 0
 	for {
 		t := lx.next()
+		before := prevTok
+		prevTok = t
+		one := table
+		table = false
 		switch t.kind {
 		case tEOF:
 			return nil
@@ -551,9 +621,16 @@ func (p *parser) scan(mode int) *refusal {
 				if depth == 0 {
 					return p.refuse("two statements in one (a ; outside BEGIN ... END)")
 				}
-				tableCtx = false
+				tableCtx, outer, index = false, outer[:0], false
 			case '(':
-				tableCtx = false
+				outer = append(outer, tableCtx)
+				// "FROM (t1, t2)" and "NEXTVAL(s)" hold tables; "t (a, b)"
+				// and "f(x)" hold columns and values.
+				tableCtx = tableCtx && (prev != "" && tableWords[prev] || lx.isP(before, ',') || lx.isP(before, '('))
+			case ')':
+				if n := len(outer); n > 0 {
+					tableCtx, outer = outer[n-1], outer[:n-1]
+				}
 			case '=':
 				if prev == "DEFINER" {
 					return p.refuse("a DEFINER clause inside a body")
@@ -601,14 +678,25 @@ func (p *parser) scan(mode int) *refusal {
 				}
 				prev = ""
 				continue
+			case "INDEX", "KEY":
+				switch prev {
+				case "CREATE", "DROP", "UNIQUE", "FULLTEXT", "SPATIAL", "REPLACE":
+					index = true
+				case "CACHE":
+					tableCtx = true
+				}
 			}
 			switch {
+			case u == "DESCRIBE" || u == "DESC" || u == "EXPLAIN":
+				table = true
+			case u == "UPDATE" && prev == "KEY":
+				// ON DUPLICATE KEY UPDATE: columns follow.
+				tableCtx = false
 			case tableWords[u]:
 				tableCtx = true
-			case u == "WHERE" || u == "ON" || u == "USING" || u == "SET" || u == "VALUES" || u == "VALUE" ||
-				u == "SELECT" || u == "GROUP" || u == "ORDER" || u == "HAVING" || u == "LIMIT" || u == "WINDOW" ||
-				u == "RETURNING" || u == "DO" || u == "THEN" || u == "ELSE" || u == "BEGIN" || u == "END" ||
-				u == "RETURN" || u == "WHEN" || u == "DECLARE":
+			case u == "ON" && index:
+				tableCtx, index = true, false
+			case exprWords[u]:
 				tableCtx = false
 			}
 			prev = u
@@ -618,7 +706,7 @@ func (p *parser) scan(mode int) *refusal {
 		} else {
 			prev = ""
 		}
-		if r := p.chain(t, mode, tableCtx); r != nil {
+		if r := p.chain(t, mode, tableCtx || one); r != nil {
 			return r
 		}
 	}
@@ -631,15 +719,17 @@ func modeName(mode int) string {
 	return "view, trigger, routine or event"
 }
 
-// isNumberWord reports whether a word is the start of a number (digits,
-// or digits and an exponent), which a following "." continues.
+// isNumberWord reports whether a word is the start of a number the server
+// reads as one, which a following "." continues: digits, or digits and an
+// exponent ("1e5"). "1e" alone is a name to the server ("1e.t" is table t
+// of database 1e).
 func isNumberWord(b []byte) bool {
 	if len(b) == 0 || b[0] < '0' || b[0] > '9' {
 		return false
 	}
 	for i, c := range b {
 		if c < '0' || c > '9' {
-			return (c == 'e' || c == 'E') && isNumber(b[i+1:]) || (c == 'e' || c == 'E') && i == len(b)-1
+			return (c == 'e' || c == 'E') && isNumber(b[i+1:])
 		}
 	}
 	return true
@@ -690,10 +780,20 @@ func (p *parser) chain(t tok, mode int, tableCtx bool) *refusal {
 		}
 	}
 	first, _ := lx.name(t)
+	// A name is rewritten only when it is read whole and means the same
+	// without its qualifier. Three parts ("db.t.c", a column) are refused
+	// whatever db is: "own.app.users" without "own." would name table
+	// users of database app wherever the server reads a table, which the
+	// gate cannot always tell.
+	if parts > 2 {
+		return p.refuseDB("a name of %d parts starting with %s, which the gate does not read", parts, Ident(first))
+	}
 	if p.ownOK && first == p.own {
 		return p.cut(t, dot)
 	}
-	if mode == modeTable || parts >= 3 || tableCtx {
+	// "x.y(" calls routine y of database x.
+	routine := lx.isP(lx.peek(), '(')
+	if mode == modeTable || tableCtx || routine {
 		if !p.ownOK {
 			return p.refuseDB("names database %s, and the dump's header names no database of its own", Ident(first))
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ServerVersion is a server's version as its conditional comments count
@@ -70,9 +71,48 @@ type lexer struct {
 	region  int
 	regions int
 	err     error
+	// cs is the client character set the statement is read in (see
+	// nameBytes); "" is one the gate does not know.
+	cs string
 }
 
-func newLexer(b []byte, v ServerVersion) *lexer { return &lexer{b: b, ver: v} }
+// newLexer reads b as the server reads it in utf8mb4.
+func newLexer(b []byte, v ServerVersion) *lexer { return &lexer{b: b, ver: v, cs: "utf8mb4"} }
+
+// nameBytes are the client character sets in which the server reads every
+// byte from 0x80 up, outside quotes, as part of a name, as the gate does
+// (their ctype tables mark those bytes as letters; TestServerReadsBytes
+// checks it against the server). In the others such a byte may be a blank
+// to the server (0xA0 in latin1), which would start a comment after "--"
+// where the gate sees none, or a sign: there the gate refuses it outside
+// quotes, backticks and comments.
+var nameBytes = wordSet("utf8mb4 utf8mb3 utf8")
+
+// highByte refuses the byte at b[i], outside quotes, when it is 0x80 or
+// above and the character set is not one of nameBytes, or it does not
+// start a well-formed character there (the server reads a byte that does
+// not as a sign of its own, which ends a name). It returns the length of
+// the character: 1 for a byte below 0x80.
+func (lx *lexer) highByte(b []byte, i int) (n int, refused bool) {
+	c := b[i]
+	if c < 0x80 {
+		return 1, false
+	}
+	if nameBytes[lx.cs] {
+		r, n := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError && (n < 4 || lx.cs == "utf8mb4") {
+			return n, false
+		}
+		lx.fail("bytes %q outside quotes are not a character of %s", b[i:i+max(n, 1)], lx.cs)
+		return 0, true
+	}
+	cs := lx.cs
+	if cs == "" {
+		cs = "a character set the gate does not know"
+	}
+	lx.fail("byte 0x%02X outside quotes under %s, where the server may read it as a blank or a sign; dumps in utf8mb4 do not have it", c, cs)
+	return 0, true
+}
 
 func (lx *lexer) fail(format string, a ...any) tok {
 	if lx.err == nil {
@@ -101,6 +141,11 @@ func (lx *lexer) skipBlank() bool {
 		switch {
 		case isSpace(c):
 			lx.i++
+		case c == '-' && lx.i+2 < len(b) && b[lx.i+1] == '-' && b[lx.i+2] == 0x7f && !nameBytes[lx.cs]:
+			// DEL is not a control character in every character set:
+			// cp1251's "--\x7f" starts no comment.
+			lx.fail("\"--\" followed by 0x7F under %s, which the server may not read as a comment", lx.cs)
+			return false
 		case c == '#' || (c == '-' && lx.i+1 < len(b) && b[lx.i+1] == '-' && (lx.i+2 == len(b) || isCommentDash(b[lx.i+2]))):
 			k := bytes.IndexByte(b[lx.i:], '\n')
 			if k < 0 {
@@ -215,7 +260,11 @@ func (lx *lexer) next() tok {
 	switch {
 	case isWordByte(c):
 		for lx.i < len(b) && isWordByte(b[lx.i]) {
-			lx.i++
+			n, refused := lx.highByte(b, lx.i)
+			if refused {
+				return tok{kind: tEOF, s: len(b), e: len(b)}
+			}
+			lx.i += n
 		}
 		t.kind = tWord
 	case c == '`':

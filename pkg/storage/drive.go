@@ -65,6 +65,10 @@ type DriveSettings struct {
 	// messages; "" means the remote's own root_folder_id option.
 	FolderSource string
 
+	// UseTrash is rclone's use_trash: deletes move files to the trash
+	// (the default), else they delete them permanently.
+	UseTrash bool
+
 	credentials     string // service-account JSON; secret, never printed
 	credentialsFile string
 	hasOAuthToken   bool
@@ -93,9 +97,41 @@ func ReadDriveSettings(remote string) (DriveSettings, bool, error) {
 		Scope:           get("scope"),
 		credentials:     get("service_account_credentials"),
 		credentialsFile: get("service_account_file"),
+		UseTrash:        get("use_trash") != "false",
 		hasOAuthToken:   get("token") != "",
 		envAuth:         get("env_auth") == "true",
 	}, true, nil
+}
+
+// MayDelete reports whether an account with the given capabilities on a
+// folder or Shared Drive (Drive's canTrashChildren, canDeleteChildren) may
+// delete there the way rclone will: by trashing, unless use_trash is off.
+func (d DriveSettings) MayDelete(canTrash, canDelete bool) bool {
+	if d.UseTrash {
+		return canTrash
+	}
+	return canDelete
+}
+
+// DeleteFix says what lets the service account (email, "" when unknown)
+// delete in the remote: the words of every refused delete, of backupd
+// status and of backupd doctor.
+func (d DriveSettings) DeleteFix(email string) string {
+	who := email
+	if who == "" {
+		who = "the account of remote " + d.Name
+	}
+	var fix string
+	if d.TeamDrive != "" {
+		fix = fmt.Sprintf("the service account may not delete in the Shared Drive; give it the Content Manager role (%s in Shared Drive %s)", who, d.TeamDrive)
+	} else {
+		fix = fmt.Sprintf("the service account may not delete in the folder: in a My Drive only a file's owner may delete it (%s); keep the backups in a Shared Drive (%s) and give the service account the Content Manager role",
+			who, d.Var("team_drive"))
+	}
+	if !d.UseTrash {
+		fix += fmt.Sprintf("; %s=false makes rclone delete permanently, which takes more than trashing: unset it", d.Var("use_trash"))
+	}
+	return fix
 }
 
 // Var names the environment variable that sets option key of this
@@ -255,9 +291,10 @@ func (c *DriveClient) Token(ctx context.Context) (time.Time, error) {
 
 // SharedDrive describes a Shared Drive as the service account sees it.
 type SharedDrive struct {
-	ID, Name string
-	CanAdd   bool // may create files
-	CanTrash bool // may trash or delete files: retention needs it
+	ID, Name  string
+	CanAdd    bool // may create files
+	CanTrash  bool // may move files to the trash: retention needs it (see DriveSettings.MayDelete)
+	CanDelete bool // may delete files permanently
 }
 
 // SharedDrive reads the Shared Drive with the given ID.
@@ -268,19 +305,20 @@ func (c *DriveClient) SharedDrive(ctx context.Context, id string) (SharedDrive, 
 	}
 	out := SharedDrive{ID: d.Id, Name: d.Name}
 	if cp := d.Capabilities; cp != nil {
-		out.CanAdd, out.CanTrash = cp.CanAddChildren, cp.CanTrashChildren || cp.CanDeleteChildren
+		out.CanAdd, out.CanTrash, out.CanDelete = cp.CanAddChildren, cp.CanTrashChildren, cp.CanDeleteChildren
 	}
 	return out, nil
 }
 
 // Folder describes a Drive folder as the service account sees it.
 type Folder struct {
-	ID, Name string
-	IsFolder bool
-	Trashed  bool
-	DriveID  string // the Shared Drive holding it, "" for a My Drive
-	CanAdd   bool   // may create files in it
-	CanTrash bool   // may trash or delete files in it
+	ID, Name  string
+	IsFolder  bool
+	Trashed   bool
+	DriveID   string // the Shared Drive holding it, "" for a My Drive
+	CanAdd    bool   // may create files in it
+	CanTrash  bool   // may move files in it to the trash
+	CanDelete bool   // may delete files in it permanently
 }
 
 // Folder reads the folder with the given ID.
@@ -293,7 +331,7 @@ func (c *DriveClient) Folder(ctx context.Context, id string) (Folder, error) {
 	}
 	out := Folder{ID: f.Id, Name: f.Name, IsFolder: f.MimeType == "application/vnd.google-apps.folder", Trashed: f.Trashed, DriveID: f.DriveId}
 	if cp := f.Capabilities; cp != nil {
-		out.CanAdd, out.CanTrash = cp.CanAddChildren, cp.CanTrashChildren || cp.CanDeleteChildren
+		out.CanAdd, out.CanTrash, out.CanDelete = cp.CanAddChildren, cp.CanTrashChildren, cp.CanDeleteChildren
 	}
 	return out, nil
 }

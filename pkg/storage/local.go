@@ -1,11 +1,13 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/rclone/rclone/fs"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,4 +64,40 @@ func (s *Store) prepareLocal(partial string) error {
 		return fmt.Errorf("protect %s: %w", partial, err)
 	}
 	return nil
+}
+
+// publishLocal publishes the partial obj under name in a local folder: the
+// metadata go onto the partial first (extended attributes, which the
+// rename keeps), then the partial is renamed without replacing anything
+// (renameat2 RENAME_NOREPLACE; where the filesystem lacks it, a hard link,
+// which never replaces either, and the partial's name removed). A name
+// taken already is an error wrapping ErrExists. A filesystem without
+// extended attributes still gets the backup, without a recorded checksum.
+func (s *Store) publishLocal(ctx context.Context, obj fs.Object, name string, meta map[string]string) (fs.Object, error) {
+	if len(meta) > 0 {
+		sm, ok := obj.(fs.SetMetadataer)
+		if !ok {
+			return nil, fmt.Errorf("the local backend cannot set metadata on %s", obj.Remote())
+		}
+		if err := sm.SetMetadata(ctx, meta); err != nil {
+			s.log.Warn("backup published without recorded checksum", "backup", name, "err", err)
+		}
+	}
+	dir := filepath.FromSlash(s.f.Root())
+	from, to := filepath.Join(dir, obj.Remote()), filepath.Join(dir, name)
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		if err = os.Link(from, to); err == nil {
+			if rerr := os.Remove(from); rerr != nil {
+				s.log.Warn("could not remove uploaded partial after publishing", "object", obj.Remote(), "err", rerr)
+			}
+		}
+	}
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("%w: not replaced", ErrExists)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.f.NewObject(ctx, name)
 }

@@ -37,6 +37,14 @@ import (
 // this package to recognise it.
 var ErrNotFound = catalog.ErrNotFound
 
+// ErrExists is returned (wrapped) by Put for a name the store holds
+// already; it is catalog.ErrExists.
+var ErrExists = catalog.ErrExists
+
+// ErrDenied is returned (wrapped, as a *DeniedError) by Delete when the
+// account may not delete in the remote; it is catalog.ErrDenied.
+var ErrDenied = catalog.ErrDenied
+
 // Store keeps backups in the root of one rclone remote.
 type Store struct {
 	f     fs.Fs
@@ -361,8 +369,26 @@ func (s *Store) preflight(ctx context.Context, partial string) error {
 }
 
 // publish renames the uploaded partial to name with a server-side move that
-// also sets the metadata (one Drive files.update call).
+// also sets the metadata (one Drive files.update call). It never replaces
+// a file: a name taken already is an error wrapping ErrExists.
+//
+// A local folder renames with the kernel's no-replace rename, so that
+// publishing and the check are one step. Drive keeps two files of one name
+// side by side and S3 overwrites, and neither has a rename that refuses to
+// replace: there the name is looked up just before the move (one more
+// request), which leaves a window of one request for a second publisher
+// of the very same name; backup names carry the second, and one machine
+// never starts two runs in one second (see backup.Job.Run).
 func (s *Store) publish(ctx context.Context, obj fs.Object, name string, meta map[string]string) (fs.Object, error) {
+	if s.f.Features().IsLocal {
+		return s.publishLocal(ctx, obj, name, meta)
+	}
+	switch _, err := s.f.NewObject(ctx, name); {
+	case err == nil:
+		return nil, fmt.Errorf("%w: not replaced", ErrExists)
+	case !errors.Is(err, fs.ErrorObjectNotFound):
+		return nil, fmt.Errorf("look for a file named %s: %w", name, err)
+	}
 	move := s.f.Features().Move
 	if move == nil {
 		// A server-side copy publishes just as atomically (the memory
@@ -461,13 +487,29 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	return rc, nil
 }
 
-// Delete removes the named file. It returns ErrNotFound when there is none.
+// Delete removes the named file. It returns ErrNotFound when there is none,
+// and a *DeniedError (matching ErrDenied) when the account may not delete
+// in the remote. Under a context from WithDeleteGate, a refusal closes the
+// gate: later Deletes on this store under that context return the same
+// refusal without asking the remote.
 func (s *Store) Delete(ctx context.Context, name string) error {
+	g := gateOf(ctx)
+	if d := g.refusal(s); d != nil {
+		return d.again(name)
+	}
 	o, err := s.object(ctx, name)
 	if err != nil {
 		return err
 	}
 	if err := o.Remove(ctx); err != nil {
+		d, gone := s.denied(ctx, name, err)
+		switch {
+		case gone:
+			return fmt.Errorf("%s: %w", name, ErrNotFound)
+		case d != nil:
+			g.refuse(s, d)
+			return d
+		}
 		return fmt.Errorf("delete %s: %w", name, s.hints.explain(err))
 	}
 	return nil

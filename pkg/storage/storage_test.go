@@ -17,9 +17,9 @@ import (
 // The consumers declare the small interfaces they need; the Store must
 // satisfy each of them.
 var (
-	_ backup.Putter      = (*storage.Store)(nil)
-	_ backup.ListDeleter = (*storage.Store)(nil)
-	_ restore.Store      = (*storage.Store)(nil)
+	_ backup.Putter     = (*storage.Store)(nil)
+	_ backup.PruneStore = (*storage.Store)(nil)
+	_ restore.Store     = (*storage.Store)(nil)
 )
 
 func TestConformanceLocal(t *testing.T) {
