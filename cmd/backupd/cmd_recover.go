@@ -192,9 +192,11 @@ func printPlan(w io.Writer, p recovery.Plan, l binlog.Listing) {
 func recoverProgress(p *replay.Progress, plan recovery.Plan, elapsed time.Duration) string {
 	phase, _ := p.Phase.Load().(string)
 	switch phase {
+	case "downloading":
+		return fmt.Sprintf("downloading %s to check it before it runs: %s of %s, %s", plan.Backup.Name, cli.Bytes(p.Stored.Load()),
+			cli.Bytes(plan.Backup.Size), elapsed.Round(time.Second))
 	case "loading":
-		return fmt.Sprintf("loading %s: %s of %s read, %s of SQL, %s", plan.Backup.Name, cli.Bytes(p.Stored.Load()),
-			cli.Bytes(plan.Backup.Size), cli.Bytes(p.Raw.Load()), elapsed.Round(time.Second))
+		return fmt.Sprintf("loading %s: %s of SQL, %s", plan.Backup.Name, cli.Bytes(p.Raw.Load()), elapsed.Round(time.Second))
 	case "replaying":
 		line := fmt.Sprintf("replaying the binary log: %d of %d segments", p.Segments.Load(), len(plan.Segments))
 		if r := p.Reached.Load(); r > 0 {

@@ -29,6 +29,7 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/backupd/backupd/internal/count"
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/binlog"
 	"github.com/backupd/backupd/pkg/catalog"
@@ -55,8 +56,8 @@ var ErrFamily = errors.New("the target server is of another family than the sour
 // Progress is what a running recovery has done, for progress reports. It
 // may be read concurrently.
 type Progress struct {
-	Phase    atomic.Value // string: "checking", "loading", "replaying", "checking the result"
-	Stored   atomic.Int64 // backup bytes read
+	Phase    atomic.Value // string: "checking", "downloading", "loading", "replaying", "checking the result"
+	Stored   atomic.Int64 // backup bytes downloaded
 	Raw      atomic.Int64 // backup SQL bytes read
 	Segments atomic.Int64 // segments replayed
 	Reached  atomic.Int64 // Unix seconds of the last segment replayed
@@ -172,9 +173,16 @@ func (r *Recoverer) Run(ctx context.Context, p recovery.Plan) (Report, error) {
 	if p.Backup.Encrypted() && len(r.Identities) == 0 {
 		return rep, fmt.Errorf("recover: backup %s: %w", p.Backup.Name, seal.ErrNoIdentity)
 	}
-	// The backup's own text (which its checksum and signature cover) must
+	// The backup's bytes are held to its checksum before any of them
+	// runs, and its own text (which the checksum and signature cover) must
 	// stand where the plan starts, before anything is changed.
-	head, err := r.head(ctx, p.Backup)
+	r.Progress.phase("downloading")
+	spooled, err := r.spool(ctx, p.Backup)
+	if err != nil {
+		return rep, err
+	}
+	defer spooled.Close()
+	head, err := r.head(spooled, p.Backup)
 	if err != nil {
 		return rep, err
 	}
@@ -187,14 +195,14 @@ func (r *Recoverer) Run(ctx context.Context, p recovery.Plan) (Report, error) {
 
 	r.Progress.phase("loading")
 	start := time.Now()
-	head, err = r.load(ctx, p.Backup)
+	head, err = r.load(ctx, spooled, p.Backup)
 	rep.Load = time.Since(start)
 	if err != nil {
 		return rep, err
 	}
 	rep.Source = head.Database
 	if err := matches(p, head); err != nil {
-		// The file changed since its head was read.
+		// The text loaded does not say what its head said.
 		return rep, err
 	}
 	log.Info("backup loaded", "backup", p.Backup.Name, "duration", rep.Load.Round(time.Millisecond).String())
@@ -260,14 +268,75 @@ func matches(p recovery.Plan, head dump.Head) error {
 	return nil
 }
 
-// head reads the start of a backup's text.
-func (r *Recoverer) head(ctx context.Context, b catalog.Backup) (dump.Head, error) {
+// spool reads b's stored bytes into a file of TempDir that has no name
+// (it is gone when closed or when the process dies) and returns it once
+// they match the size and sha256 the remote lists for b, which its
+// signature covers: nothing of a backup reaches the server before its
+// bytes are proven to be the ones published.
+func (r *Recoverer) spool(ctx context.Context, b catalog.Backup) (*os.File, error) {
+	if b.SHA256 == "" {
+		return nil, fmt.Errorf("recover: backup %s records no checksum: it cannot be checked before it runs", b.Name)
+	}
+	f, err := os.CreateTemp(r.TempDir, "backupd-recover-*")
+	if err != nil {
+		return nil, fmt.Errorf("recover: spool backup %s: %w (set TMPDIR to a directory with room for it)", b.Name, err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("recover: spool backup %s: %w", b.Name, err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	rc, err := r.Backups.Open(ctx, b.Name)
 	if err != nil {
-		return dump.Head{}, fmt.Errorf("recover: open backup %s: %w", b.Name, err)
+		return nil, fmt.Errorf("recover: open backup %s: %w", b.Name, err)
 	}
 	defer rc.Close()
-	st, err := dump.NewStream(rc, nil, nil, dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
+	var stored *atomic.Int64
+	if r.Progress != nil {
+		stored = &r.Progress.Stored
+	}
+	h := sha256.New()
+	w := &writeErr{w: io.MultiWriter(f, h)}
+	// One byte more than listed is enough to find it is too long.
+	n, err := io.CopyBuffer(w, count.NewReader(io.LimitReader(rc, max(b.Size, 0)+1), stored), make([]byte, 1<<20))
+	switch {
+	case w.err != nil:
+		return nil, fmt.Errorf("recover: spool backup %s into %s: %w (set TMPDIR to a directory with room for it)", b.Name, f.Name(), w.err)
+	case err != nil:
+		return nil, fmt.Errorf("recover: read backup %s: %w", b.Name, err)
+	case n != b.Size:
+		return nil, fmt.Errorf("recover: backup %s: stored %w: read %d bytes or more, the remote lists %d; nothing was changed", b.Name, dump.ErrSize, n, b.Size)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(sum, b.SHA256) {
+		return nil, fmt.Errorf("recover: backup %s: %w: read %s, recorded %s; nothing was changed", b.Name, dump.ErrChecksum, sum, b.SHA256)
+	}
+	keep = true
+	return f, nil
+}
+
+// writeErr keeps the first error of its writer, so that a full disk is
+// told from a failed read.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// head reads the start of a spooled backup's text.
+func (r *Recoverer) head(f *os.File, b catalog.Backup) (dump.Head, error) {
+	st, err := dump.NewStream(io.NewSectionReader(f, 0, b.Size), nil, nil, dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
 		return dump.Head{}, fmt.Errorf("recover: backup %s: %w", b.Name, err)
 	}
@@ -294,19 +363,14 @@ func (h *headTee) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// load loads b into the target with the parallel loader, as the dump's
-// text says it, and returns the dump's head.
-func (r *Recoverer) load(ctx context.Context, b catalog.Backup) (dump.Head, error) {
-	rc, err := r.Backups.Open(ctx, b.Name)
-	if err != nil {
-		return dump.Head{}, fmt.Errorf("recover: open backup %s: %w", b.Name, err)
-	}
-	defer rc.Close()
-	var stored, raw *atomic.Int64
+// load loads the spooled backup b into the target with the parallel
+// loader, as the dump's text says it, and returns the dump's head.
+func (r *Recoverer) load(ctx context.Context, f *os.File, b catalog.Backup) (dump.Head, error) {
+	var raw *atomic.Int64
 	if r.Progress != nil {
-		stored, raw = &r.Progress.Stored, &r.Progress.Raw
+		raw = &r.Progress.Raw
 	}
-	st, err := dump.NewStream(rc, stored, raw, dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
+	st, err := dump.NewStream(io.NewSectionReader(f, 0, b.Size), nil, raw, dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
 	if err != nil {
 		return dump.Head{}, fmt.Errorf("recover: backup %s: %w", b.Name, err)
 	}

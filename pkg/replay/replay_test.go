@@ -1,10 +1,12 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -14,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/backupd/backupd/internal/testdb"
 	"github.com/backupd/backupd/pkg/backup"
@@ -58,6 +62,7 @@ func (f *family) tools(t *testing.T) {
 type world struct {
 	t        *testing.T
 	f        *family
+	dir      string // the backups' folder; the segments are in its binlog folder
 	backups  *storage.Store
 	segments *storage.Store
 	stop     func()
@@ -76,7 +81,7 @@ type row struct {
 func newWorld(t *testing.T, f *family) *world {
 	t.Helper()
 	dir := t.TempDir()
-	w := &world{t: t, f: f, halt: make(chan struct{})}
+	w := &world{t: t, f: f, dir: dir, halt: make(chan struct{})}
 	var err error
 	if w.backups, err = storage.Open(context.Background(), dir, nil); err != nil {
 		t.Fatal(err)
@@ -406,6 +411,40 @@ func TestRecoverRefuses(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 		absent("moved")
+	})
+	t.Run("backup bytes replaced", func(t *testing.T) {
+		// A backup whose bytes were replaced under its name (its
+		// checksum and signature left as they were), with a statement
+		// planted: the bytes are checked before any of them runs.
+		path := filepath.Join(w.dir, plan.Backup.Name)
+		orig, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.WriteFile(path, orig, 0o600) })
+		zr, err := zstd.NewReader(bytes.NewReader(orig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := io.ReadAll(zr)
+		zr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := bytes.Index(text, []byte("\n-- Table structure for table "))
+		if at < 0 {
+			t.Fatalf("no table in the backup")
+		}
+		planted := append(append(append([]byte(nil), text[:at+1]...), "CREATE TABLE planted (x INT);\n"...), text[at+1:]...)
+		zw, _ := zstd.NewWriter(nil)
+		if err := os.WriteFile(path, zw.EncodeAll(planted, nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.recoverer("replaced").Run(context.Background(), plan)
+		if !errors.Is(err, dump.ErrChecksum) && !errors.Is(err, dump.ErrSize) {
+			t.Errorf("err = %v, want a checksum or size error", err)
+		}
+		absent("replaced")
 	})
 	t.Run("other family", func(t *testing.T) {
 		r := w.recoverer("mysql_target")
