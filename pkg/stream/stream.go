@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -630,6 +631,10 @@ func (w *writer) publish(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, catalog.ErrExists) && w.landed(ctx, c) {
+				// An earlier attempt landed though its answer was lost.
+				break
+			}
 			w.health.publishFailed(err)
 			w.s.log().Warn("could not publish a binary log segment; retrying", "segment", c.seg.Name, "retry_in", backoff.String(), "err", err)
 			select {
@@ -649,6 +654,30 @@ func (w *writer) publish(ctx context.Context) {
 		w.s.log().Debug("binary log segment published", "segment", c.seg.Name)
 		w.s.report(Report{Kind: Published, Segment: c.seg, Pos: c.seg.To()})
 	}
+}
+
+// landed reports whether the remote holds c under its name already, with
+// its size and sha256: the upload of an earlier attempt. Anything else
+// under the name is not c, and the stream goes on trying (and stalls,
+// loudly) rather than take it for c.
+func (w *writer) landed(ctx context.Context, c closed) bool {
+	entries, err := w.s.Store.List(ctx)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name == c.seg.Name {
+			same := e.Size == int64(len(c.data)) && strings.EqualFold(e.Meta[catalog.MetaSHA256], c.sha256)
+			if same {
+				w.s.log().Info("a binary log segment whose upload seemed to fail is in the remote", "segment", c.seg.Name)
+			} else {
+				w.s.log().Error("the remote holds another file under a binary log segment's name", "segment", c.seg.Name,
+					"size", e.Size, "want_size", len(c.data))
+			}
+			return same
+		}
+	}
+	return false
 }
 
 // check reports a stall, or the end of one.

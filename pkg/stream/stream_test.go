@@ -3,6 +3,8 @@ package stream
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -532,5 +534,84 @@ func TestTwoStreams(t *testing.T) {
 	}
 	if len(by[1001]) == 0 || len(by[1002]) == 0 {
 		t.Errorf("segments by writer: %d and %d", len(by[1001]), len(by[1002]))
+	}
+}
+
+// lostAnswerStore publishes the first segment but answers its Put with an
+// error, as a remote does whose answer is lost after the upload landed.
+type lostAnswerStore struct {
+	*storage.Store
+	mu   sync.Mutex
+	lost bool
+}
+
+func (s *lostAnswerStore) Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error) {
+	e, err := s.Store.Put(ctx, name, r, commit)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && !s.lost {
+		s.lost = true
+		return catalog.Entry{}, errors.New("connection reset after the upload")
+	}
+	return e, err
+}
+
+// A segment whose upload landed though its answer was lost is found
+// published when the retry meets it under its name; the stream goes on.
+func TestStreamPublishedDespiteALostAnswer(t *testing.T) {
+	srv := binlogServer(t, testdb.MariaDB118)
+	srv.Exec(t, "", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10))")
+	st, _ := localSegments(t)
+	store := &lostAnswerStore{Store: st}
+	r := startStreamer(t, &Streamer{Source: source(srv), Store: store, Flush: 200 * time.Millisecond})
+	r.rep.wait(t, "the start", 20*time.Second, func(rs []Report) bool { return count(rs, Started) > 0 })
+	srv.Exec(t, "app", "INSERT INTO t (v) VALUES ('a')")
+	r.rep.wait(t, "the first segment published", 20*time.Second, func(rs []Report) bool { return count(rs, Published) > 0 })
+	srv.Exec(t, "app", "INSERT INTO t (v) VALUES ('b')")
+	r.rep.wait(t, "a second segment published", 20*time.Second, func(rs []Report) bool { return count(rs, Published) > 1 })
+	r.stop()
+	segs, data := segments(t, st, nil)
+	if len(segs) < 2 || rowsOf(t, data) != 2 {
+		t.Errorf("%d segments holding %d rows, want 2 rows", len(segs), rowsOf(t, data))
+	}
+}
+
+// plantedStore has another file put under the first segment's name just
+// before the segment's own upload.
+type plantedStore struct {
+	*storage.Store
+	mu      sync.Mutex
+	planted bool
+}
+
+func (s *plantedStore) Put(ctx context.Context, name string, r io.Reader, commit func() (map[string]string, error)) (catalog.Entry, error) {
+	s.mu.Lock()
+	if !s.planted {
+		s.planted = true
+		junk := []byte("not a segment")
+		sum := sha256.Sum256(junk)
+		if _, err := s.Store.Put(ctx, name, bytes.NewReader(junk), func() (map[string]string, error) {
+			return catalog.Meta(hex.EncodeToString(sum[:]), int64(len(junk))), nil
+		}); err != nil {
+			s.mu.Unlock()
+			return catalog.Entry{}, err
+		}
+	}
+	s.mu.Unlock()
+	return s.Store.Put(ctx, name, r, commit)
+}
+
+// Another file under a segment's name is not taken for the segment: the
+// stream does not go on past it, and stalls loudly.
+func TestStreamRefusesAFileInItsPlace(t *testing.T) {
+	srv := binlogServer(t, testdb.MariaDB118)
+	srv.Exec(t, "", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10))")
+	st, _ := localSegments(t)
+	r := startStreamer(t, &Streamer{Source: source(srv), Store: &plantedStore{Store: st}, Flush: 200 * time.Millisecond, Grace: time.Second})
+	r.rep.wait(t, "the start", 20*time.Second, func(rs []Report) bool { return count(rs, Started) > 0 })
+	srv.Exec(t, "app", "INSERT INTO t (v) VALUES ('a')")
+	rs := r.rep.wait(t, "a stall", 20*time.Second, func(rs []Report) bool { return count(rs, Stalled) > 0 })
+	if n := count(rs, Published); n != 0 {
+		t.Errorf("%d segments reported published over a planted file", n)
 	}
 }
