@@ -185,3 +185,21 @@ func TestBinlogBackupWithoutCoordinates(t *testing.T) {
 		t.Errorf("after a backup with coordinates: %d %+v", code, h)
 	}
 }
+
+// A stall while retention is blocked makes health bad: the blocked
+// retention's "degraded" does not hide that recovery is broken.
+func TestBinlogProblemWhileRetentionIsBlocked(t *testing.T) {
+	s := newStreaming(t)
+	report := receive(t, s.report, "the stream to start")
+	s.d.setBlocked("retention is blocked: the account may not delete")
+	if code, h := s.health(t); code != http.StatusOK || h.Status != "degraded" {
+		t.Fatalf("while blocked: %d %+v", code, h)
+	}
+	report(stream.Report{Kind: stream.Stalled, Reason: "no replication connection to the server for 2m0s"})
+	eventually(t, "a backup", func() bool { return s.runs() == 1 })
+	idle(t, s.d)
+	code, h := s.health(t)
+	if code != http.StatusServiceUnavailable || h.Status != "unhealthy" || !strings.Contains(h.Reason, "stalled") {
+		t.Errorf("stalled while retention is blocked: %d %+v", code, h)
+	}
+}

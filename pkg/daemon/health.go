@@ -150,7 +150,8 @@ func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	var bad string
 	h.Binlog, bad = d.binlogHealth(now)
-	if bad != "" && h.Status == "ok" {
+	// Broken recovery is bad health, whatever retention does (degraded).
+	if bad != "" && h.Status != "unhealthy" {
 		h.Status, h.Reason = "unhealthy", clip(bad, maxReason)
 	}
 	w.Header().Set("Content-Type", "application/json")
