@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -301,12 +302,12 @@ func (r *Recoverer) spool(ctx context.Context, b catalog.Backup) (*os.File, erro
 		stored = &r.Progress.Stored
 	}
 	h := sha256.New()
-	w := &writeErr{w: io.MultiWriter(f, h)}
 	// One byte more than listed is enough to find it is too long.
-	n, err := io.CopyBuffer(w, count.NewReader(io.LimitReader(rc, max(b.Size, 0)+1), stored), make([]byte, 1<<20))
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), count.NewReader(io.LimitReader(rc, max(b.Size, 0)+1), stored), make([]byte, 1<<20))
+	var pe *fs.PathError
 	switch {
-	case w.err != nil:
-		return nil, fmt.Errorf("recover: spool backup %s into %s: %w (set TMPDIR to a directory with room for it)", b.Name, f.Name(), w.err)
+	case errors.As(err, &pe) && pe.Op == "write":
+		return nil, fmt.Errorf("recover: spool backup %s: %w (set TMPDIR to a directory with room for it)", b.Name, err)
 	case err != nil:
 		return nil, fmt.Errorf("recover: read backup %s: %w", b.Name, err)
 	case n != b.Size:
@@ -317,21 +318,6 @@ func (r *Recoverer) spool(ctx context.Context, b catalog.Backup) (*os.File, erro
 	}
 	keep = true
 	return f, nil
-}
-
-// writeErr keeps the first error of its writer, so that a full disk is
-// told from a failed read.
-type writeErr struct {
-	w   io.Writer
-	err error
-}
-
-func (w *writeErr) Write(p []byte) (int, error) {
-	n, err := w.w.Write(p)
-	if err != nil && w.err == nil {
-		w.err = err
-	}
-	return n, err
 }
 
 // head reads the start of a spooled backup's text.
