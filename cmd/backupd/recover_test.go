@@ -32,6 +32,17 @@ type writer struct {
 	stop      chan struct{}
 	done      chan struct{}
 	lastError error
+	turn      sync.Mutex // held for each transaction; quiet holds it
+}
+
+// quiet holds the writer for a while and returns a whole second within
+// that time, away from every commit.
+func (w *writer) quiet() time.Time {
+	w.turn.Lock()
+	defer w.turn.Unlock()
+	target := time.Now().Add(100 * time.Millisecond).Truncate(time.Second).Add(time.Second)
+	time.Sleep(time.Until(target.Add(200 * time.Millisecond)))
+	return target.UTC()
 }
 
 func startWriter(t *testing.T, srv *testdb.Server, db string) *writer {
@@ -62,6 +73,8 @@ func startWriter(t *testing.T, srv *testdb.Server, db string) *writer {
 }
 
 func (w *writer) one(pool *sql.DB, i int) error {
+	w.turn.Lock()
+	defer w.turn.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	tx, err := pool.BeginTx(ctx, nil)
@@ -121,7 +134,9 @@ func healthOf(addr string) (daemon.Health, bool) {
 // Production's volume is lost: serve --binlog follows the source while a
 // row is written every quarter second; the source is killed with SIGKILL;
 // recover --to latest into a fresh server has every row committed more
-// than --binlog-flush before the kill, and no row that was not committed.
+// than --binlog-flush before the kill, and no row that was not committed;
+// recover --to a whole second between two dumps (serve's first and a
+// backupd now) has exactly the rows committed before it.
 func TestServeBinlogRecoverAfterKill(t *testing.T) {
 	for _, tc := range []struct {
 		name, product, dumpProduct string
@@ -163,7 +178,16 @@ func TestServeBinlogRecoverAfterKill(t *testing.T) {
 				return false
 			})
 			w := startWriter(t, src, "app")
-			time.Sleep(6 * time.Second)
+			time.Sleep(2 * time.Second)
+			// A moment between two dumps: writes before it and after it,
+			// then the second dump (backupd now, beside serve).
+			then := w.quiet()
+			time.Sleep(2 * time.Second)
+			now := e.start(t, bin, "now")
+			if code := now.wait(t, bound); code != 0 {
+				t.Fatalf("backupd now: exit %d\n%s", code, now.stderr)
+			}
+			time.Sleep(2 * time.Second)
 			if h, ok := healthOf(listen); !ok || h.Status != "ok" || !strings.HasPrefix(h.Binlog, "streaming; newest segment") {
 				t.Errorf("health while streaming: %+v\n%s", h, serve.stderr)
 			}
@@ -238,6 +262,40 @@ func TestServeBinlogRecoverAfterKill(t *testing.T) {
 			}
 			t.Logf("%d rows committed, %d recovered; the newest recovered was committed %s before the kill",
 				len(w.acked), len(got), killed.Sub(newest).Round(time.Millisecond))
+
+			// To the moment between the two dumps, into another database:
+			// exactly the rows committed before it, from the newest backup
+			// taken before it.
+			var first string
+			entries, _ := os.ReadDir(remote)
+			for _, de := range entries {
+				if b, ok := (catalog.Codec{}).Parse(de.Name()); ok && !b.Partial && b.Time.Before(then) && b.Name > first {
+					first = b.Name
+				}
+			}
+			to := e.start(t, bin, "recover", "--to", then.Format(time.RFC3339), "--into-database", "app_then")
+			if code := to.wait(t, 2*bound); code != 0 {
+				t.Fatalf("recover --to %s: exit %d\n%s", then.Format(time.RFC3339), code, to.stderr)
+			}
+			if out := to.stderr.String(); !strings.Contains(out, "every transaction committed before it") || !strings.Contains(out, "backup     "+first) {
+				t.Errorf("recover --to %s, want it from %s:\n%s", then.Format(time.RFC3339), first, out)
+			}
+			var want, gotThen []int
+			for id, at := range w.acked {
+				if at.Before(then) {
+					want = append(want, id)
+				}
+			}
+			for _, f := range strings.Fields(dst.Exec(t, "app_then", "SELECT id FROM t")) {
+				n, _ := strconv.Atoi(f)
+				gotThen = append(gotThen, n)
+			}
+			slices.Sort(want)
+			slices.Sort(gotThen)
+			if len(want) == 0 || len(want) == len(w.acked) || !slices.Equal(gotThen, want) {
+				t.Errorf("recovered to %s: rows %v, want %v (of %d committed)", then.Format(time.RFC3339), gotThen, want, len(w.acked))
+			}
+			t.Logf("recover --to %s (between the two dumps): %d rows, as committed before it", then.Format(time.RFC3339), len(gotThen))
 		})
 	}
 }
