@@ -79,8 +79,12 @@ type Query struct {
 	TimeZone string // the session's time_zone, when the event records it
 	SQLMode  uint64 // the session's sql_mode, when the event records it
 	Code     uint16 // the error the statement ended with on the server
-	status   []byte // the status variables, as they were
-	thread   []byte // thread id, exec time (8 bytes)
+	// Charset is the session's character_set_client (a collation
+	// number), when hasCharset: the event records it.
+	Charset    uint16
+	hasCharset bool
+	status     []byte // the status variables, as they were
+	thread     []byte // thread id, exec time (8 bytes)
 }
 
 // Status variable codes of QUERY events (MySQL's, then MariaDB's from 128).
@@ -165,8 +169,11 @@ func (q *Query) readStatus(e Event) error {
 			if i+n > len(s) {
 				return malformed(e, "status variable %d past the end", code)
 			}
-			if code == qSQLMode {
+			switch code {
+			case qSQLMode:
 				q.SQLMode = binary.LittleEndian.Uint64(s[i:])
+			case qCharset:
+				q.Charset, q.hasCharset = binary.LittleEndian.Uint16(s[i:]), true
 			}
 			i += n
 			continue

@@ -1,6 +1,7 @@
 package binlog
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,7 +35,18 @@ type statementGate struct {
 	// statement that runs: the target server's other databases, the
 	// system databases, and the source's name when the target's differs.
 	foreign func(string) bool
+	// foreignNames are the names foreign reports, for the backup gate's
+	// rules (the system databases are foreign to it always).
+	foreignNames []string
 }
+
+// programKinds are the stored programs: their text may hold a compound
+// body, whose ";"s the backup gate's rules read.
+var programKinds = map[string]bool{"create procedure": true, "create function": true, "create trigger": true, "create event": true}
+
+// definitionKinds are the other statements held to the backup gate's
+// rules for definitions.
+var definitionKinds = map[string]bool{"create view": true, "create table": true, "alter table": true}
 
 // judge decides on q, read with the session's sql_mode.
 func (g statementGate) judge(q Query, sqlMode uint64) judgement {
@@ -79,6 +91,25 @@ func (g statementGate) judge(q Query, sqlMode uint64) judgement {
 	for _, t := range toks {
 		if t.kind == tokWord && strings.EqualFold(t.text, "SONAME") {
 			return judgement{act: refuse, kind: j.kind, reason: "it loads a server plugin (SONAME)"}
+		}
+	}
+	if q.hasCharset && !clientCharset(q.Charset) {
+		return judgement{act: refuse, kind: j.kind, reason: fmt.Sprintf("it was written in character set number %d, in which a quote or backslash can end a character: the gate does not read it as the server does", q.Charset)}
+	}
+	program := programKinds[j.kind]
+	if p := clientProblem(q.Text, sqlMode, program); p != "" {
+		return judgement{act: refuse, kind: j.kind, reason: p}
+	}
+	if program || definitionKinds[j.kind] {
+		// The backup gate's rules for definitions and bodies: the object
+		// runs later, as whoever its definer becomes.
+		if _, err := sqltext.CheckDefinition(q.Text, g.own, sqltext.GateOptions{Foreign: g.foreignNames}); err != nil {
+			var re *sqltext.RefusedError
+			reason := err.Error()
+			if errors.As(err, &re) {
+				reason = re.Reason
+			}
+			return judgement{act: refuse, kind: j.kind, reason: reason}
 		}
 	}
 	j.text = q.Text

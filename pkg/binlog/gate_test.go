@@ -76,6 +76,29 @@ func TestGateJudges(t *testing.T) {
 		{"app", "CREATE PROCEDURE p() SELECT 'DEFINER=x'", 0, run, "create procedure", ""},
 		{"app", "XA START 'x'", 0, refuse, "xa", ""},
 		{"app", "/* nothing */", 0, skip, "comment", ""},
+		// What the client (fed by mysqlbinlog, its delimiter "/*!*/;")
+		// could read differently from the server is refused.
+		{"app", "CREATE TABLE t10 (a INT) --\x01/*!*/;DROP DATABASE victim", 0, refuse, "create table", ""},
+		{"app", "INSERT INTO t VALUES (1) --\x01/*!*/;DROP DATABASE victim", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1)\n/*!*/;\nGRANT ALL ON *.* TO x", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES ('/*!*/;')", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1); DROP DATABASE victim", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1) ; LOAD DATA LOCAL INFILE '/etc/shadow' INTO TABLE t", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1)/*!*/;\\! id\n", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1) \\d ;", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1) /*!50000 , (2) */", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1,\ndelimiter ;\n2)", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1)\x0b", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1) \x00", 0, refuse, "insert", ""},
+		{"app", `INSERT INTO t VALUES ('a\')`, modeNoBackslashEscapes, refuse, "insert", ""},
+		{"app", `INSERT INTO t SELECT 1 FROM "a\"`, modeANSIQuotes, refuse, "insert", ""},
+		{"app", "CREATE PROCEDURE p() BEGIN INSERT INTO t VALUES (1); END; DROP DATABASE victim", 0, refuse, "create procedure", ""},
+		{"app", "CREATE PROCEDURE p() BEGIN INSERT INTO t VALUES (1); --\x01/*!*/;DROP DATABASE victim\nEND", 0, refuse, "create procedure", ""},
+		// Bytes of data inside strings, a ";" at the end, a compound
+		// body: read alike.
+		{"app", "INSERT INTO t VALUES ('\x00\x01\r\n', 'a\\'b', \"c\\\"\")", 0, run, "insert", ""},
+		{"app", "INSERT INTO t VALUES (1);", 0, run, "insert", ""},
+		{"app", "CREATE PROCEDURE p() BEGIN INSERT INTO t VALUES (1); UPDATE t SET a = 2; END", 0, run, "create procedure", ""},
 		{"app", "INSERT INTO t VALUES (1)", 0, run, "insert", ""},
 	} {
 		t.Run(tc.text, func(t *testing.T) {

@@ -146,7 +146,12 @@ func NewReplay(w io.Writer, opts ReplayOptions) (*Replay, error) {
 		foreign[strings.ToLower(opts.Database)] = true
 	}
 	r := &Replay{w: w, opts: opts, pos: opts.From, res: Result{SkippedStatements: map[string]int{}, End: opts.From}}
-	r.gate = statementGate{own: opts.Database, foreign: func(n string) bool { return foreign[strings.ToLower(n)] }}
+	names := make([]string, 0, len(foreign))
+	for n := range foreign {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	r.gate = statementGate{own: opts.Database, foreignNames: names, foreign: func(n string) bool { return foreign[strings.ToLower(n)] }}
 	return r, nil
 }
 
@@ -261,6 +266,13 @@ func (r *Replay) stop(err error) error {
 func (r *Replay) Close() (Result, error) {
 	if r.stopped == nil && r.tx != nil && r.tx.written {
 		if err := r.write(r.rollback()); err != nil {
+			return r.res, err
+		}
+	}
+	if !r.started && r.format != nil {
+		// Nothing ran: the tool still reads a binary log, one without
+		// events.
+		if err := r.write(); err != nil {
 			return r.res, err
 		}
 	}
@@ -393,11 +405,12 @@ func (r *Replay) query(e Event) error {
 	if tx == nil {
 		return r.refused(j.kind, "a statement outside a transaction")
 	}
-	if j.act == begin || j.act == commit || j.act == rollback {
+	if word, ok := controlWords[j.act]; ok {
 		// Whatever database the session was in, the tool is to use the
-		// target (a database named in a USE must exist).
-		if q.DB != r.opts.Target {
-			e = r.format.rebuild(e, encodeQuery(q, r.opts.Target, q.Text))
+		// target (a database named in a USE must exist); and the text is
+		// the plain word, without the comments the gate read past.
+		if q.DB != r.opts.Target || string(q.Text) != word {
+			e = r.format.rebuild(e, encodeQuery(q, r.opts.Target, []byte(word)))
 		}
 	}
 	switch j.act {
@@ -436,6 +449,9 @@ func (r *Replay) query(e Event) error {
 	}
 	return nil
 }
+
+// controlWords are the texts transaction control is written as.
+var controlWords = map[action]string{begin: "BEGIN", commit: "COMMIT", rollback: "ROLLBACK"}
 
 // emit writes events of the current transaction, after what of it is
 // pending.
@@ -482,6 +498,9 @@ func (r *Replay) tableMap(e Event) error {
 	tm, data, err := r.format.decodeTableMap(e)
 	if err != nil {
 		return err
+	}
+	if p := nameProblem(tm.DB + tm.Table); p != "" && tm.DB == r.opts.Database {
+		return r.refused("row changes", fmt.Sprintf("table %q.%q: %s", tm.DB, tm.Table, p))
 	}
 	if tm.DB != r.opts.Database && strings.EqualFold(tm.DB, r.opts.Database) {
 		return r.refused("row changes", fmt.Sprintf("table %s is in a database whose name differs from %s only in case",

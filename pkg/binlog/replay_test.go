@@ -152,6 +152,15 @@ func TestReplayStops(t *testing.T) {
 			return append(b.gtid(2, false), b.event(17, 0, []byte{0, 0, 0, 0, 'x'})...)
 		}, "BEGIN_LOAD_QUERY"},
 		{"xa", func(b *logBuilder) []byte { return b.ddl(2, "app", "XA START 'x'") }, "xa"},
+		// mysqlbinlog prints a table map's names raw in a comment line:
+		// a newline in one would start a line the client runs.
+		{"table name with a newline", func(b *logBuilder) []byte {
+			return b.rowTxn(2, "app", "x\nDROP DATABASE other/*!*/;\n#")
+		}, "row changes"},
+		{"table name with a control byte", func(b *logBuilder) []byte { return b.rowTxn(2, "app", "x\ry") }, "row changes"},
+		{"hidden second statement", func(b *logBuilder) []byte {
+			return b.ddl(2, "app", "CREATE TABLE t10 (a INT) --\x01/*!*/;DROP DATABASE other")
+		}, "create table"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBuilder(false)
@@ -377,4 +386,26 @@ func FuzzReplay(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Transaction control is written as its plain word: whatever else its
+// text held (a comment the client would read as statements) is not.
+func TestReplayWritesControlPlain(t *testing.T) {
+	b := newBuilder(false)
+	fde := b.fde()
+	from := uint64(b.pos)
+	var txn []byte
+	txn = append(txn, b.gtid(1, false)...)
+	txn = append(txn, b.query("app", "BEGIN --\x01/*!*/;DROP DATABASE other")...)
+	txn = append(txn, b.query("app", "INSERT INTO t VALUES (1)")...)
+	txn = append(txn, b.query("app", "COMMIT # x\n--\x01/*!*/;DROP DATABASE other")...)
+	seg, data := b.segmentOf("binlog.000001", from, fde, txn)
+	got, _, err := replayAll(t, ReplayOptions{Database: "app", From: Pos{"binlog.000001", from}}, []Segment{seg}, [][]byte{data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "FORMAT_DESCRIPTION\nGTID\nQUERY app: BEGIN\nQUERY app: INSERT INTO t VALUES (1)\nQUERY app: COMMIT"
+	if join(got) != want {
+		t.Errorf("replayed\n%s\nwant\n%s", join(got), want)
+	}
 }

@@ -578,7 +578,9 @@ func (r *Recoverer) pipeline(ctx context.Context, binTool, client string) (*pipe
 		return nil, fmt.Errorf("recover: %w", err)
 	}
 	bt.Cmd.Stdout = pw
-	cl, err := r.Target.Command(ctx, r.TempDir, client, "--binary-mode", "--", r.Target.Database)
+	// --local-infile=0: no statement the client is given can make it
+	// read a file of this machine.
+	cl, err := r.Target.Command(ctx, r.TempDir, client, "--binary-mode", "--local-infile=0", "--", r.Target.Database)
 	if err != nil {
 		pr.Close()
 		pw.Close()
