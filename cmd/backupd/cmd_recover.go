@@ -11,6 +11,7 @@ import (
 	"github.com/backupd/backupd/internal/cli"
 	"github.com/backupd/backupd/internal/mariadb"
 	"github.com/backupd/backupd/pkg/binlog"
+	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/recovery"
 	"github.com/backupd/backupd/pkg/replay"
 	"github.com/backupd/backupd/pkg/sqltext"
@@ -101,7 +102,7 @@ func (c *recoverCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return fmt.Errorf("list binary log segments in %s: %w", segStore, err)
 	}
 	sl := binlog.Codec{Prefix: st.Prefix}.Scan(segEntries, time.Now())
-	plan := recovery.Make(l.Backups, sl.Segments, target)
+	plan := planFor(l.Backups, sl.Segments, target, keys)
 	printPlan(a.stdout, plan, sl)
 	if plan.Backup.Name == "" {
 		return fmt.Errorf("%w to recover from: %s", cli.ErrNoBackup, strings.Join(plan.Missing, "; "))
@@ -135,6 +136,12 @@ func (c *recoverCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return fmt.Errorf("recovered only to %s: %s", rep.Reached.UTC().Format(time.RFC3339Nano), strings.Join(plan.Missing, "; "))
 	}
 	return nil
+}
+
+// planFor plans the recovery to target from the backups and segments the
+// remote lists.
+func planFor(backups []catalog.Backup, segs []binlog.Segment, target time.Time, keys cli.Keys) recovery.Plan {
+	return recovery.Make(backups, segs, target)
 }
 
 // printPlan says what the recovery will do.
