@@ -28,7 +28,10 @@ type recoverCmd struct {
 	Replace    bool            `help:"drop the target database first when it exists; without it an existing database is left as it is and nothing runs"`
 	BinlogTool string          `name:"binlog-tool" help:"the binary log tool: MySQL's mysqlbinlog 8.0 on, MariaDB's mariadb-binlog; when unset, the source family's own on PATH" env:"BACKUPD_BINLOG_TOOL"`
 	Client     string          `name:"client" help:"the database client the replay runs through; when unset, the target family's own on PATH" env:"BACKUPD_CLIENT"`
-	Debug      bool            `help:"log debugging detail"`
+	// AllowUnsigned keeps unsigned files in the plan though a verify key
+	// is given.
+	AllowUnsigned bool `name:"allow-unsigned" help:"with a verify key given, still plan with backups and binary log segments that carry no signature (anyone who can write to the remote can add such a file under any name); without it they are left out and the plan says so" env:"RECOVER_ALLOW_UNSIGNED"`
+	Debug         bool `help:"log debugging detail"`
 }
 
 // intoFlags name the server and database recovered into.
@@ -102,7 +105,8 @@ func (c *recoverCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		return fmt.Errorf("list binary log segments in %s: %w", segStore, err)
 	}
 	sl := binlog.Codec{Prefix: st.Prefix}.Scan(segEntries, time.Now())
-	plan := planFor(l.Backups, sl.Segments, target, keys)
+	plan, ignored := planFor(l.Backups, sl.Segments, target, keys, c.AllowUnsigned)
+	sl.Ignored = append(sl.Ignored, ignored...)
 	printPlan(a.stdout, plan, sl)
 	if plan.Backup.Name == "" {
 		return fmt.Errorf("%w to recover from: %s", cli.ErrNoBackup, strings.Join(plan.Missing, "; "))
@@ -116,7 +120,7 @@ func (c *recoverCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 
 	var prog replay.Progress
 	r := &replay.Recoverer{Backups: store, Segments: segStore, Target: into, Replace: c.Replace,
-		Identities: keys.Identities, VerifyKeys: keys.VerifyKeys, RequireSignature: keys.RequireSignature,
+		Identities: keys.Identities, VerifyKeys: keys.VerifyKeys, RequireSignature: keys.RequireSignature, AllowUnsigned: c.AllowUnsigned,
 		BinlogTool: c.BinlogTool, Client: c.Client, Log: log, Progress: &prog}
 	start := time.Now()
 	stop := cli.StartProgress(a.stderr, log, func() string { return recoverProgress(&prog, plan, time.Since(start)) })
@@ -139,9 +143,18 @@ func (c *recoverCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 }
 
 // planFor plans the recovery to target from the backups and segments the
-// remote lists.
-func planFor(backups []catalog.Backup, segs []binlog.Segment, target time.Time, keys cli.Keys) recovery.Plan {
-	return recovery.Make(backups, segs, target)
+// remote lists that the keys vouch for (replay.Usable): an unsigned or
+// badly signed file cannot steer the plan, nor make it look complete. It
+// returns the segments left out for their signature.
+func planFor(backups []catalog.Backup, segs []binlog.Segment, target time.Time, keys cli.Keys, allowUnsigned bool) (recovery.Plan, []binlog.IgnoredSegment) {
+	require := replay.RequiresSignature(keys.VerifyKeys, keys.RequireSignature, allowUnsigned)
+	okB, okS, passed, ignored := replay.Usable(backups, segs, keys.VerifyKeys, require)
+	p := recovery.Make(okB, okS, target)
+	p.Passed = append(p.Passed, passed...)
+	if p.Backup.Name == "" && len(passed) > 0 {
+		p.Missing = append(p.Missing, fmt.Sprintf("%d backups left out for their signature (see passed)", len(passed)))
+	}
+	return p, ignored
 }
 
 // printPlan says what the recovery will do.

@@ -83,10 +83,13 @@ type Recoverer struct {
 	// database is left untouched and Run fails with ErrTargetExists.
 	Replace bool
 	// Identities open encrypted backups and segments; VerifyKeys check
-	// their signatures, and RequireSignature refuses those without one.
+	// their signatures. Those without a valid one are refused when
+	// RequireSignature is set, and whenever VerifyKeys are given unless
+	// AllowUnsigned (see RequiresSignature).
 	Identities       []age.Identity
 	VerifyKeys       []seal.VerifyKey
 	RequireSignature bool
+	AllowUnsigned    bool
 	// BinlogTool and Client are the programs of the replay; "" finds the
 	// family's own on PATH (mariadb.FindBinlogTool, FindClient).
 	BinlogTool string
@@ -112,6 +115,10 @@ type Report struct {
 	// ended before it.
 	Stopped *binlog.StopError
 	Tables  int // base tables in the recovered database
+}
+
+func (r *Recoverer) requireSignature() bool {
+	return RequiresSignature(r.VerifyKeys, r.RequireSignature, r.AllowUnsigned)
 }
 
 func (r *Recoverer) log() *slog.Logger {
@@ -168,7 +175,7 @@ func (r *Recoverer) Run(ctx context.Context, p recovery.Plan) (Report, error) {
 			return rep, fmt.Errorf("recover: find the database client: %w", err)
 		}
 	}
-	if err := seal.Problem(p.Backup, r.VerifyKeys, r.RequireSignature); err != nil {
+	if err := seal.Problem(p.Backup, r.VerifyKeys, r.requireSignature()); err != nil {
 		return rep, fmt.Errorf("recover: backup %s: %w", p.Backup.Name, err)
 	}
 	if p.Backup.Encrypted() && len(r.Identities) == 0 {
@@ -380,7 +387,7 @@ func (r *Recoverer) load(ctx context.Context, f *os.File, b catalog.Backup) (dum
 // signature before a byte of it is used; it returns its events.
 func (r *Recoverer) segment(ctx context.Context, s binlog.Segment) ([]byte, error) {
 	b := s.Backup()
-	if err := seal.Problem(b, r.VerifyKeys, r.RequireSignature); err != nil {
+	if err := seal.Problem(b, r.VerifyKeys, r.requireSignature()); err != nil {
 		return nil, fmt.Errorf("recover: segment %s: %w", s.Name, err)
 	}
 	rc, err := r.Segments.Open(ctx, s.Name)
@@ -400,7 +407,7 @@ func (r *Recoverer) segment(ctx context.Context, s binlog.Segment) ([]byte, erro
 		return nil, fmt.Errorf("recover: segment %s: %w: read %d bytes or more, the remote lists %d", s.Name, dump.ErrSize, len(stored), s.Size)
 	case s.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), s.SHA256):
 		return nil, fmt.Errorf("recover: segment %s: %w", s.Name, dump.ErrChecksum)
-	case s.SHA256 == "" && (len(r.VerifyKeys) > 0 || r.RequireSignature):
+	case s.SHA256 == "" && (len(r.VerifyKeys) > 0 || r.requireSignature()):
 		return nil, fmt.Errorf("recover: segment %s records no checksum", s.Name)
 	}
 	var src io.Reader = bytes.NewReader(stored)

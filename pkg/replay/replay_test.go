@@ -25,6 +25,7 @@ import (
 	"github.com/backupd/backupd/pkg/catalog"
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/recovery"
+	"github.com/backupd/backupd/pkg/seal"
 	"github.com/backupd/backupd/pkg/storage"
 	"github.com/backupd/backupd/pkg/stream"
 )
@@ -453,6 +454,20 @@ func TestRecoverRefuses(t *testing.T) {
 		if !errors.Is(err, ErrFamily) {
 			t.Errorf("err = %v, want ErrFamily", err)
 		}
+	})
+	t.Run("verify key given", func(t *testing.T) {
+		// A verify key alone refuses what carries no signature.
+		key, err := seal.GenerateSigningKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := w.recoverer("unsigned_key")
+		r.VerifyKeys = []seal.VerifyKey{key.Public()}
+		_, err = r.Run(context.Background(), plan)
+		if !errors.Is(err, seal.ErrUnsigned) {
+			t.Errorf("err = %v, want ErrUnsigned", err)
+		}
+		absent("unsigned_key")
 	})
 	t.Run("signature required", func(t *testing.T) {
 		r := w.recoverer("unsigned")
