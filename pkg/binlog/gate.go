@@ -89,8 +89,11 @@ func (g statementGate) judge(q Query, sqlMode uint64) judgement {
 		}
 	}
 	for _, t := range toks {
-		if t.kind == tokWord && strings.EqualFold(t.text, "SONAME") {
-			return judgement{act: refuse, kind: j.kind, reason: "it loads a server plugin (SONAME)"}
+		if t.kind != tokWord {
+			continue
+		}
+		if why, ok := deniedWords[strings.ToUpper(t.text)]; ok {
+			return judgement{act: refuse, kind: j.kind, reason: fmt.Sprintf("%s: %s", strings.ToUpper(t.text), why)}
 		}
 	}
 	if q.hasCharset && !clientCharset(q.Charset) {
@@ -162,6 +165,16 @@ func control(toks []token) (judgement, bool) {
 		return judgement{act: refuse, kind: "xa", reason: "XA transactions are not replayed"}, true
 	}
 	return judgement{}, false
+}
+
+// deniedWords are refused as bare words anywhere in a statement that runs
+// (a quoted name or a string holding them is not a word): they reach the
+// files of the server or of the replaying machine, other servers, or
+// plugins.
+var deniedWords = map[string]string{
+	"OUTFILE": "it writes a file", "DUMPFILE": "it writes a file", "INFILE": "it reads a file",
+	"LOAD_FILE": "it reads a file", "DIRECTORY": "it keeps data outside the server's own files",
+	"CONNECTION": "it reaches another server", "SONAME": "it loads a server plugin",
 }
 
 // objects that CREATE, ALTER and DROP may name and replay runs.

@@ -94,6 +94,28 @@ func TestGateJudges(t *testing.T) {
 		{"app", `INSERT INTO t SELECT 1 FROM "a\"`, modeANSIQuotes, refuse, "insert", ""},
 		{"app", "CREATE PROCEDURE p() BEGIN INSERT INTO t VALUES (1); END; DROP DATABASE victim", 0, refuse, "create procedure", ""},
 		{"app", "CREATE PROCEDURE p() BEGIN INSERT INTO t VALUES (1); --\x01/*!*/;DROP DATABASE victim\nEND", 0, refuse, "create procedure", ""},
+		// Stored objects are held to the backup gate's body rules: they
+		// run later as the account that replays them.
+		{"app", "CREATE EVENT e ON SCHEDULE EVERY 1 SECOND DO BEGIN SET @s=CONCAT('DROP DATABASE vic','tim'); PREPARE p FROM @s; EXECUTE p; END", 0, refuse, "create event", ""},
+		{"app", "CREATE PROCEDURE p() SQL SECURITY DEFINER BEGIN PREPARE s FROM @x; EXECUTE s; END", 0, refuse, "create procedure", ""},
+		{"app", "CREATE DEFINER=`app`@`%` PROCEDURE p() BEGIN BINLOG 'AAAA'; END", 0, refuse, "create procedure", ""},
+		{"app", "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW INSERT INTO other.log VALUES (1)", 0, refuse, "create trigger", ""},
+		{"app", "CREATE FUNCTION f() RETURNS TEXT RETURN LOAD_FILE('/etc/passwd')", 0, refuse, "create function", ""},
+		{"app", "CREATE VIEW v AS SELECT * FROM mysql.user", 0, refuse, "create view", ""},
+		{"app", "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN IF NEW.a > 1 THEN SET NEW.a = 1; END IF; END", 0, run, "create trigger", ""},
+		// Files, other servers, temporary tables.
+		{"app", "WITH a AS (SELECT 1) SELECT LOAD_FILE('/etc/passwd') INTO OUTFILE '/tmp/x'", 0, refuse, "with", ""},
+		{"app", "INSERT INTO t SELECT LOAD_FILE('/etc/passwd')", 0, refuse, "insert", ""},
+		{"app", "UPDATE t SET a = (SELECT 1 INTO DUMPFILE '/tmp/y')", 0, refuse, "update", ""},
+		{"app", "CREATE TABLE t2 (a INT) DATA DIRECTORY='/tmp'", 0, refuse, "create table", ""},
+		{"app", "ALTER TABLE t INDEX DIRECTORY='/tmp'", 0, refuse, "alter table", ""},
+		{"app", "CREATE TABLE t3 (a INT) ENGINE=CONNECT TABLE_TYPE=CSV FILE_NAME='/etc/passwd'", 0, refuse, "create table", ""},
+		{"app", "CREATE TABLE t4 (a INT) ENGINE=FEDERATED CONNECTION='mysql://u:p@h/db/t'", 0, refuse, "create table", ""},
+		{"app", "ALTER TABLE t ENGINE=SPIDER", 0, refuse, "alter table", ""},
+		{"app", "CREATE TEMPORARY TABLE t5 (a INT)", 0, refuse, "create table", ""},
+		{"app", "CREATE TABLE t6 AS SELECT * FROM information_schema.processlist", 0, refuse, "create table", ""},
+		{"app", "INSERT INTO t (directory) VALUES ('LOAD_FILE')", 0, refuse, "insert", ""},
+		{"app", "INSERT INTO t (`directory`) VALUES ('LOAD_FILE INTO OUTFILE')", 0, run, "insert", ""},
 		// Bytes of data inside strings, a ";" at the end, a compound
 		// body: read alike.
 		{"app", "INSERT INTO t VALUES ('\x00\x01\r\n', 'a\\'b', \"c\\\"\")", 0, run, "insert", ""},

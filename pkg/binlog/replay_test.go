@@ -158,6 +158,12 @@ func TestReplayStops(t *testing.T) {
 			return b.rowTxn(2, "app", "x\nDROP DATABASE other/*!*/;\n#")
 		}, "row changes"},
 		{"table name with a control byte", func(b *logBuilder) []byte { return b.rowTxn(2, "app", "x\ry") }, "row changes"},
+		// In gbk (28) 0xbf 0x5c is one character: the server's string
+		// ends at the quote after it, the gate's would not.
+		{"multi-byte character set", func(b *logBuilder) []byte {
+			status := []byte{qSQLMode, 0, 0, 0, 0, 0, 0, 0, 0, qCharset, 28, 0, 28, 0, 45, 0}
+			return append(b.gtid(2, true), b.queryWith("app", "UPDATE t SET a='\xbf\\' WHERE 1=0, b = 1 -- '", status, 0)...)
+		}, "update"},
 		{"hidden second statement", func(b *logBuilder) []byte {
 			return b.ddl(2, "app", "CREATE TABLE t10 (a INT) --\x01/*!*/;DROP DATABASE other")
 		}, "create table"},
