@@ -353,6 +353,10 @@ func (w *writer) resume(ctx context.Context, src mariadb.BinlogSource) error {
 		if sg.Server != w.server {
 			continue
 		}
+		if why := w.untrusted(sg, src); why != "" {
+			w.s.log().Warn("a file with a segment's name is not resumed from", "segment", sg.Name, "reason", why)
+			continue
+		}
 		if last == nil {
 			last = &l.Segments[i]
 			continue
@@ -386,6 +390,27 @@ func (w *writer) resume(ctx context.Context, src mariadb.BinlogSource) error {
 	w.pos = binlog.Pos{File: src.File, Offset: src.Offset}
 	w.gap(fmt.Sprintf("no segment and no backup with coordinates of server %s: the stream starts at %s, and recovery needs a backup taken from now on", w.server, w.pos))
 	return nil
+}
+
+// untrusted says why the stream does not resume after sg, a segment of its
+// server that the remote lists (anyone who can write there can add a file
+// under any name), or "": with a signing key, sg must carry this stream's
+// own signature; and it must not end past where the server's log ends now
+// (SHOW BINARY LOG STATUS), or in a log of another name.
+func (w *writer) untrusted(sg binlog.Segment, src mariadb.BinlogSource) string {
+	if k := w.s.SignKey; k != nil {
+		if err := seal.Problem(sg.Backup(), []seal.VerifyKey{k.Public()}, true); err != nil {
+			return "its signature is not this stream's: " + err.Error()
+		}
+	}
+	if src.File == "" {
+		return ""
+	}
+	end := binlog.Pos{File: src.File, Offset: src.Offset}
+	if c, ok := binlog.Compare(sg.To(), end); !ok || c > 0 {
+		return fmt.Sprintf("it ends at %s, past the server's binary log, which ends at %s", sg.To(), end)
+	}
+	return ""
 }
 
 // rewind goes back to the open segment's last point between transactions:

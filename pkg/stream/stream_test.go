@@ -307,6 +307,50 @@ func TestStreamResumes(t *testing.T) {
 	}
 }
 
+// A file planted in the remote under a segment's name of this server,
+// reaching past what the server has logged, does not make a restarted
+// stream resume from it: it goes on after its own last segment and copies
+// every row.
+func TestStreamResumesPastAPlantedName(t *testing.T) {
+	srv := binlogServer(t, testdb.MariaDB118)
+	srv.Exec(t, "", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10))")
+	store, dir := localSegments(t)
+	write := func(n int) {
+		for i := range n {
+			srv.Exec(t, "app", fmt.Sprintf("INSERT INTO t (v) VALUES ('r%d')", i))
+		}
+	}
+	first := startStreamer(t, &Streamer{Source: source(srv), Store: store, Flush: 200 * time.Millisecond})
+	first.rep.wait(t, "the start", 20*time.Second, func(rs []Report) bool { return count(rs, Started) > 0 })
+	write(5)
+	first.rep.wait(t, "a segment", 20*time.Second, func(rs []Report) bool { return count(rs, Published) > 0 })
+	first.stop()
+	segs, _ := segments(t, store, nil)
+	last := segs[len(segs)-1]
+	planted := last
+	planted.Start, planted.End = last.End, last.End+1000000
+	planted.First, planted.Last = time.Now().UTC(), time.Now().UTC()
+	planted.Name = binlog.Codec{}.Name(planted)
+	path := filepath.Join(dir, planted.Name)
+	if err := os.WriteFile(path, []byte("planted"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(5) // while nothing streams
+	second := startStreamer(t, &Streamer{Source: source(srv), Store: store, Flush: 200 * time.Millisecond})
+	second.rep.wait(t, "the start", 20*time.Second, func(rs []Report) bool { return count(rs, Started) > 0 })
+	// Where to resume is decided: the planted file goes, so that the
+	// segments read are the stream's.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	write(5)
+	second.rep.wait(t, "the rows", 20*time.Second, func([]Report) bool {
+		_, data := segments(t, store, nil)
+		return rowsOf(t, data) == 15
+	})
+	second.stop()
+}
+
 // A log the server purged before it was copied is a gap; the stream goes
 // on from the log's end.
 func TestStreamGapWhenPurged(t *testing.T) {
