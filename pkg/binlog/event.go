@@ -266,7 +266,11 @@ type Reader struct {
 func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var magic [4]byte
-	if _, err := io.ReadFull(br, magic[:]); err != nil || string(magic[:]) != Magic {
+	_, err := io.ReadFull(br, magic[:])
+	switch {
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("read the binary log: %w", err)
+	case err != nil || string(magic[:]) != Magic:
 		return nil, errors.New("not a binary log: no magic bytes")
 	}
 	rd := &Reader{r: br}

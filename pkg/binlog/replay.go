@@ -170,11 +170,53 @@ func (r *Replay) Segment(seg Segment, data io.Reader) error {
 	if err := r.enter(seg); err != nil {
 		return err
 	}
+	err := walk(seg, data, func(f *Format, first uint64) {
+		r.format = f
+		if r.pos.Offset == FirstOffset {
+			r.pos.Offset = first
+		}
+	}, func(e Event, start, end uint64) error {
+		if end <= r.pos.Offset {
+			return nil // replayed already
+		}
+		if start != r.pos.Offset {
+			return fmt.Errorf("segment %s: no event starts at %s (one starts at %d): the position is not an event boundary", seg.Name, r.pos, start)
+		}
+		if err := r.event(e, Pos{File: seg.File, Offset: start}); err != nil {
+			return r.stop(err)
+		}
+		r.pos.Offset = end
+		r.res.End = r.pos
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if seg.Rotated {
+		r.fileDone = true
+	}
+	return nil
+}
+
+// CheckEvents reads the events of seg (data: the segment uncompressed)
+// and checks what Replay.Segment checks of them on its own, before any is
+// used: the format description, every event's size and checksum, that each
+// ends where its header says, and that they end where seg's name says. A
+// replay that checks a segment first sends nothing of one that is not
+// what its name says.
+func CheckEvents(seg Segment, data io.Reader) error {
+	return walk(seg, data, func(*Format, uint64) {}, func(Event, uint64, uint64) error { return nil })
+}
+
+// walk reads the events of seg, checking them as CheckEvents says, and
+// calls format with the segment's format description and where its first
+// event starts, then each with every event and where it starts and ends.
+// An error of each is returned as it is.
+func walk(seg Segment, data io.Reader, format func(f *Format, first uint64), each func(e Event, start, end uint64) error) error {
 	rd, err := NewReader(data)
 	if err != nil {
 		return fmt.Errorf("segment %s: %w", seg.Name, err)
 	}
-	r.format = rd.Format()
 	cur := seg.Start
 	if seg.Start == FirstOffset {
 		// The file's own format description comes first.
@@ -183,10 +225,8 @@ func (r *Replay) Segment(seg Segment, data io.Reader) error {
 			return fmt.Errorf("segment %s: its format description ends at %d, not %d", seg.Name, lp, FirstOffset+len(fde))
 		}
 		cur += uint64(len(fde))
-		if r.pos.Offset == FirstOffset {
-			r.pos.Offset = cur
-		}
 	}
+	format(rd.Format(), cur)
 	for {
 		e, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -204,23 +244,12 @@ func (r *Replay) Segment(seg Segment, data io.Reader) error {
 		if e.Type == typeFormat {
 			return fmt.Errorf("segment %s: a second format description at %d", seg.Name, start)
 		}
-		if end <= r.pos.Offset {
-			continue // replayed already
+		if err := each(e, start, end); err != nil {
+			return err
 		}
-		if start != r.pos.Offset {
-			return fmt.Errorf("segment %s: no event starts at %s (one starts at %d): the position is not an event boundary", seg.Name, r.pos, start)
-		}
-		if err := r.event(e, Pos{File: seg.File, Offset: start}); err != nil {
-			return r.stop(err)
-		}
-		r.pos.Offset = end
-		r.res.End = r.pos
 	}
 	if cur != seg.End {
 		return fmt.Errorf("segment %s: its events end at %d, its name says %d", seg.Name, cur, seg.End)
-	}
-	if seg.Rotated {
-		r.fileDone = true
 	}
 	return nil
 }

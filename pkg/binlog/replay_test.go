@@ -282,6 +282,9 @@ func TestReplayFindsGaps(t *testing.T) {
 	tail = append(tail, c...)
 	tailSeg := Segment{Name: "tail", Server: "id1", File: "binlog.000001", Start: mid, End: full.End}
 
+	if err := CheckEvents(full, bytes.NewReader(data)); err != nil {
+		t.Errorf("CheckEvents of a whole segment: %v", err)
+	}
 	for _, tc := range []struct {
 		name string
 		from Pos
@@ -305,6 +308,16 @@ func TestReplayFindsGaps(t *testing.T) {
 			_, _, err := replayAll(t, ReplayOptions{Database: "app", From: tc.from}, tc.segs, tc.data)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one saying %q", err, tc.want)
+			}
+			// What a segment holds on its own is found before any of
+			// it is used.
+			var errs []error
+			for i, s := range tc.segs {
+				errs = append(errs, CheckEvents(s, bytes.NewReader(tc.data[i])))
+			}
+			if err := errors.Join(errs...); tc.want != "gap" && tc.want != "was not seen to end" && tc.want != "not an event boundary" &&
+				(err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("CheckEvents: %v, want an error saying %q", err, tc.want)
 			}
 		})
 	}

@@ -12,7 +12,6 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -150,12 +149,18 @@ func (r *Recoverer) Run(ctx context.Context, p recovery.Plan) (Report, error) {
 	}
 	mariaTarget := server.MariaDB()
 	// The segments' own format description says which family wrote them.
-	var first []byte
+	var first *spooledSegment
 	if len(p.Segments) > 0 {
 		if first, err = r.segment(ctx, p.Segments[0]); err != nil {
 			return rep, err
 		}
-		rd, err := binlog.NewReader(bytes.NewReader(first))
+		defer first.Close()
+		events, err := first.open()
+		if err != nil {
+			return rep, err
+		}
+		rd, err := binlog.NewReader(events)
+		events.Close()
 		if err != nil {
 			return rep, fmt.Errorf("recover: segment %s: %w", p.Segments[0].Name, err)
 		}
@@ -383,64 +388,151 @@ func (r *Recoverer) load(ctx context.Context, f *os.File, b catalog.Backup) (dum
 	return dump.ReadHead(tee.head), nil
 }
 
-// segment reads a segment whole and checks it against its listing and
-// signature before a byte of it is used; it returns its events.
-func (r *Recoverer) segment(ctx context.Context, s binlog.Segment) ([]byte, error) {
+// Bounds of a segment that hold whatever its listing says: a segment the
+// stream writes holds up to --binlog-max-segment of events, and one
+// transaction's event may be up to binlog.MaxEvent (the server's largest
+// packet) on its own. Beyond them a file is refused.
+const (
+	maxSegmentRaw    = int64(binlog.MaxEvent) + 256<<20
+	maxSegmentStored = maxSegmentRaw + maxSegmentRaw/64 + 1<<20 // zstd's worst case, and an age envelope
+	// segmentWindow bounds the decoder's window: the stream writes with
+	// a 2 MiB one.
+	segmentWindow = 8 << 20
+)
+
+// spooledSegment is a segment's stored bytes, held to its listing and
+// signature, in a file that has no name.
+type spooledSegment struct {
+	s   binlog.Segment
+	f   *os.File
+	ids []age.Identity
+}
+
+// segment downloads a segment into a file of TempDir that has no name and
+// checks it against its listing and signature, then its events
+// (binlog.CheckEvents: sizes, checksums, positions, where they end) before
+// a byte of it is used. Memory holds one event at a time, whatever the
+// listing says.
+func (r *Recoverer) segment(ctx context.Context, s binlog.Segment) (*spooledSegment, error) {
 	b := s.Backup()
 	if err := seal.Problem(b, r.VerifyKeys, r.requireSignature()); err != nil {
 		return nil, fmt.Errorf("recover: segment %s: %w", s.Name, err)
 	}
+	switch {
+	case s.SHA256 == "" && (len(r.VerifyKeys) > 0 || r.requireSignature()):
+		return nil, fmt.Errorf("recover: segment %s records no checksum", s.Name)
+	case s.Size < 0 || s.Size > maxSegmentStored:
+		return nil, fmt.Errorf("recover: segment %s: the remote lists %d bytes, more than a segment holds", s.Name, s.Size)
+	}
+	f, err := os.CreateTemp(r.TempDir, "backupd-segment-*")
+	if err != nil {
+		return nil, fmt.Errorf("recover: spool segment %s: %w (set TMPDIR to a directory with room for it)", s.Name, err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("recover: spool segment %s: %w", s.Name, err)
+	}
+	sp := &spooledSegment{s: s, f: f, ids: r.Identities}
+	keep := false
+	defer func() {
+		if !keep {
+			sp.Close()
+		}
+	}()
 	rc, err := r.Segments.Open(ctx, s.Name)
 	if err != nil {
 		return nil, fmt.Errorf("recover: open segment %s: %w", s.Name, err)
 	}
-	defer rc.Close()
-	// A segment is at most a few tens of MiB; one larger than its listing
-	// is refused before it fills memory.
-	stored, err := io.ReadAll(io.LimitReader(rc, max(s.Size, 0)+1))
-	if err != nil {
+	h := sha256.New()
+	// One byte more than listed is enough to find it is too long.
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rc, s.Size+1))
+	rc.Close()
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe) && pe.Op == "write":
+		return nil, fmt.Errorf("recover: spool segment %s: %w (set TMPDIR to a directory with room for it)", s.Name, err)
+	case err != nil:
 		return nil, fmt.Errorf("recover: read segment %s: %w", s.Name, err)
-	}
-	sum := sha256.Sum256(stored)
-	switch {
-	case int64(len(stored)) != s.Size:
-		return nil, fmt.Errorf("recover: segment %s: %w: read %d bytes or more, the remote lists %d", s.Name, dump.ErrSize, len(stored), s.Size)
-	case s.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), s.SHA256):
+	case n != s.Size:
+		return nil, fmt.Errorf("recover: segment %s: %w: read %d bytes or more, the remote lists %d", s.Name, dump.ErrSize, n, s.Size)
+	case s.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), s.SHA256):
 		return nil, fmt.Errorf("recover: segment %s: %w", s.Name, dump.ErrChecksum)
-	case s.SHA256 == "" && (len(r.VerifyKeys) > 0 || r.requireSignature()):
-		return nil, fmt.Errorf("recover: segment %s records no checksum", s.Name)
 	}
-	var src io.Reader = bytes.NewReader(stored)
-	switch {
-	case s.Encrypted != seal.IsEncrypted(stored):
+	head := make([]byte, len(seal.Magic))
+	m, _ := f.ReadAt(head, 0)
+	if s.Encrypted != seal.IsEncrypted(head[:m]) {
 		return nil, fmt.Errorf("recover: segment %s: its name and its bytes disagree on encryption", s.Name)
-	case s.Encrypted:
-		if src, err = seal.Decrypt(src, r.Identities); err != nil {
+	}
+	events, err := sp.open()
+	if err != nil {
+		return nil, err
+	}
+	err = binlog.CheckEvents(s, events)
+	if cerr := events.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	keep = true
+	return sp, nil
+}
+
+// open reads the segment's events from the start: decrypted,
+// decompressed, held to the raw size its listing records.
+func (sp *spooledSegment) open() (io.ReadCloser, error) {
+	s := sp.s
+	var src io.Reader = io.NewSectionReader(sp.f, 0, s.Size)
+	if s.Encrypted {
+		var err error
+		if src, err = seal.Decrypt(src, sp.ids); err != nil {
 			return nil, fmt.Errorf("recover: segment %s: %w", s.Name, err)
 		}
 	}
-	z, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+	z, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(segmentWindow),
+		zstd.WithDecoderMaxMemory(uint64(maxSegmentRaw)))
 	if err != nil {
 		return nil, fmt.Errorf("recover: segment %s: %w", s.Name, err)
 	}
-	defer z.Close()
-	limit := int64(binlog.MaxEvent) + 64<<20
-	if s.RawSize >= 0 {
-		limit = s.RawSize + 1
+	return &segmentEvents{s: s, z: z, r: io.LimitReader(z, maxSegmentRaw+1)}, nil
+}
+
+// Close removes the spooled bytes.
+func (sp *spooledSegment) Close() error { return sp.f.Close() }
+
+// segmentEvents are a segment's events as they are decompressed: its end
+// is an error when their size is not the one recorded, or larger than a
+// segment holds.
+type segmentEvents struct {
+	s binlog.Segment
+	z *zstd.Decoder
+	r io.Reader
+	n int64
+}
+
+func (e *segmentEvents) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	if e.n > maxSegmentRaw {
+		return n, fmt.Errorf("segment %s: more than %d bytes of events", e.s.Name, maxSegmentRaw)
 	}
-	data, err := io.ReadAll(io.LimitReader(z, limit))
-	if err != nil {
-		return nil, fmt.Errorf("recover: segment %s: decompress: %w", s.Name, err)
+	if errors.Is(err, io.EOF) && e.s.RawSize >= 0 && e.n != e.s.RawSize {
+		return n, fmt.Errorf("segment %s: %w: %d bytes of events, %d recorded", e.s.Name, dump.ErrSize, e.n, e.s.RawSize)
 	}
-	if s.RawSize >= 0 && int64(len(data)) != s.RawSize {
-		return nil, fmt.Errorf("recover: segment %s: %w: %d bytes of events, %d recorded", s.Name, dump.ErrSize, len(data), s.RawSize)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("segment %s: decompress: %w", e.s.Name, err)
 	}
-	return data, nil
+	return n, err
+}
+
+func (e *segmentEvents) Close() error {
+	e.z.Close()
+	return nil
 }
 
 // replay runs the plan's segments through the gate, the binary log tool
 // and the client into the target.
-func (r *Recoverer) replay(ctx context.Context, p recovery.Plan, source, binTool, client string, first []byte, rep *Report) error {
+func (r *Recoverer) replay(ctx context.Context, p recovery.Plan, source, binTool, client string, first *spooledSegment, rep *Report) error {
 	log := r.log()
 	foreign, err := r.databases(ctx)
 	if err != nil {
@@ -468,13 +560,16 @@ func (r *Recoverer) replay(ctx context.Context, p recovery.Plan, source, binTool
 	}
 	var feedErr error
 	for i, s := range p.Segments {
-		data := first
+		sp := first
 		if i > 0 {
-			if data, feedErr = r.segment(ctx, s); feedErr != nil {
+			if sp, feedErr = r.segment(ctx, s); feedErr != nil {
 				break
 			}
 		}
-		feedErr = rp.Segment(s, bytes.NewReader(data))
+		feedErr = feed(rp, sp)
+		if i > 0 {
+			sp.Close()
+		}
 		if feedErr == nil || errors.Is(feedErr, io.EOF) {
 			rep.Segments++
 			if r.Progress != nil {
@@ -503,6 +598,16 @@ func (r *Recoverer) replay(ctx context.Context, p recovery.Plan, source, binTool
 		return feedErr
 	}
 	return nil
+}
+
+// feed replays a checked segment's events.
+func feed(rp *binlog.Replay, sp *spooledSegment) error {
+	events, err := sp.open()
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	return rp.Segment(sp.s, events)
 }
 
 // databases are the target server's databases other than the target, as
