@@ -53,3 +53,33 @@ func account(t *testing.T, srv *testdb.Server, user, db string) mariadb.Conn {
 	srv.Exec(t, "", strings.Join(stmts, ";\n"))
 	return mariadb.Conn{Socket: srv.Socket, User: user, Password: accountPassword, Database: db}
 }
+
+// revokes are the statements docs/recovery.md gives for after a recovery,
+// by family: the recover account keeps its privileges on the database
+// only.
+var revokes = map[string]string{
+	"mysql":   "REVOKE REPLICATION_APPLIER, SESSION_VARIABLES_ADMIN, SYSTEM_VARIABLES_ADMIN ON *.* FROM {account}",
+	"mariadb": "REVOKE BINLOG REPLAY ON *.* FROM {account}",
+}
+
+func TestRevokeAfterRecovery(t *testing.T) {
+	for _, product := range []string{testdb.MainProduct(), testdb.MySQL97} {
+		t.Run(product, func(t *testing.T) {
+			srv := testdb.For(t, product)
+			db := srv.NewDatabase(t, "revoke")
+			account(t, srv, recoverAccount, db)
+			t.Cleanup(func() { _, _ = srv.Run("", "DROP USER IF EXISTS '"+recoverAccount+"'@'localhost'") })
+			fam := "mariadb"
+			if testdb.MySQL(product) {
+				fam = "mysql"
+			}
+			srv.Exec(t, "", strings.ReplaceAll(revokes[fam], "{account}", "'"+recoverAccount+"'@'localhost'"))
+			got := srv.Exec(t, "", "SHOW GRANTS FOR '"+recoverAccount+"'@'localhost'")
+			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+				if !strings.HasPrefix(line, "GRANT USAGE ON *.*") && !strings.HasPrefix(line, "GRANT ALL PRIVILEGES ON `"+db+"`.*") {
+					t.Errorf("left after the REVOKE: %s", line)
+				}
+			}
+		})
+	}
+}
