@@ -45,6 +45,12 @@ type listItem struct {
 	SignatureValid *bool `json:"signature_valid,omitempty"`
 	// Restored is the last successful restore recorded on the backup.
 	Restored *restoredJSON `json:"restored,omitempty"`
+	// Recoverable: the backup records its binary log coordinates (Binlog,
+	// of server BinlogServer), so point-in-time recovery can start from
+	// it.
+	Recoverable  bool   `json:"recoverable"`
+	Binlog       string `json:"binlog,omitempty"`
+	BinlogServer string `json:"binlog_server,omitempty"`
 }
 
 // restoredJSON is a restore record (catalog.Restored) in JSON.
@@ -111,6 +117,11 @@ func newListItem(b catalog.Backup, keys []seal.VerifyKey) listItem {
 		Restored:  newRestoredJSON(b.Restored),
 		Encrypted: b.Encrypted(),
 		Signed:    b.Signature != "",
+
+		Recoverable: b.Recoverable(),
+	}
+	if b.Recoverable() {
+		it.Binlog, it.BinlogServer = b.Binlog, b.BinlogServer
 	}
 	if len(keys) > 0 {
 		valid := seal.Check(b, keys) == seal.Valid

@@ -25,6 +25,7 @@ type nowCmd struct {
 	Shape     shapeFlags     `embed:""`
 	Lock      lockFlags      `embed:""`
 	Copies    copyFlags      `embed:""`
+	Coords    coordFlags     `embed:""`
 	Wait      time.Duration  `help:"if another backup holds the lock, wait up to this long (e.g. 10m) instead of failing at once" env:"BACKUPD_LOCK_WAIT"`
 	Debug     bool           `help:"log debugging detail"`
 }
@@ -85,6 +86,9 @@ func (c *nowCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	}
 	job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
 	job.Seal = sl
+	if c.Coords.Binlog {
+		recordCoordinates(&job)
+	}
 	rep, prep, err := backup.RunAndPrune(ctx, job, store, backup.PruneOptions{Policy: policy, Shape: shape, Log: log})
 	stop()
 	var (

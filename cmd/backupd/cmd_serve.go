@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/backupd/backupd/pkg/dump"
 	"github.com/backupd/backupd/pkg/lock"
 	"github.com/backupd/backupd/pkg/slot"
+	"github.com/backupd/backupd/pkg/storage"
+	"github.com/backupd/backupd/pkg/stream"
 )
 
 // Defaults of serve's settings.
@@ -32,6 +35,7 @@ type serveCmd struct {
 	Lock            lockFlags      `embed:""`
 	Refresh         refreshFlags   `embed:""`
 	Copies          copyFlags      `embed:""`
+	Binlog          binlogFlags    `embed:""`
 	Schedule        string         `help:"when to take backups: 5 cron fields (minute hour day-of-month month day-of-week), UTC" default:"${schedule}" env:"BACKUPD_SCHEDULE"`
 	RefreshSchedule string         `help:"when to refresh the yesterday app: 5 cron fields, UTC" default:"${refresh_schedule}" env:"BACKUPD_REFRESH_SCHEDULE"`
 	ShutdownGrace   time.Duration  `help:"on SIGTERM or SIGINT, how long a running backup may go on before it is cancelled" default:"${grace}" env:"BACKUPD_SHUTDOWN_GRACE"`
@@ -75,6 +79,15 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	} else if src := p.Source("refresh-schedule"); src != "default" {
 		p.Addf("%s sets a refresh schedule, but no app is named to refresh: set %s too, or drop the schedule", src, p.Name("refresh-app"))
 	}
+	host := c.Host
+	if host == "" {
+		host = p.Getenv("FLY_MACHINE_ID")
+	}
+	replica := host
+	if replica == "" {
+		replica, _ = os.Hostname()
+	}
+	bs := c.Binlog.resolve(p, replica)
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -110,7 +123,21 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 		job := newJob(st, store, shape, nil, backupLog)
 		job.Copies, job.CopyBuffer = jobCopies(copies), copyBuffer
 		job.Seal = sl
+		if bs.on {
+			recordCoordinates(&job)
+		}
 		return job.Run(ctx)
+	}
+	var segments *storage.Store
+	if bs.on {
+		if segments, err = cli.OpenSegments(context.WithoutCancel(ctx), st, log); err != nil {
+			return err
+		}
+		streamer := newStreamer(st, bs, store, segments, sl, c.ShutdownGrace, log.With("component", "binlog"))
+		cfg.Stream = func(ctx context.Context, report func(stream.Report)) error {
+			streamer.Report = report
+			return streamer.Run(ctx)
+		}
 	}
 	// Once at start-up: would the restore take what this pairing writes?
 	cfg.CheckRestore = func(ctx context.Context) (string, error) {
@@ -128,19 +155,24 @@ func (c *serveCmd) run(ctx context.Context, a *app, p *cli.Problems) error {
 	// The daemon calls Prune only after a backup was published.
 	cfg.Prune = func(ctx context.Context) (int, error) {
 		rep, err := backup.Prune(ctx, store, backup.PruneOptions{Codec: st.Codec(), Policy: policy, Shape: shape, Log: backupLog})
+		segs := 0
+		if segments != nil && err == nil {
+			// Only after the backups' own pass: segments follow the kept
+			// backups.
+			var serr error
+			if segs, serr = pruneSegments(ctx, st, store, segments, backupLog); serr != nil {
+				backupLog.Warn("binary log segments not pruned", "err", serr)
+			}
+		}
 		if len(copies) > 0 {
 			// Each copy: fill what it lacks, then its own retention;
 			// failures are logged there and do not fail the run.
 			_, _ = maintainCopies(ctx, store, copies, st.Codec(), repairPerRun,
 				&backup.PruneOptions{Codec: st.Codec(), Policy: policy, Shape: shape}, backupLog)
 		}
-		return len(rep.Deleted), err
+		return len(rep.Deleted) + segs, err
 	}
 	if c.SlotClaims {
-		host := c.Host
-		if host == "" {
-			host = p.Getenv("FLY_MACHINE_ID")
-		}
 		cfg.Slots = &slot.Claimer{Store: store, Names: slot.Names{Codec: st.Codec()}, Host: host, Settle: c.ClaimSettle, Log: log.With("component", "slot")}
 	}
 	cfg.Lock = func(ctx context.Context) (func(), error) {

@@ -7,6 +7,7 @@
 //	backupd status     say whether backups work; exit 1 when not
 //	backupd prune      apply the retention policy now
 //	backupd verify     check a backup end to end without writing it anywhere
+//	backupd recover    bring the database back to a moment: a backup, then the binary log
 //	backupd refresh    restart the yesterday app's machines once
 //	backupd repair-copies  fill the --copy-to remotes from the primary
 //	backupd doctor     check the configuration without taking a backup
@@ -58,6 +59,7 @@ type commands struct {
 	List    listCmd           `cmd:"" help:"list the backups, newest first"`
 	Status  statusCmd         `cmd:"" help:"say whether backups work: newest backup, last proven restore, suspect backups, serve; exit 1 when not"`
 	Verify  verifyCmd         `cmd:"" help:"download a backup and check its checksum, compression and trailer"`
+	Recover recoverCmd        `cmd:"" help:"bring the database back to a moment (--to latest or a time) into another server: the newest backup before it, then the binary log up to it"`
 	Accept  acceptCmd         `cmd:"" help:"accept a suspect backup's shape (a database that really shrank): retention resumes"`
 	Repair  repairCopiesCmd   `cmd:"" name:"repair-copies" help:"copy to each --copy-to remote the primary's backups it lacks, checksums verified"`
 	Refresh refreshCmd        `cmd:"" help:"restart the yesterday app's machines now"`
@@ -80,6 +82,7 @@ var (
 	_ runner = (*listCmd)(nil)
 	_ runner = (*statusCmd)(nil)
 	_ runner = (*verifyCmd)(nil)
+	_ runner = (*recoverCmd)(nil)
 	_ runner = (*refreshCmd)(nil)
 	_ runner = (*repairCopiesCmd)(nil)
 	_ runner = (*doctorCmd)(nil)

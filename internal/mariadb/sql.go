@@ -119,6 +119,22 @@ func (c Conn) openDB(log *slog.Logger, useDatabase bool) (*sql.DB, *peer, error)
 	return sql.OpenDB(conn), p, nil
 }
 
+// one opens a single connection to the server for a few questions; done
+// closes it.
+func (c Conn) one(ctx context.Context, log *slog.Logger) (conn *sql.Conn, p *peer, done func(), err error) {
+	db, p, err := c.openDB(log, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	conn, err = db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, fmt.Errorf("connect to %s: %w", c, err)
+	}
+	return conn, p, func() { conn.Close(); db.Close() }, nil
+}
+
 // driverLogger sends the driver's own messages (dropped connections and
 // the like) to a log at debug level.
 type driverLogger struct{ log *slog.Logger }

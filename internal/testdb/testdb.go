@@ -18,7 +18,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/backupd/backupd/internal/mariadb"
 )
@@ -335,4 +337,34 @@ func (s *Server) Fingerprint(t testing.TB, db string) string {
 		b.WriteString(strings.ReplaceAll(out, "`"+db+"`", "`DB`"))
 	}
 	return b.String()
+}
+
+// Kill kills a server this process started with SIGKILL, as a machine that
+// loses its power would lose it, and waits until it is gone. It fails the
+// test for a server it did not start.
+func (s *Server) Kill(t testing.TB) {
+	t.Helper()
+	if s.dir == "" {
+		t.Fatal("testdb: Kill of a server this process did not start")
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, "mysqld.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Signal(syscall.SIGKILL)
+	for range 200 {
+		if p.Signal(syscall.Signal(0)) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server %d still runs after SIGKILL", pid)
 }

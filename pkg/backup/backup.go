@@ -67,6 +67,11 @@ type Report struct {
 	Suspect     string // why the shape looks wrong; "" when it held
 	Duration    time.Duration
 	Copies      []CopyResult // one per Job.Copies, in order
+	// Binlog is where the backup stands in the source's binary log; zero
+	// when the dump recorded none, and then BinlogProblem says why (when
+	// the job's dumper was asked for them).
+	Binlog        dump.Coordinates
+	BinlogProblem string
 }
 
 type publishCheckKey struct{}
@@ -172,6 +177,11 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 		if res.Source != "" {
 			meta[catalog.MetaSource] = res.Source
 		}
+		if !res.Binlog.IsZero() {
+			meta[catalog.MetaBinlog] = res.Binlog.Pos
+			meta[catalog.MetaBinlogServer] = res.Binlog.Server
+			meta[catalog.MetaBinlogAt] = res.Binlog.At.UTC().Format(catalog.BinlogAtLayout)
+		}
 		if judge {
 			verdict = Judge(history, res.RawBytes, res.Tables, j.Shape)
 			if verdict.Code != "" {
@@ -196,15 +206,17 @@ func (j Job) Run(ctx context.Context) (Report, error) {
 	}
 	log.Debug("backup published", "backup", name)
 	rep := Report{
-		Name:        name,
-		Time:        at.UTC().Truncate(time.Second),
-		RawBytes:    res.RawBytes,
-		StoredBytes: res.StoredBytes,
-		SHA256:      res.SHA256,
-		Tables:      res.Tables,
-		Suspect:     verdict.Reason,
-		Duration:    time.Since(start),
-		Copies:      waitCopies(),
+		Name:          name,
+		Time:          at.UTC().Truncate(time.Second),
+		RawBytes:      res.RawBytes,
+		StoredBytes:   res.StoredBytes,
+		SHA256:        res.SHA256,
+		Tables:        res.Tables,
+		Suspect:       verdict.Reason,
+		Duration:      time.Since(start),
+		Copies:        waitCopies(),
+		Binlog:        res.Binlog,
+		BinlogProblem: res.BinlogProblem,
 	}
 	if verdict.Code != "" {
 		log.Warn("backup published with a suspect shape", "backup", name, "reason", verdict.Reason)

@@ -66,7 +66,11 @@ func (s Seal) sign(name string, res dump.Result, meta map[string]string) {
 	if s.SignKey == nil {
 		return
 	}
-	meta[catalog.MetaSignature] = s.SignKey.Sign(seal.Statement{
+	st := seal.Statement{
 		Name: name, SHA256: res.SHA256, Size: res.StoredBytes, RawSize: res.RawBytes, Version: meta[catalog.MetaVersion],
-	})
+	}
+	if meta[catalog.MetaBinlog] != "" {
+		st.Binlog = [3]string{meta[catalog.MetaBinlog], meta[catalog.MetaBinlogServer], meta[catalog.MetaBinlogAt]}
+	}
+	meta[catalog.MetaSignature] = s.SignKey.Sign(st)
 }

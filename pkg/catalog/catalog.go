@@ -69,7 +69,21 @@ const (
 	// characters) of the backup's name, stored sha256 and size, raw size
 	// and version (see pkg/seal). Key and value fit Drive's 124 bytes.
 	MetaSignature = "backupd-signature"
+	// MetaBinlog is where the backup's snapshot stands in the source
+	// server's binary log ("binlog.000003:157"): point-in-time recovery
+	// replays the log from there. A backup without it is not usable for
+	// recovery.
+	MetaBinlog = "backupd-binlog"
+	// MetaBinlogServer is the source server's identity, as segment names
+	// give it (MySQL's server_uuid, "id<server_id>" for MariaDB).
+	MetaBinlogServer = "backupd-binlog-server"
+	// MetaBinlogAt is when the dump tool printed the coordinates (RFC 3339,
+	// UTC): the snapshot was taken before it.
+	MetaBinlogAt = "backupd-binlog-at"
 )
+
+// BinlogAtLayout is the layout of MetaBinlogAt.
+const BinlogAtLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // MaxSourceLen bounds the value of MetaSource: a Drive property's key and
 // value together take at most 124 bytes.
@@ -104,6 +118,18 @@ type Backup struct {
 	// Restored is the last successful restore recorded on the backup
 	// (MetaRestored); nil when none is, or the record is malformed.
 	Restored *Restored
+	// Binlog, BinlogServer and BinlogAt are the binary log coordinates
+	// recorded with the backup (MetaBinlog, MetaBinlogServer,
+	// MetaBinlogAt); empty when none are, or they are malformed.
+	Binlog       string
+	BinlogServer string
+	BinlogAt     time.Time
+}
+
+// Recoverable reports whether the backup records where it stands in the
+// source's binary log, which point-in-time recovery needs.
+func (b Backup) Recoverable() bool {
+	return b.Binlog != "" && b.BinlogServer != "" && !b.BinlogAt.IsZero()
 }
 
 // Encrypted reports whether the backup's name says it is in an age
@@ -239,6 +265,7 @@ func (c Codec) Scan(entries []Entry, now time.Time) Listing {
 				b.RawSize = n
 			}
 		}
+		b.Binlog, b.BinlogServer, b.BinlogAt = binlogMeta(e.Meta)
 		if v, ok := e.Meta[MetaRestored]; ok {
 			if r, err := ParseRestored(v); err == nil {
 				b.Restored = &r
@@ -297,4 +324,18 @@ func (b Backup) String() string { return b.Name }
 // "YYYY-MM-DD HH:MM:SS UTC".
 func (b Backup) TimeString() string {
 	return fmt.Sprint(b.Time.UTC().Format("2006-01-02 15:04:05"), " UTC")
+}
+
+// binlogMeta reads the recorded binary log coordinates: printable ASCII
+// of a bounded length, and a time in BinlogAtLayout; all three or none.
+func binlogMeta(m map[string]string) (pos, server string, at time.Time) {
+	ok := func(v string) bool {
+		return v != "" && len(v) <= 100 && strings.IndexFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) < 0
+	}
+	pos, server = m[MetaBinlog], m[MetaBinlogServer]
+	t, err := time.Parse(BinlogAtLayout, m[MetaBinlogAt])
+	if !ok(pos) || !ok(server) || err != nil || t.UTC().Format(BinlogAtLayout) != m[MetaBinlogAt] {
+		return "", "", time.Time{}
+	}
+	return pos, server, t.UTC()
 }

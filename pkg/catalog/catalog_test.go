@@ -229,6 +229,46 @@ func TestEncryptedNameAndMeta(t *testing.T) {
 	}
 }
 
+// Binary log coordinates are read only whole and well formed: a backup
+// with anything less is not usable for recovery.
+func TestScanBinlogCoordinates(t *testing.T) {
+	c := Codec{}
+	at := time.Date(2026, 11, 26, 3, 0, 1, 500000000, time.UTC)
+	good := map[string]string{MetaBinlog: "binlog.000003:157", MetaBinlogServer: "id1", MetaBinlogAt: at.Format(BinlogAtLayout)}
+	for _, tc := range []struct {
+		name   string
+		change func(m map[string]string)
+		ok     bool
+	}{
+		{"whole", func(map[string]string) {}, true},
+		{"no time", func(m map[string]string) { delete(m, MetaBinlogAt) }, false},
+		{"no server", func(m map[string]string) { delete(m, MetaBinlogServer) }, false},
+		{"time in another layout", func(m map[string]string) { m[MetaBinlogAt] = at.Format(time.RFC3339) }, false},
+		{"time not UTC", func(m map[string]string) { m[MetaBinlogAt] = at.In(time.FixedZone("x", 3600)).Format(BinlogAtLayout) }, false},
+		{"control character", func(m map[string]string) { m[MetaBinlog] = "binlog.000003:157\n" }, false},
+		{"too long", func(m map[string]string) { m[MetaBinlogServer] = strings.Repeat("x", 101) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]string{}
+			for k, v := range good {
+				m[k] = v
+			}
+			tc.change(m)
+			l := c.Scan([]Entry{{Name: c.Name(at, Zstd), Size: 10, Meta: m}}, at.Add(time.Hour))
+			b := l.Backups[0]
+			if b.Recoverable() != tc.ok {
+				t.Fatalf("Recoverable = %v, want %v (%q %q %v)", b.Recoverable(), tc.ok, b.Binlog, b.BinlogServer, b.BinlogAt)
+			}
+			if tc.ok && (b.Binlog != good[MetaBinlog] || !b.BinlogAt.Equal(at)) {
+				t.Errorf("read %q %v", b.Binlog, b.BinlogAt)
+			}
+			if !tc.ok && (b.Binlog != "" || b.BinlogServer != "" || !b.BinlogAt.IsZero()) {
+				t.Errorf("kept part of malformed coordinates: %q %q %v", b.Binlog, b.BinlogServer, b.BinlogAt)
+			}
+		})
+	}
+}
+
 // TestScanBlockedRecord: the record of a blocked retention is neither a
 // backup nor a foreign file, for any prefix; names that only resemble it
 // are foreign.

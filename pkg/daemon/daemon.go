@@ -30,6 +30,7 @@ import (
 	"github.com/backupd/backupd/pkg/notify"
 	"github.com/backupd/backupd/pkg/slot"
 	"github.com/backupd/backupd/pkg/storage"
+	"github.com/backupd/backupd/pkg/stream"
 )
 
 // DefaultGrace is how long a running backup may go on after a shutdown
@@ -90,6 +91,10 @@ type Config struct {
 	// the backups report it themselves; the check then runs again beside
 	// the first backup that succeeds.
 	CheckRestore func(ctx context.Context) (refused string, err error)
+	// Stream, when set, follows the binary log for the daemon's life (see
+	// pkg/stream and binlog.go): it reports through the function it is
+	// given, and returns when ctx ends, after publishing what it holds.
+	Stream func(ctx context.Context, report func(stream.Report)) error
 
 	// Refresh, when set, runs on RefreshSchedule. A failure is logged and
 	// counted; the next tick tries again.
@@ -139,6 +144,8 @@ type Daemon struct {
 	// checkAgain is set when the start-up check could not run: the first
 	// backup that succeeds runs it.
 	checkAgain atomic.Bool
+
+	binlog binlogState
 
 	// runCtx is the context of every run: it outlives the signal so that
 	// a backup can finish within the grace period.
@@ -224,6 +231,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Beside the first backup, not before it: the check must not hold
 	// back a backup.
 	go d.checkRestore(ctx)
+	streamCtx, stopStream := context.WithCancel(context.Background())
+	defer stopStream()
+	streamDone := make(chan struct{})
+	if d.cfg.Stream != nil {
+		go func() {
+			defer close(streamDone)
+			d.runStream(streamCtx)
+		}()
+	} else {
+		close(streamDone)
+	}
 
 	s, err := gocron.NewScheduler(
 		gocron.WithLocation(time.UTC),
@@ -266,6 +284,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	d.log.Info("shutting down: no new runs", "grace", d.cfg.Grace.String())
+	// The stream publishes what it holds while a backup finishes.
+	stopStream()
+	defer func() { <-streamDone }()
 	idle := d.track.stop()
 	for _, j := range jobs {
 		_ = s.RemoveJob(j.ID())
@@ -366,6 +387,8 @@ func (d *Daemon) backupTick() {
 		return
 	}
 	defer d.track.end()
+	// After the busy flag is released: a backup the stream still owes.
+	defer d.binlogAgain()
 	if !d.backupBusy.CompareAndSwap(false, true) {
 		d.metrics.run(ResultSkipped)
 		d.log.Warn("backup tick skipped: the previous backup is still running", "result", ResultSkipped)
@@ -438,6 +461,7 @@ func (d *Daemon) runBackup(ctx context.Context) string {
 
 	begun := d.clock.Now()
 	rep, err := d.cfg.Backup(ctx)
+	d.binlogBackup(start, rep, err)
 	if held != nil {
 		held.Release(err == nil)
 		if err == nil {

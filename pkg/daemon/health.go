@@ -43,6 +43,8 @@ type Health struct {
 	LastError    string `json:"last_error,omitempty"`
 	NextBackup   string `json:"next_backup,omitempty"`  // RFC 3339, UTC: the next scheduled run
 	LastRestore  string `json:"last_restore,omitempty"` // RFC 3339, UTC: the newest restore recorded on a backup
+	// Binlog says how the binary log stream is, when serve follows one.
+	Binlog string `json:"binlog,omitempty"`
 }
 
 // maxReason bounds an error quoted in the health answer or a ping body.
@@ -145,6 +147,12 @@ func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
 	h.NextBackup = d.cfg.Schedule.Next(now).UTC().Format(time.RFC3339)
 	if t := d.state.restored(); !t.IsZero() {
 		h.LastRestore = t.UTC().Format(time.RFC3339)
+	}
+	var bad string
+	h.Binlog, bad = d.binlogHealth(now)
+	// Broken recovery is bad health, whatever retention does (degraded).
+	if bad != "" && h.Status != "unhealthy" {
+		h.Status, h.Reason = "unhealthy", clip(bad, maxReason)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -45,6 +45,7 @@ type Metrics struct {
 	lastRestore                            prometheus.Gauge
 	suspect                                prometheus.Gauge
 	notifications                          *prometheus.CounterVec
+	binlog                                 binlogMetrics
 }
 
 // NewMetrics creates the metrics. Every result label of the run counters
@@ -77,6 +78,8 @@ func NewMetrics() *Metrics {
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "backupd", Name: "notifications_total",
 			Help: "Alerts by cause and result: sent and failed count destinations, suppressed counts messages held back as repeats."}, []string{"cause", "result"}),
 	}
+	m.binlog = newBinlogMetrics(g)
+	m.reg.MustRegister(m.binlog.collectors()...)
 	m.reg.MustRegister(
 		m.lastSuccess, m.lastAttempt, m.lastDuration, m.lastRaw, m.lastStored, m.remoteBackups,
 		m.runs, m.retentionDeleted, m.retentionErrors, m.retentionPaused, m.retentionBlocked, m.refreshRuns, m.lastRefresh,

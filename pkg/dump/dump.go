@@ -94,6 +94,11 @@ type Dumper struct {
 	MaxAllowedPacket int64
 	TempDir          string // where stale option files of older versions are swept; "" is the system default
 	Log              *slog.Logger
+	// Coordinates asks the dump tool for the binary log coordinates of
+	// its snapshot (CoordFlags), recorded in Result.Binlog. A server
+	// without a binary log, or an account without the privileges they
+	// need, gives a dump without them (Result.BinlogProblem says why).
+	Coordinates bool
 }
 
 // Counters are updated while a dump runs, for progress reports. They may be
@@ -113,6 +118,11 @@ type Result struct {
 	// Source is the dumped server's flavour and version ("MySQL
 	// 8.0.36"), for catalog.MetaSource; "" when the server did not say.
 	Source string
+	// Binlog is where the dump stands in the server's binary log; zero
+	// when it was not asked for or could not be had, and then
+	// BinlogProblem says why (when it was asked for).
+	Binlog        Coordinates
+	BinlogProblem string
 }
 
 // ErrNoTrailer means the dump program exited 0 but its output did not end
@@ -158,7 +168,54 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	if err := before.Problem(conn.Database); err != nil {
 		return Result{}, err
 	}
-	args := append(append(append([]string(nil), Flags...), pair.Flags...),
+	var coord []string
+	src, problem := d.binlogSource(ctx, conn, log)
+	if problem == "" {
+		coord = CoordFlags(pair.Tool)
+	}
+	res, err := d.run(ctx, w, c, start, prog, packet, pair, sess.DB, conn, before.Objects, coord, src.Identity)
+	if errors.Is(err, errCoordPrivileges) {
+		// Nothing was written yet: the dump runs again without them.
+		problem = err.Error()
+		log.Warn("no binary log coordinates: the backup will not be usable for point-in-time recovery", "reason", problem)
+		res, err = d.run(ctx, w, c, start, prog, packet, pair, sess.DB, conn, before.Objects, nil, "")
+	}
+	if err == nil && d.Coordinates && res.Binlog.IsZero() {
+		if problem == "" {
+			problem = "the dump tool printed no binary log coordinates"
+		}
+		res.BinlogProblem = problem
+	}
+	return res, err
+}
+
+// binlogSource asks the server about its binary log when the dump is to
+// record its coordinates; problem says why it cannot (not asked for, no
+// binary log).
+func (d *Dumper) binlogSource(ctx context.Context, conn mariadb.Conn, log *slog.Logger) (src mariadb.BinlogSource, problem string) {
+	if !d.Coordinates {
+		return src, "not asked for"
+	}
+	src, err := conn.Binlog(ctx, log)
+	switch {
+	case err != nil:
+		return src, fmt.Sprintf("could not ask the server about its binary log: %v", err)
+	case !src.Enabled:
+		return src, "the server writes no binary log (log_bin is OFF)"
+	}
+	return src, ""
+}
+
+// run runs the dump tool once, with the coordinate flags coord (none:
+// without coordinates), and holds what it dumped to before (the
+// inventory taken before it) and to what db (the run's session) shows
+// after it. With coordinates, the start of the tool's
+// output is held back until it has printed them: a tool that fails
+// before that for want of privileges is an error wrapping
+// errCoordPrivileges, and nothing was written to w.
+func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.Time, prog string, packet int64, pair Pairing, db *sql.DB, conn mariadb.Conn, before Objects, coord []string, server string) (Result, error) {
+	log := d.logger()
+	args := append(append(append(append([]string(nil), Flags...), pair.Flags...), coord...),
 		"--max-allowed-packet="+strconv.FormatInt(packet, 10), "--", conn.Database)
 	cmd, err := conn.Command(ctx, d.TempDir, prog, args...)
 	if err != nil {
@@ -174,6 +231,26 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	if err := cmd.Start(); err != nil {
 		return Result{}, err
 	}
+	var src io.Reader = stdout
+	var (
+		hd      head
+		waited  bool
+		waitErr error
+	)
+	if coord != nil {
+		hd, err = readHead(stdout, time.Now)
+		switch {
+		case err == nil && hd.ended:
+			// The whole output is held: the tool has exited.
+			waited, waitErr = true, cmd.Wait()
+			if hd.pos == "" && coordDenied(waitErr) {
+				return Result{}, fmt.Errorf("%w: %v", errCoordPrivileges, waitErr)
+			}
+			src = bytes.NewReader(hd.held)
+		default:
+			src = io.MultiReader(bytes.NewReader(hd.held), stdout)
+		}
+	}
 
 	level := d.Level
 	if level == 0 {
@@ -185,20 +262,24 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	// whose other core serves the app.
 	enc, err := zstd.NewWriter(out, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(WindowSize))
 	if err != nil {
-		_ = cmd.Cmd.Process.Kill()
-		_ = cmd.Wait()
+		if !waited {
+			_ = cmd.Cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
 		return Result{}, fmt.Errorf("zstd encoder: %w", err)
 	}
 	tail := &mariadb.Tail{Max: 256}
 	objects := &ObjectCounter{}
 	// The encoder reads the tool's output straight into its block buffer;
 	// the trailer check, the object count and the counter look on.
-	_, copyErr := enc.ReadFrom(&observer{r: stdout, n: &c.Raw, seen: []io.Writer{tail, objects}})
+	_, copyErr := enc.ReadFrom(&observer{r: src, n: &c.Raw, seen: []io.Writer{tail, objects}})
 	if copyErr != nil {
 		// The consumer failed (an upload error): stop the dump at once.
 		_ = cmd.Cmd.Process.Kill()
 	}
-	waitErr := cmd.Wait()
+	if !waited {
+		waitErr = cmd.Wait()
+	}
 	closeErr := enc.Close()
 
 	switch {
@@ -213,17 +294,21 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer, c *Counters) (Result, er
 	case !HasTrailer(tail.Bytes()):
 		return Result{}, ErrNoTrailer
 	}
-	if err := d.compare(ctx, sess.DB, conn, pair.Server, objects.Objects, before.Objects, log); err != nil {
+	if err := d.compare(ctx, db, conn, pair.Server, objects.Objects, before, log); err != nil {
 		return Result{}, err
 	}
-	return Result{
+	res := Result{
 		RawBytes:    c.Raw.Load(),
 		StoredBytes: c.Stored.Load(),
 		SHA256:      hex.EncodeToString(hash.Sum(nil)),
 		Tables:      objects.Tables,
 		Duration:    time.Since(start),
 		Source:      Source(pair.Server),
-	}, nil
+	}
+	if hd.pos != "" {
+		res.Binlog = Coordinates{Pos: hd.pos, Server: server, At: hd.at.UTC()}
+	}
+	return res, nil
 }
 
 // compare holds what a finished dump holds to what information_schema

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -53,25 +54,34 @@ func (l *loader) open(ctx context.Context) (*lconn, error) {
 // tuneServer makes commits cheaper for the load where the user may, and
 // returns the function that puts the server back.
 func (l *loader) tuneServer(ctx context.Context) func() {
+	return RelaxCommits(ctx, l.db, l.log, "the load")
+}
+
+// RelaxCommits sets innodb_flush_log_at_trx_commit to 2 (the redo log
+// written at each commit, flushed once a second) where it is 1 and the
+// user may set it, for work that is redone whole if the server crashes
+// (for is what, in the log); it returns the function that puts it back,
+// even after ctx ends.
+func RelaxCommits(ctx context.Context, db *sql.DB, log *slog.Logger, what string) func() {
 	var flush int
-	if err := l.db.QueryRowContext(ctx, "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit").Scan(&flush); err != nil {
-		l.log.Debug("innodb_flush_log_at_trx_commit unknown; left alone", "err", err)
+	if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit").Scan(&flush); err != nil {
+		log.Debug("innodb_flush_log_at_trx_commit unknown; left alone", "err", err)
 		return func() {}
 	}
 	if flush != 1 {
 		return func() {}
 	}
-	if _, err := l.db.ExecContext(ctx, "SET GLOBAL innodb_flush_log_at_trx_commit = 2"); err != nil {
-		l.log.Debug("innodb_flush_log_at_trx_commit left at 1: not allowed to change it", "err", err)
+	if _, err := db.ExecContext(ctx, "SET GLOBAL innodb_flush_log_at_trx_commit = 2"); err != nil {
+		log.Debug("innodb_flush_log_at_trx_commit left at 1: not allowed to change it", "err", err)
 		return func() {}
 	}
-	l.log.Debug("innodb_flush_log_at_trx_commit set to 2 for the load")
+	log.Debug("innodb_flush_log_at_trx_commit set to 2 for " + what)
 	return func() {
-		// Put the setting back even when the load was cancelled.
+		// Put the setting back even when the work was cancelled.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if _, err := l.db.ExecContext(ctx, "SET GLOBAL innodb_flush_log_at_trx_commit = 1"); err != nil {
-			l.log.Warn("could not put innodb_flush_log_at_trx_commit back to 1", "err", err)
+		if _, err := db.ExecContext(ctx, "SET GLOBAL innodb_flush_log_at_trx_commit = 1"); err != nil {
+			log.Warn("could not put innodb_flush_log_at_trx_commit back to 1", "err", err)
 		}
 	}
 }

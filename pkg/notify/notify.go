@@ -40,11 +40,19 @@ const (
 	// RestoreWouldRefuse: serve found at start-up that the restore would
 	// refuse what its dump tool writes against its server.
 	RestoreWouldRefuse Cause = "restore_would_refuse"
-	Test               Cause = "test" // backupd doctor --notify-test
+	// BinlogGap: part of the binary log was not copied (purged first,
+	// another server, a fresh start): recovery cannot cross it until a
+	// new backup.
+	BinlogGap Cause = "binlog_gap"
+	// BinlogStalled: the binary log stream made no progress for twice
+	// its flush interval.
+	BinlogStalled Cause = "binlog_stalled"
+	Test          Cause = "test" // backupd doctor --notify-test
 )
 
 // Causes lists every cause, for metrics that start at zero.
-var Causes = []Cause{BackupFailed, Recovered, Suspect, RetentionPaused, RetentionBlocked, Stale, RestoreFailed, RestoreFellBack, RestoreWouldRefuse, Test}
+var Causes = []Cause{BackupFailed, Recovered, Suspect, RetentionPaused, RetentionBlocked, Stale, RestoreFailed, RestoreFellBack, RestoreWouldRefuse,
+	BinlogGap, BinlogStalled, Test}
 
 // Results of one destination or one message, as Options.Observe receives them.
 const (
@@ -332,6 +340,8 @@ var titles = map[Cause]string{
 	RestoreFailed:      "restore failed",
 	RestoreFellBack:    "restore fell back to an older backup",
 	RestoreWouldRefuse: "the restore would refuse the backups",
+	BinlogGap:          "gap in the binary log copy",
+	BinlogStalled:      "binary log stream stalled",
 	Test:               "test message",
 }
 

@@ -260,20 +260,32 @@ type Statement struct {
 	Size    int64  // stored bytes
 	RawSize int64  // SQL bytes
 	Version string
+	// Binlog are the binary log coordinates recorded with a backup
+	// (catalog.MetaBinlog, MetaBinlogServer, MetaBinlogAt, as stored);
+	// a backup without them signs none, as before they existed.
+	Binlog [3]string
 }
 
 // StatementOf is the statement a listed backup claims: its name, the
 // stored size the store lists and the checksum, SQL size and version
 // recorded with it.
 func StatementOf(b catalog.Backup) Statement {
-	return Statement{Name: b.Name, SHA256: b.SHA256, Size: b.Size, RawSize: b.RawSize, Version: b.Version}
+	s := Statement{Name: b.Name, SHA256: b.SHA256, Size: b.Size, RawSize: b.RawSize, Version: b.Version}
+	if b.Binlog != "" {
+		s.Binlog = [3]string{b.Binlog, b.BinlogServer, b.BinlogAt.UTC().Format(catalog.BinlogAtLayout)}
+	}
+	return s
 }
 
 // message encodes s without ambiguity: a fixed context string, then each
 // field with its length.
 func (s Statement) message() []byte {
 	m := []byte("backupd backup signature v1\x00")
-	for _, f := range []string{s.Name, strings.ToLower(s.SHA256), fmt.Sprint(s.Size), fmt.Sprint(s.RawSize), s.Version} {
+	fields := []string{s.Name, strings.ToLower(s.SHA256), fmt.Sprint(s.Size), fmt.Sprint(s.RawSize), s.Version}
+	if s.Binlog != [3]string{} {
+		fields = append(fields, "binlog", s.Binlog[0], s.Binlog[1], s.Binlog[2])
+	}
+	for _, f := range fields {
 		m = binary.AppendUvarint(m, uint64(len(f)))
 		m = append(m, f...)
 	}

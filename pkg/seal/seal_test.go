@@ -287,3 +287,38 @@ func FuzzDecrypt(f *testing.F) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20))
 	})
 }
+
+// A statement without binary log coordinates signs what it signed before
+// they existed; with them, each is covered.
+func TestStatementCoordinates(t *testing.T) {
+	old := Statement{Name: "db-backup-20261126-030000.sql.zst", SHA256: "AB", Size: 10, RawSize: 100, Version: "1"}
+	var want []byte
+	want = append(want, "backupd backup signature v1\x00"...)
+	for _, f := range []string{old.Name, "ab", "10", "100", "1"} {
+		want = append(want, byte(len(f)))
+		want = append(want, f...)
+	}
+	if got := old.message(); string(got) != string(want) {
+		t.Errorf("message without coordinates changed:\n%q\nwant\n%q", got, want)
+	}
+	key, err := GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := old
+	with.Binlog = [3]string{"binlog.000001:4", "id1", "2026-11-26T03:00:01.000000Z"}
+	sig := key.Sign(with)
+	if !Verify([]VerifyKey{key.Public()}, with, sig) {
+		t.Fatal("does not verify")
+	}
+	for i := range with.Binlog {
+		c := with
+		c.Binlog[i] += "x"
+		if Verify([]VerifyKey{key.Public()}, c, sig) {
+			t.Errorf("a changed coordinate %d verifies", i)
+		}
+	}
+	if Verify([]VerifyKey{key.Public()}, old, sig) {
+		t.Error("dropping the coordinates verifies")
+	}
+}

@@ -141,6 +141,7 @@ type Gate struct {
 	// that saved it ("SET @saved_cs_client = @@character_set_client").
 	cs    string
 	saved map[string]string
+	own   string // the database of CheckDefinition
 }
 
 // NewGate returns a gate over the statements of sp.
@@ -207,6 +208,36 @@ func (g *Gate) Next() (Statement, error) {
 	return g.check(stmt, owned, line)
 }
 
+// CheckDefinition reads stmt, one CREATE or ALTER of a table, or CREATE of
+// a view, trigger, routine or event of database own, by the rules the
+// gate holds a dump's definitions to (see docs/statement-gate.md): a table
+// definition may name no other database, read no other table and keep its
+// data nowhere but in the server's own files; a body may run no SQL built
+// at run time, touch no file, account, privilege or server setting, and
+// name no system database nor one of opts.Foreign; a ";" outside BEGIN ...
+// END is refused. It returns the statement as the gate would let it
+// through (DEFINER clauses and own's qualifier taken out), or a
+// *RefusedError. It reads the statement alone: GateOptions.Whole and
+// Dialect are not used.
+func CheckDefinition(stmt []byte, own string, opts GateOptions) (Statement, error) {
+	opts.Whole, opts.Dialect = false, nil
+	g := NewGate(nil, opts)
+	g.own = own
+	lx := newLexer(stmt, g.ver)
+	t := lx.next()
+	if w := lx.upper(t); t.kind != tWord || w != "CREATE" && w != "ALTER" {
+		return Statement{}, &RefusedError{Kind: "statement", Reason: "not a definition", Prefix: quotePrefix(stmt, 60)}
+	}
+	st, err := g.check(stmt, true, 0)
+	if err != nil {
+		return Statement{}, err
+	}
+	if st.Class != ClassTable && st.Class != ClassObject || strings.HasPrefix(st.Kind, "alter") && st.Class != ClassTable {
+		return Statement{}, &RefusedError{Kind: st.Kind, Reason: "not a definition of a table, view, trigger, routine or event", Prefix: quotePrefix(stmt, 60)}
+	}
+	return st, nil
+}
+
 // systemDatabases are the server's own: a dump of one is not a database to
 // restore.
 var systemDatabases = wordSet("mysql information_schema performance_schema sys")
@@ -247,7 +278,11 @@ func (g *Gate) atEnd() *refusal {
 func (g *Gate) check(stmt []byte, owned bool, line int64) (Statement, error) {
 	p := &parser{g: g, lx: newLexer(stmt, g.ver), cs: g.cs, saves: map[string]string{}}
 	p.lx.cs = g.cs
-	p.own, p.ownOK = g.sp.Database()
+	if g.sp != nil {
+		p.own, p.ownOK = g.sp.Database()
+	} else {
+		p.own, p.ownOK = g.own, true
+	}
 	st, r := p.statement()
 	if p.lx.err != nil {
 		r = &refusal{kind: p.kind(), reason: p.lx.err.Error()}
