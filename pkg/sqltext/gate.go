@@ -157,7 +157,7 @@ func NewGate(sp *Splitter, opts GateOptions) *Gate {
 	for _, d := range opts.Foreign {
 		g.foreign[strings.ToLower(d)] = true
 	}
-	if !opts.noPass {
+	if sp != nil && !opts.noPass {
 		sp.data = &dataPass{write: opts.LoadText}
 	}
 	return g
