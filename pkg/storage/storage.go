@@ -463,11 +463,21 @@ func (s *Store) ListFolder(ctx context.Context) ([]catalog.Entry, error) {
 			continue
 		}
 		m, err := fs.GetMetadata(ctx, o)
+		for try := 1; err != nil && try < 3; try++ {
+			// A local file's extended attributes change under a reader
+			// while an upload is given them (ERANGE): read again.
+			m, err = fs.GetMetadata(ctx, o)
+		}
 		if err != nil {
 			if _, statErr := s.f.NewObject(ctx, o.Remote()); errors.Is(statErr, fs.ErrorObjectNotFound) {
 				continue // renamed or deleted by another process while listing
 			}
-			return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), s.hints.explain(err))
+			if !strings.HasSuffix(o.Remote(), catalog.PartialSuffix) {
+				return nil, fmt.Errorf("read metadata of %s: %w", o.Remote(), s.hints.explain(err))
+			}
+			// An upload in progress: its metadata are not final, and
+			// nothing reads them.
+			m = nil
 		}
 		out = append(out, catalog.Entry{Name: o.Remote(), Size: o.Size(), ModTime: o.ModTime(ctx), Meta: m})
 	}
