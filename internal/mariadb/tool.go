@@ -30,7 +30,8 @@ func FindTool(names ...string) (string, error) {
 // looks for its option files). Everything else stays behind, whatever its
 // name: the database password, rclone's credentials, the Fly token, the
 // heartbeat and notification URLs would otherwise be readable in the
-// tool's /proc/<pid>/environ.
+// tool's /proc/<pid>/environ. (Cmd.BufferStdout adds coreutils' stdout
+// buffering to it, and nothing else.)
 func ChildEnv() []string {
 	env := os.Environ()
 	out := env[:0:0]
@@ -93,6 +94,48 @@ func (c Conn) Command(ctx context.Context, tempDir, program string, args ...stri
 	tail := &Tail{Max: 8192}
 	cmd.Stderr = tail
 	return &Cmd{Cmd: cmd, Name: programName(program), Stderr: tail, cnf: cnf}, nil
+}
+
+// stdbufLibraries are where coreutils installs libstdbuf.so, the library
+// stdbuf(1) preloads into a program to set its stdio buffering (Debian and
+// Fedora, then older layouts).
+var stdbufLibraries = []string{
+	"/usr/libexec/coreutils/libstdbuf.so",
+	"/usr/lib/coreutils/libstdbuf.so",
+	"/usr/lib64/coreutils/libstdbuf.so",
+}
+
+// BufferStdout makes the tool's standard output fully buffered in blocks of
+// size bytes, as "stdbuf -o size" does: coreutils' libstdbuf.so is
+// preloaded and told the size. Into a pipe, the client tools' stdio writes
+// every 4 KiB (the pipe's block size), a system call in the tool and a
+// wake-up of the reader each time; a dump of a few hundred MB is tens of
+// thousands of them. It does nothing, and reports false, when no
+// libstdbuf.so owned by root and writable by root alone is installed. Call
+// it before Start.
+func (c *Cmd) BufferStdout(size int) bool {
+	lib := stdbufLibrary()
+	if lib == "" || size <= 0 {
+		return false
+	}
+	c.Cmd.Env = append(c.Cmd.Env, "LD_PRELOAD="+lib, "_STDBUF_O="+strconv.Itoa(size))
+	return true
+}
+
+// stdbufLibrary returns the first of stdbufLibraries that is a regular file
+// owned by root and writable by no one else, or "".
+func stdbufLibrary() string {
+	for _, p := range stdbufLibraries {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != 0 {
+			continue
+		}
+		return p
+	}
+	return ""
 }
 
 // Start starts the tool. The tool has its own copy of the option file, so

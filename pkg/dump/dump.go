@@ -227,7 +227,8 @@ func (d *Dumper) run(ctx context.Context, w io.Writer, c *Counters, start time.T
 		return Result{}, fmt.Errorf("dump: %w", err)
 	}
 	growPipe(stdout, log)
-	log.Debug("starting dump", "program", prog, "conn", conn.String())
+	buffered := cmd.BufferStdout(PipeSize)
+	log.Debug("starting dump", "program", prog, "conn", conn.String(), "stdout_buffered", buffered)
 	if err := cmd.Start(); err != nil {
 		return Result{}, err
 	}

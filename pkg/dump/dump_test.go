@@ -320,3 +320,24 @@ touch `+ran+"\n"+goodDump)
 		t.Error("the dump tool ran against a server that did not answer")
 	}
 }
+
+// The dump tool writes through stdio: into a pipe, a write every 4 KiB
+// (the pipe's block size), and as many wake-ups of the reader. It runs
+// with its standard output buffered in PipeSize blocks, as stdbuf -o
+// sets it: coreutils' libstdbuf is in the tool's process, told the size.
+func TestDumpToolStdoutBuffered(t *testing.T) {
+	tool := fakeTool(t, `echo "-- stdbuf: $_STDBUF_O"
+grep -q /libstdbuf.so /proc/$$/maps && echo "-- libstdbuf mapped"
+`+goodDump)
+	d := &Dumper{Program: tool, Conn: serverConn(t)}
+	var buf bytes.Buffer
+	if _, err := d.Dump(context.Background(), &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	sql := decompress(t, buf.Bytes())
+	for _, want := range []string{"-- stdbuf: 1048576\n", "-- libstdbuf mapped\n"} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("the tool's output lacks %q:\n%s", want, sql)
+		}
+	}
+}
