@@ -374,3 +374,42 @@ func TestLoadDataSessionCharset(t *testing.T) {
 		}
 	}
 }
+
+// Rows of a table whose columns read the same from bytes (numbers, text in
+// the session's character set, blobs, dates) load as LOAD DATA reading
+// bytes, to what the INSERTs give: characters of four bytes, escapes,
+// NUL; and a string the column's character set does not allow is a
+// warning, after which the INSERT runs as written.
+func TestLoadDataReadAsBytes(t *testing.T) {
+	srv := testdb.Get(t)
+	table := "CREATE TABLE b (id INT PRIMARY KEY, n BIGINT, d DECIMAL(20,6), f DOUBLE, v VARCHAR(200), tx TEXT, c CHAR(12), " +
+		"vb VARBINARY(100), bl BLOB, da DATE, dt DATETIME(6), ts TIMESTAMP NULL, tm TIME) DEFAULT CHARSET=utf8mb4;\n"
+	good := "INSERT INTO `b` VALUES " +
+		"(1,-9223372036854775808,'12345678901234.123456',1.5e300,'caf\xc3\xa9 \xf0\x9f\x98\x80','tab\\there\\nnew\\\\line','\xe2\x82\xac\xe2\x82\xac'," +
+		"X'00ff5c09',_binary 'a\\0b','2024-02-29','2026-03-29 02:30:00.123456','2038-01-19 03:14:07','-838:59:59')," +
+		"(2,NULL,NULL,NULL,'NULL','\\\\N',''," +
+		"'',NULL,'0000-00-00','0000-00-00 00:00:00',NULL,'12:34:56')," +
+		"(3,0,'-0.000001',-0,'a\\0b \\Z \\% \\_','\xf4\x8f\xbf\xbf','x\\'y'," +
+		"'\xc3\xa9','\\\\','1000-01-01','9999-12-31 23:59:59.999999','1970-01-01 00:00:01','00:00:00');\n"
+	bad := "INSERT INTO `b` VALUES (4,1,1,1,'\xff\xfe',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL);\n"
+	for _, c := range []struct {
+		name, rows string
+		texts      int64
+	}{
+		{"valid rows", good, 1},
+		{"bytes utf8mb4 does not allow", bad, 0},
+	} {
+		dumpText := []byte("/*!40101 SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\nSET NAMES utf8mb4;\n/*!40103 SET TIME_ZONE='+00:00' */;\n" + table + c.rows)
+		a := srv.NewDatabase(t, "bins")
+		load(t, dumpText, srv.Root(a), loader.Options{Parallel: 1, AsWritten: true})
+		b := srv.NewDatabase(t, "btext")
+		st := load(t, dumpText, srv.Root(b), loader.Options{Parallel: 1, TextMin: 1, Log: testLog(t)})
+		q := "SELECT id, n, d, f, HEX(v), HEX(tx), HEX(c), HEX(vb), HEX(bl), da, dt, ts, tm FROM b ORDER BY id"
+		if got, want := srv.Exec(t, b, q), srv.Exec(t, a, q); got != want {
+			t.Errorf("%s: rows\n got: %s\nwant: %s", c.name, got, want)
+		}
+		if st.Texts != c.texts {
+			t.Errorf("%s: %d statements as LOAD DATA, want %d", c.name, st.Texts, c.texts)
+		}
+	}
+}
