@@ -50,7 +50,8 @@ type CheckResult struct {
 // the restore read a backup, so that both judge it alike.
 type Stream struct {
 	stored    *count.Reader
-	hash      hash.Hash
+	hash      hash.Hash // nil when the bytes were hashed before (Hashed)
+	hashed    string
 	decrypted *firstErr // the age envelope's plaintext; nil when not encrypted
 	dec       io.ReadCloser
 	raw       *count.Reader
@@ -64,6 +65,7 @@ type StreamOption func(*streamConfig)
 type streamConfig struct {
 	ids    []age.Identity
 	expect *bool
+	hashed string
 }
 
 // WithIdentities gives the age identities that open an encrypted dump.
@@ -80,6 +82,13 @@ func Encrypted(encrypted bool) StreamOption {
 	return func(c *streamConfig) { c.expect = &encrypted }
 }
 
+// Hashed says the stored bytes were hashed before they reach NewStream, to
+// sum: a copy spooled and checked against its recorded checksum. They are
+// not hashed again, and the result's SHA256 is sum.
+func Hashed(sum string) StreamOption {
+	return func(c *streamConfig) { c.hashed = sum }
+}
+
 // NewStream starts reading the stored dump r. stored and raw, when not nil,
 // count the stored and SQL bytes as they pass, for progress reports. An
 // age envelope (see pkg/seal) is opened first, with the identities of
@@ -91,8 +100,12 @@ func NewStream(r io.Reader, stored, raw *atomic.Int64, opts ...StreamOption) (*S
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Stream{hash: sha256.New(), tail: &mariadb.Tail{Max: 256}}
-	s.stored = count.NewReader(io.TeeReader(r, s.hash), stored)
+	s := &Stream{tail: &mariadb.Tail{Max: 256}, hashed: cfg.hashed}
+	if cfg.hashed == "" {
+		s.hash = sha256.New()
+		r = io.TeeReader(r, s.hash)
+	}
+	s.stored = count.NewReader(r, stored)
 	s.stored.N.Store(0)
 	br := bufio.NewReaderSize(s.stored, 64<<10)
 	head, _ := br.Peek(len(seal.Magic))
@@ -172,7 +185,10 @@ func (s *Stream) Finish() CheckResult {
 	}
 	s.res.StoredBytes = s.stored.N.Load()
 	s.res.RawBytes = s.raw.N.Load()
-	s.res.SHA256 = hex.EncodeToString(s.hash.Sum(nil))
+	s.res.SHA256 = s.hashed
+	if s.hash != nil {
+		s.res.SHA256 = hex.EncodeToString(s.hash.Sum(nil))
+	}
 	s.res.Trailer = HasTrailer(s.tail.Bytes())
 	return s.res
 }

@@ -3,6 +3,7 @@ package dump_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -100,5 +101,36 @@ echo "-- Dump completed on 2026-11-26  4:00:00"
 	}
 	if h.WindowSize == 0 || h.WindowSize > dump.WindowSize {
 		t.Errorf("frame window %d bytes, want at most %d", h.WindowSize, dump.WindowSize)
+	}
+}
+
+// A stream of bytes hashed before (a spooled copy) reports the sum it was
+// given and reads the same SQL; any other hashes what it reads.
+func TestStreamHashed(t *testing.T) {
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := "CREATE TABLE t (id int);\n-- Dump completed on 2026-12-08  3:00:00\n"
+	stored := enc.EncodeAll([]byte(sql), nil)
+	for _, c := range []struct {
+		opts []dump.StreamOption
+		want string
+	}{
+		{nil, fmt.Sprintf("%x", sha256.Sum256(stored))},
+		{[]dump.StreamOption{dump.Hashed("given")}, "given"},
+	} {
+		s, err := dump.NewStream(bytes.NewReader(stored), nil, nil, c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(s)
+		if err != nil || string(got) != sql {
+			t.Fatalf("read %q, %v", got, err)
+		}
+		res := s.Finish()
+		if res.SHA256 != c.want || res.StoredBytes != int64(len(stored)) || !res.Trailer {
+			t.Errorf("%d options: %+v, want sha256 %s and %d stored bytes", len(c.opts), res, c.want, len(stored))
+		}
 	}
 }

@@ -498,6 +498,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	var res loadResult
 	bad := func(err error) error { return &backupError{name: b.Name, err: err} }
 	var rc io.ReadCloser
+	var opts []dump.StreamOption
 	if b.SHA256 != "" {
 		prog.begin(b, "downloading")
 		f, err := r.spool(ctx, b, dir, staging, prog, log)
@@ -506,6 +507,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		}
 		log.Debug("spooled and checked the backup", "stored_bytes", b.Size, "sha256", b.SHA256)
 		rc = f
+		opts = append(opts, dump.Hashed(b.SHA256))
 		checkpoint("spooled")
 	} else {
 		var err error
@@ -519,7 +521,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 	defer rc.Close()
 	prog.begin(b, "loading")
 	stream, err := dump.NewStream(rc, &prog.Stored, &prog.Raw,
-		dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))
+		append(opts, dump.WithIdentities(r.Identities), dump.Encrypted(b.Encrypted()))...)
 	if err != nil {
 		return res, bad(err)
 	}
