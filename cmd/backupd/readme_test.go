@@ -152,6 +152,9 @@ func TestReadmeKeepsFiguresInPerformance(t *testing.T) {
 		"SERVER=mysql-9.7 TOOL=mariadb-11.8 ROWS=600000 ROUNDS=5 bench/backup.sh", "SERVER=system ROWS=600000 ROUNDS=5 bench/backup.sh",
 		"SERVER=mariadb-11.8 SHAPES=one SIZE_ROWS=200000 MANY=0 REPEAT=5 KEEP=1", "SERVER=mariadb-11.8 SHAPES=two SIZE_ROWS=200000 MANY=0 REPEAT=5 bench/restore.sh",
 		`SERVER=system SHAPES="one two" SIZE_ROWS=200000 MANY=0 REPEAT=5 KEEP=1 bench/restore.sh`,
+		"SERVER=mysql-9.7 TOOL=mariadb-11.8 ROWS=600000 ROUNDS=5 COMPARE=a5cfaf4 bench/backup.sh", "SERVER=system ROWS=600000 ROUNDS=5 COMPARE=a5cfaf4 bench/backup.sh",
+		`SERVER=mariadb-11.8 SHAPES="one two" SIZE_ROWS=200000 MANY=0 REPEAT=5 COMPARE=a5cfaf4 bench/restore.sh`,
+		`SERVER=system SHAPES="one two" SIZE_ROWS=200000 MANY=0 REPEAT=5 COMPARE=a5cfaf4 bench/restore.sh`,
 		"go run ./bench/loadcpu"} {
 		if !strings.Contains(strings.Join(strings.Fields(string(perf)), " "), cmd) {
 			t.Errorf("docs/performance.md lacks %q", cmd)
