@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 )
@@ -59,7 +60,8 @@ type Cmd struct {
 	// Stderr keeps the end of what the tool wrote to its standard error.
 	Stderr *Tail
 
-	cnf *os.File // the option file in memory; nil once closed
+	cnf     *os.File // the option file in memory; nil once closed
+	preload bool     // the program starts with libstdbuf preloaded (Tool.Preloads)
 }
 
 // Command prepares program (a path or a name on PATH) to run against c with
@@ -93,7 +95,7 @@ func (c Conn) Command(ctx context.Context, tempDir, program string, args ...stri
 	cmd.Env = ChildEnv()
 	tail := &Tail{Max: 8192}
 	cmd.Stderr = tail
-	return &Cmd{Cmd: cmd, Name: programName(program), Stderr: tail, cnf: cnf}, nil
+	return &Cmd{Cmd: cmd, Name: programName(program), Stderr: tail, cnf: cnf, preload: tool.Preloads}, nil
 }
 
 // stdbufLibraries are where coreutils installs libstdbuf.so, the library
@@ -111,11 +113,13 @@ var stdbufLibraries = []string{
 // every 4 KiB (the pipe's block size), a system call in the tool and a
 // wake-up of the reader each time; a dump of a few hundred MB is tens of
 // thousands of them. It does nothing, and reports false, when no
-// libstdbuf.so owned by root and writable by root alone is installed. Call
-// it before Start.
+// libstdbuf.so owned by root and writable by root alone is installed, or
+// when the program did not start with it when its version was asked
+// (Tool.Preloads: a C library the installed one does not fit). Call it
+// before Start.
 func (c *Cmd) BufferStdout(size int) bool {
 	lib := stdbufLibrary()
-	if lib == "" || size <= 0 {
+	if lib == "" || size <= 0 || !c.preload {
 		return false
 	}
 	c.Cmd.Env = append(c.Cmd.Env, "LD_PRELOAD="+lib, "_STDBUF_O="+strconv.Itoa(size))
@@ -123,8 +127,8 @@ func (c *Cmd) BufferStdout(size int) bool {
 }
 
 // stdbufLibrary returns the first of stdbufLibraries that is a regular file
-// owned by root and writable by no one else, or "".
-func stdbufLibrary() string {
+// owned by root and writable by no one else, or "". It is looked for once.
+var stdbufLibrary = sync.OnceValue(func() string {
 	for _, p := range stdbufLibraries {
 		fi, err := os.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 {
@@ -136,7 +140,7 @@ func stdbufLibrary() string {
 		return p
 	}
 	return ""
-}
+})
 
 // Start starts the tool. The tool has its own copy of the option file, so
 // this process lets go of its own whether or not the start succeeded.

@@ -22,6 +22,10 @@ type Tool struct {
 	Version string // the product's version: "8.0.36", "5.7.44", "10.11.19-MariaDB", "11.8.6-MariaDB"
 	Major   int    // 8, 5, 10, 11; 0 when unknown
 	Minor   int    // 0, 7, 11, 8
+	// Preloads is true when the program ran with coreutils' libstdbuf
+	// preloaded (Cmd.BufferStdout): a program whose C library the
+	// installed one does not fit fails to start with it.
+	Preloads bool
 }
 
 // ParseTool reads a --version line:
@@ -119,12 +123,23 @@ func ToolVersion(ctx context.Context, program string) (Tool, error) {
 	if a, ok := toolCache.Load(key); ok {
 		return a.(toolAnswer).tool, a.(toolAnswer).err
 	}
-	line, err := firstLine(ctx, path)
+	// Asked with libstdbuf preloaded first, so that one run tells whether
+	// the program starts with it; asked again without when it did not.
+	var line string
+	preload := false
+	if lib := stdbufLibrary(); lib != "" {
+		line, err = firstLine(ctx, path, append(ChildEnv(), "LD_PRELOAD="+lib))
+		preload = err == nil && line != ""
+	}
+	if !preload {
+		line, err = firstLine(ctx, path, ChildEnv())
+	}
 	if err != nil {
 		// Not remembered: a timeout or a busy machine may pass.
 		return Tool{}, fmt.Errorf("%s --version: %w", programName(program), err)
 	}
 	t, perr := ParseTool(line)
+	t.Preloads = preload
 	if perr != nil {
 		perr = fmt.Errorf("%s: %w", programName(program), perr)
 	}
@@ -136,11 +151,11 @@ func ToolVersion(ctx context.Context, program string) (Tool, error) {
 // most 4 KiB), giving it 5 seconds. A program still running once it has
 // printed its line is stopped: a version line is all that is wanted, and a
 // program that is not a client tool may print without end.
-func firstLine(ctx context.Context, path string) (string, error) {
+func firstLine(ctx context.Context, path string, env []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "--version")
-	cmd.Env = ChildEnv()
+	cmd.Env = env
 	cmd.WaitDelay = time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -341,3 +341,20 @@ grep -q /libstdbuf.so /proc/$$/maps && echo "-- libstdbuf mapped"
 		}
 	}
 }
+
+// A dump tool that does not start with libstdbuf preloaded (its C library
+// is not the one the installed libstdbuf was built for: the loader refuses
+// to start it) is run without it, unbuffered, and the backup is taken.
+func TestDumpToolThatRefusesThePreload(t *testing.T) {
+	tool := fakeTool(t, `if [ -n "$LD_PRELOAD" ]; then echo "$LD_PRELOAD: version GLIBC_2.99 not found" >&2; exit 127; fi
+echo "-- stdbuf: $_STDBUF_O"
+`+goodDump)
+	d := &Dumper{Program: tool, Conn: serverConn(t)}
+	var buf bytes.Buffer
+	if _, err := d.Dump(context.Background(), &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sql := decompress(t, buf.Bytes()); !strings.Contains(sql, "-- stdbuf: \n") || !strings.Contains(sql, "INSERT INTO t VALUES (1);") {
+		t.Errorf("the tool's output:\n%s", sql)
+	}
+}
