@@ -45,7 +45,7 @@ func (l *loader) open(ctx context.Context) (*lconn, error) {
 				return nil, fmt.Errorf("load dump: session settings: %w", err)
 			}
 			l.binlog = false
-			l.log.Debug("loading with the binary log on: not allowed to turn it off", "err", err)
+			l.log.Debug("sql_log_bin left as it is for the load: not allowed to change it (it matters only where the server writes a binary log)", "err", err)
 		}
 	}
 	return &lconn{c: c}, nil
