@@ -195,7 +195,7 @@ func plan(in sqltext.Insert, cols []column, charset, reader string) (string, []s
 // asBytes reports whether LOAD DATA may read the text of the columns names
 // (of cols) as bytes (CHARACTER SET binary) rather than in the session's
 // character set: the server then reads each byte as it comes instead of
-// asking the character set about every one (a sixth of its reading), and
+// asking the character set about every one (a fifth of its reading), and
 // stores the same values. That holds for numbers, binary strings, dates and
 // times, and character columns in the session's own character set, whose
 // bytes are stored unconverted either way, and checked the same way: a

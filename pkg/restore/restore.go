@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -507,7 +508,7 @@ func (r *Restorer) load(ctx context.Context, db *sql.DB, ld Loader, b catalog.Ba
 		}
 		log.Debug("spooled and checked the backup", "stored_bytes", b.Size, "sha256", b.SHA256)
 		rc = f
-		opts = append(opts, dump.Hashed(b.SHA256))
+		opts = append(opts, dump.Hashed(strings.ToLower(b.SHA256)))
 		checkpoint("spooled")
 	} else {
 		var err error
