@@ -132,8 +132,7 @@ func plan(in sqltext.Insert, cols []column, charset, reader string) (string, []s
 	if len(cols) == 0 {
 		return "", nil, false
 	}
-	var names []string
-	var kinds []sqltext.FieldKind
+	var named []column // the columns the statement gives values to, in order
 	if in.Columns == nil {
 		for _, c := range cols {
 			if c.invisible {
@@ -142,8 +141,7 @@ func plan(in sqltext.Insert, cols []column, charset, reader string) (string, []s
 			if c.generated {
 				return "", nil, false
 			}
-			names = append(names, c.name)
-			kinds = append(kinds, c.kind)
+			named = append(named, c)
 		}
 	} else {
 		seen := map[string]bool{}
@@ -163,8 +161,7 @@ func plan(in sqltext.Insert, cols []column, charset, reader string) (string, []s
 			if found == nil || found.generated {
 				return "", nil, false
 			}
-			names = append(names, found.name)
-			kinds = append(kinds, found.kind)
+			named = append(named, *found)
 		}
 	}
 	var b strings.Builder
@@ -176,24 +173,26 @@ func plan(in sqltext.Insert, cols []column, charset, reader string) (string, []s
 	b.WriteString(" INTO TABLE ")
 	b.WriteString(sqltext.Ident(in.Table))
 	b.WriteString(" CHARACTER SET ")
-	if asBytes(names, cols, charset) {
+	if asBytes(named, charset) {
 		b.WriteString("binary")
 	} else {
 		b.WriteString(charset)
 	}
 	b.WriteString(" FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (")
-	for i, n := range names {
+	kinds := make([]sqltext.FieldKind, len(named))
+	for i, c := range named {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(sqltext.Ident(n))
+		b.WriteString(sqltext.Ident(c.name))
+		kinds[i] = c.kind
 	}
 	b.WriteByte(')')
 	return b.String(), kinds, true
 }
 
-// asBytes reports whether LOAD DATA may read the text of the columns names
-// (of cols) as bytes (CHARACTER SET binary) rather than in the session's
+// asBytes reports whether LOAD DATA may read the text of the columns named
+// as bytes (CHARACTER SET binary) rather than in the session's
 // character set: the server then reads each byte as it comes instead of
 // asking the character set about every one (a fifth of its reading), and
 // stores the same values. That holds for numbers, binary strings, dates and
@@ -205,18 +204,8 @@ func plan(in sqltext.Insert, cols []column, charset, reader string) (string, []s
 // the session's), ENUM and SET (a string of bytes is converted before it
 // is looked up), UUID and INET (a string of bytes is their binary form),
 // or any other type.
-func asBytes(names []string, cols []column, session string) bool {
-	for _, n := range names {
-		var c *column
-		for i := range cols {
-			if cols[i].name == n {
-				c = &cols[i]
-				break
-			}
-		}
-		if c == nil {
-			return false
-		}
+func asBytes(named []column, session string) bool {
+	for _, c := range named {
 		switch c.typ {
 		case "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double",
 			"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob",

@@ -274,13 +274,15 @@ func TestStreamPublishesSegments(t *testing.T) {
 	}
 }
 
-// After a restart the stream goes on from the last segment in the remote:
-// nothing lost, nothing twice.
-func TestStreamResumes(t *testing.T) {
-	srv := binlogServer(t, testdb.MariaDB118)
+// streamedAndStopped starts a stream of a MariaDB 11.8 server's binary log
+// into a local folder (dir), writes 5 rows to app.t, waits for a segment
+// and stops the stream; write writes n more rows.
+func streamedAndStopped(t *testing.T) (srv *testdb.Server, store *storage.Store, dir string, write func(n int)) {
+	t.Helper()
+	srv = binlogServer(t, testdb.MariaDB118)
 	srv.Exec(t, "", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10))")
-	store, _ := localSegments(t)
-	write := func(n int) {
+	store, dir = localSegments(t)
+	write = func(n int) {
 		for i := range n {
 			srv.Exec(t, "app", fmt.Sprintf("INSERT INTO t (v) VALUES ('r%d')", i))
 		}
@@ -290,6 +292,13 @@ func TestStreamResumes(t *testing.T) {
 	write(5)
 	first.rep.wait(t, "a segment", 20*time.Second, func(rs []Report) bool { return count(rs, Published) > 0 })
 	first.stop()
+	return srv, store, dir, write
+}
+
+// After a restart the stream goes on from the last segment in the remote:
+// nothing lost, nothing twice.
+func TestStreamResumes(t *testing.T) {
+	srv, store, _, write := streamedAndStopped(t)
 	write(5) // while nothing streams
 	second := startStreamer(t, &Streamer{Source: source(srv), Store: store, Flush: 200 * time.Millisecond})
 	write(5)
@@ -312,19 +321,7 @@ func TestStreamResumes(t *testing.T) {
 // stream resume from it: it goes on after its own last segment and copies
 // every row.
 func TestStreamResumesPastAPlantedName(t *testing.T) {
-	srv := binlogServer(t, testdb.MariaDB118)
-	srv.Exec(t, "", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10))")
-	store, dir := localSegments(t)
-	write := func(n int) {
-		for i := range n {
-			srv.Exec(t, "app", fmt.Sprintf("INSERT INTO t (v) VALUES ('r%d')", i))
-		}
-	}
-	first := startStreamer(t, &Streamer{Source: source(srv), Store: store, Flush: 200 * time.Millisecond})
-	first.rep.wait(t, "the start", 20*time.Second, func(rs []Report) bool { return count(rs, Started) > 0 })
-	write(5)
-	first.rep.wait(t, "a segment", 20*time.Second, func(rs []Report) bool { return count(rs, Published) > 0 })
-	first.stop()
+	srv, store, dir, write := streamedAndStopped(t)
 	segs, _ := segments(t, store, nil)
 	last := segs[len(segs)-1]
 	planted := last
